@@ -1,0 +1,1 @@
+"""Dagster assets: the index graph, thin over the semcode engine."""

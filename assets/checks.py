@@ -1,0 +1,32 @@
+"""Blocking checks: a failed one fails the run, so nobody searches a broken index."""
+
+import dagster as dg
+
+from assets.index import code_vectors
+from resources import EmbedderResource, StoreResource
+from semcode import checks
+from semcode.pipeline import now
+
+
+def _result(store, outcome: checks.CheckOutcome) -> dg.AssetCheckResult:
+    results = store.get_meta("checks", {})
+    results[outcome.name] = {"passed": outcome.passed, "at": now()}
+    store.set_meta(checks=results)
+    return dg.AssetCheckResult(passed=outcome.passed, description=outcome.description,
+                               metadata=outcome.metadata)
+
+
+@dg.asset_check(asset=code_vectors, blocking=True)
+def vectors_match_chunks(store: StoreResource,
+                         embedder: EmbedderResource) -> dg.AssetCheckResult:
+    """Exactly one vector per chunk: equal counts, equal id sets, no duplicates, the model's
+    dimension and finite values."""
+    handle, model = store.open(), embedder.get()
+    return _result(handle, checks.vectors_match_chunks(handle, model.model_id, model.dim))
+
+
+@dg.asset_check(asset=code_vectors, blocking=True)
+def chunks_match_manifest(store: StoreResource) -> dg.AssetCheckResult:
+    """Every indexed file has chunks of its current content; no chunk outlives its file."""
+    handle = store.open()
+    return _result(handle, checks.chunks_match_manifest(handle))

@@ -1,0 +1,76 @@
+"""Properties of a whole index, each with its evidence. Dagster's asset checks call these;
+so do ``semcode status`` and the tests."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from semcode.discovery import INDEXED
+from semcode.store import Store
+
+SAMPLE = 10
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    passed: bool
+    description: str
+    metadata: dict = field(default_factory=dict)
+
+
+def _dupes(ids: list[str]) -> list[str]:
+    return sorted(i for i, n in Counter(ids).items() if n > 1)
+
+
+def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckOutcome:
+    """One vector per chunk: no duplicate ids, equal counts and id sets, the model's
+    dimension, finite values, one model."""
+    chunk_ids = store.scan("chunks", ["chunk_id"]).column("chunk_id").to_pylist()
+    vector_rows = store.scan("vectors", ["chunk_id", "model"])
+    vector_ids = vector_rows.column("chunk_id").to_pylist()
+    models = sorted(set(vector_rows.column("model").to_pylist()))
+    chunk_set, vector_set = set(chunk_ids), set(vector_ids)
+    missing = sorted(chunk_set - vector_set)
+    orphaned = sorted(vector_set - chunk_set)
+    dup_chunks, dup_vectors = _dupes(chunk_ids), _dupes(vector_ids)
+    stored_dim = (store.table("vectors").schema.field("vector").type.list_size
+                  if store.has("vectors") else dim)
+    non_finite = 0
+    for batch in store.stream("vectors", ["vector"]):
+        values = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
+        non_finite += int(np.count_nonzero(~np.isfinite(values)))
+    wrong_model = [m for m in models if m != model_id]
+    passed = not (missing or orphaned or dup_chunks or dup_vectors or non_finite
+                  or wrong_model or stored_dim != dim or len(chunk_ids) != len(vector_ids))
+    return CheckOutcome("vectors_match_chunks", passed, "every chunk has exactly one vector", {
+        "chunks": len(chunk_ids), "vectors": len(vector_ids),
+        "missing_vectors": len(missing), "orphaned_vectors": len(orphaned),
+        "duplicate_chunk_ids": len(dup_chunks), "duplicate_vector_ids": len(dup_vectors),
+        "non_finite_values": non_finite, "dimension": stored_dim, "expected_dimension": dim,
+        "models": ", ".join(models), "expected_model": model_id,
+        "sample_missing": ", ".join(missing[:SAMPLE]),
+        "sample_orphaned": ", ".join(orphaned[:SAMPLE]),
+        "sample_duplicates": ", ".join((dup_chunks + dup_vectors)[:SAMPLE]),
+    })
+
+
+def chunks_match_manifest(store: Store) -> CheckOutcome:
+    """No silent gaps: every indexed file has chunks of its current content, and no chunk
+    belongs to a file that is not indexed or to an older version of it."""
+    files = store.scan("files", ["path", "content_hash", "status"]).to_pylist()
+    indexed = {f["path"]: f["content_hash"] for f in files if f["status"] == INDEXED}
+    chunks = store.scan("chunks", ["path", "content_hash"])
+    chunk_versions = set(zip(chunks.column("path").to_pylist(),
+                             chunks.column("content_hash").to_pylist(), strict=True))
+    chunk_paths = {p for p, _ in chunk_versions}
+    without_chunks = sorted(p for p in indexed if p not in chunk_paths)
+    stray = sorted({p for p, h in chunk_versions if indexed.get(p) != h})
+    passed = not (without_chunks or stray)
+    return CheckOutcome("chunks_match_manifest", passed, "chunks cover exactly the indexed files", {
+        "indexed_files": len(indexed), "files_with_chunks": len(chunk_paths),
+        "files_without_chunks": len(without_chunks), "stray_chunk_files": len(stray),
+        "sample_without_chunks": ", ".join(without_chunks[:SAMPLE]),
+        "sample_stray": ", ".join(stray[:SAMPLE]),
+    })

@@ -1,0 +1,277 @@
+"""Syntax-aware chunking with tree-sitter, budgeted in the embedding model's tokens.
+
+Every line of a file belongs to exactly one chunk. Definitions (functions, methods, classes,
+impls, sections…) become chunks of their own; a container (class, impl, module…) becomes its
+members plus a header chunk; the code between definitions becomes ``module`` (or the
+container's) chunks. A node over the token budget is split at child boundaries into line
+windows that are packed greedily back up to the budget (split, then merge, as in cAST).
+Languages without a grammar are packed the same way with no boundaries to prefer.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate
+
+from tree_sitter import Node, Parser
+from tree_sitter_language_pack import get_parser
+
+from semcode.languages import CONTAINER_KINDS, METHOD_PARENTS, LanguageSpec, spec_for
+from semcode.tokens import TokenCounter
+
+MAX_NAME = 120
+
+
+@dataclass
+class Chunk:
+    kind: str
+    symbol: str
+    start_line: int  # 1-based, inclusive
+    end_line: int  # 1-based, inclusive
+    text: str
+
+
+@dataclass
+class _Member:
+    node: Node  # the definition itself (inside any wrapper)
+    start: int
+    end: int
+    kind: str
+    name: str
+
+
+@lru_cache(maxsize=32)
+def _parser(grammar: str) -> Parser:
+    return get_parser(grammar)  # bundled in the wheel: no download at run time
+
+
+def _first_line(node: Node) -> int:
+    return node.start_point[0] + 1
+
+
+def _last_line(node: Node) -> int:
+    row, col = node.end_point
+    return row if col == 0 and row > node.start_point[0] else row + 1
+
+
+def _text(node: Node) -> str:
+    return " ".join(node.text.decode("utf-8", "replace").split())[:MAX_NAME]
+
+
+def _field_or_child(node: Node, name: str) -> Node | None:
+    found = node.child_by_field_name(name)
+    if found is None:
+        found = next((c for c in node.named_children if c.type == name), None)
+    return found
+
+
+def _name(node: Node, spec: LanguageSpec) -> str:
+    current = node
+    for field in spec.name_fields.get(node.type, ("name",)):
+        nxt = _field_or_child(current, field)
+        if nxt is None:
+            break
+        current = nxt
+    while (inner := current.child_by_field_name("declarator")) is not None:
+        current = inner
+    if current is not node:
+        return _text(current)
+    heading = next((c for c in node.named_children if c.type.endswith("_heading")), None)
+    if heading is not None:
+        return _text(heading).lstrip("#").strip()
+    return ""
+
+
+def _qualifier(node: Node, spec: LanguageSpec) -> str:
+    field = spec.qualifier_fields.get(node.type)
+    holder = node.child_by_field_name(field) if field else None
+    if holder is None:
+        return ""
+    stack = [holder]
+    while stack:
+        current = stack.pop()
+        if current.type == "type_identifier":
+            return _text(current)
+        stack.extend(reversed(current.named_children))
+    return ""
+
+
+class Chunker:
+    """Splits one file's text into chunks that fit the model's window."""
+
+    def __init__(self, counter: TokenCounter, reserve_tokens: int = 0):
+        self.counter = counter
+        self.budget = counter.budget - reserve_tokens
+
+    def chunk(self, text: str, language: str) -> list[Chunk]:
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        if not lines:
+            return []
+        file = _File(self, lines)
+        spec = spec_for(language)
+        if spec is None or spec.grammar is None:
+            units = file.windows(1, len(lines), "block", "", ())
+        else:
+            root = _parser(spec.grammar).parse(text.encode("utf-8")).root_node
+            units = file.layout(root, 1, len(lines), "module", "", spec, container=True)
+        return file.finish(units)
+
+
+class _File:
+    """The state of chunking one file: its lines and their token counts."""
+
+    def __init__(self, chunker: Chunker, lines: list[str]):
+        self.chunker = chunker
+        self.budget = chunker.budget
+        self.lines = lines
+        self.line_tokens = chunker.counter.count_many(lines)
+        self.prefix = [0, *accumulate(self.line_tokens)]
+
+    def tokens(self, start: int, end: int) -> int:
+        return self.prefix[end] - self.prefix[start - 1]
+
+    def unit(self, start: int, end: int, kind: str, symbol: str) -> Chunk:
+        return Chunk(kind, symbol, start, end, "\n".join(self.lines[start - 1 : end]))
+
+    # -- structure ---------------------------------------------------------------------------
+    def layout(self, node: Node, start: int, end: int, kind: str, symbol: str,
+               spec: LanguageSpec, container: bool) -> list[Chunk]:
+        members = self.members(node, spec)
+        if self.tokens(start, end) <= self.budget and not (container and members):
+            return [self.unit(start, end, kind, symbol)]
+        if not members:
+            return self.windows(start, end, kind, symbol, _boundaries(node))
+        units: list[Chunk] = []
+        cursor = start
+        for m in members:
+            if m.end < cursor:
+                continue
+            m_start = max(m.start, cursor)
+            if m_start > cursor:
+                units += self.gap(cursor, m_start - 1, kind, symbol, node)
+            m_kind = "method" if m.kind == "function" and kind in METHOD_PARENTS else m.kind
+            m_symbol = f"{symbol}.{m.name}" if symbol and m.name else (m.name or symbol)
+            units += self.layout(m.node, m_start, min(m.end, end), m_kind, m_symbol, spec,
+                                 container=m_kind in CONTAINER_KINDS)
+            cursor = m.end + 1
+        if cursor <= end:
+            units += self.gap(cursor, end, kind, symbol, node)
+        return units
+
+    def members(self, node: Node, spec: LanguageSpec) -> list[_Member]:
+        """The nearest definitions below ``node``, in order (not looking inside them)."""
+        found: list[_Member] = []
+        stack = list(reversed(node.named_children))
+        while stack:
+            child = stack.pop()
+            member = _definition(child, spec)
+            if member is None:
+                stack.extend(reversed(child.named_children))
+            else:
+                found.append(member)
+        return found
+
+    def gap(self, start: int, end: int, kind: str, symbol: str, node: Node) -> list[Chunk]:
+        if self.tokens(start, end) <= self.budget:
+            return [self.unit(start, end, kind, symbol)]
+        return self.windows(start, end, kind, symbol, _boundaries(node))
+
+    # -- packing -----------------------------------------------------------------------------
+    def windows(self, start: int, end: int, kind: str, symbol: str,
+                boundaries: tuple[int, ...] | set[int]) -> list[Chunk]:
+        """Pack lines ``start..end`` greedily into windows within budget, preferring to cut
+        where a syntax node begins; a single line over budget is cut at token edges."""
+        units: list[Chunk] = []
+        first, line = start, start
+        while line <= end:
+            if self.line_tokens[line - 1] > self.budget:
+                if first < line:
+                    units.append(self.unit(first, line - 1, kind, symbol))
+                for piece in self.chunker.counter.split_text(self.lines[line - 1], self.budget):
+                    units.append(Chunk(kind, symbol, line, line, piece))
+                first = line = line + 1
+                continue
+            if self.tokens(first, line) > self.budget:
+                cut = max((b for b in boundaries if first + (line - first) // 2 < b <= line),
+                          default=line)
+                units.append(self.unit(first, cut - 1, kind, symbol))
+                first = cut
+                continue
+            line += 1
+        if first <= end:
+            units.append(self.unit(first, end, kind, symbol))
+        return units
+
+    def finish(self, units: list[Chunk]) -> list[Chunk]:
+        """Fold chunks with nothing to search (blank lines, a lone brace) into a neighbour,
+        then prove the budget with the real tokenizer and re-split anything over it."""
+        merged: list[Chunk] = []
+        for unit in units:
+            if merged and _trivial(unit.text) and merged[-1].end_line == unit.start_line - 1:
+                prev = merged[-1]
+                prev.end_line, prev.text = unit.end_line, prev.text + "\n" + unit.text
+            elif merged and _trivial(merged[-1].text) and unit.start_line == merged[-1].end_line + 1:
+                prev = merged.pop()
+                unit.start_line, unit.text = prev.start_line, prev.text + "\n" + unit.text
+                merged.append(unit)
+            else:
+                merged.append(unit)
+        counts = self.chunker.counter.count_many([u.text for u in merged])
+        final: list[Chunk] = []
+        for unit, count in zip(merged, counts, strict=True):
+            if count <= self.chunker.budget or unit.start_line == unit.end_line:
+                final.append(unit)
+            else:
+                final += self.windows(unit.start_line, unit.end_line, unit.kind, unit.symbol, ())
+        return final
+
+
+def _trivial(text: str) -> bool:
+    return not any(ch.isalnum() for ch in text)
+
+
+def _boundaries(node: Node) -> set[int]:
+    """Lines where a child (or grandchild of a multi-line child) of ``node`` begins."""
+    lines: set[int] = set()
+    for child in node.named_children:
+        lines.add(_first_line(child))
+        if _last_line(child) > _first_line(child):
+            lines.update(_first_line(g) for g in child.named_children)
+    return lines
+
+
+def _definition(node: Node, spec: LanguageSpec) -> _Member | None:
+    outer, inner = node, node
+    while inner.type in spec.wrappers:
+        nxt = next((c for c in inner.named_children if c.type in spec.definitions
+                    or c.type in spec.wrappers or c.type in spec.assignments), None)
+        if nxt is None:
+            return None
+        inner = nxt
+    kind = spec.definitions.get(inner.type)
+    name_node = inner
+    if kind is None and inner.type in spec.assignments:
+        declarators = [c for c in inner.named_children if c.type == "variable_declarator"]
+        value = declarators[0].child_by_field_name("value") if len(declarators) == 1 else None
+        if value is None or value.type not in _FUNCTION_VALUES:
+            return None
+        kind = "class" if value.type == "class" else "function"
+        name_node = declarators[0]
+    if kind is None:
+        return None
+    if inner.type.endswith("_specifier") and inner.child_by_field_name("body") is None:
+        return None  # `struct S *p` names a type, it does not define one
+    name = _name(name_node, spec)
+    qualifier = _qualifier(inner, spec)
+    start = _first_line(outer)
+    prev = outer.prev_named_sibling
+    while prev is not None and prev.type in spec.leading and _last_line(prev) == start - 1:
+        start = _first_line(prev)
+        prev = prev.prev_named_sibling
+    return _Member(inner, start, _last_line(outer), kind,
+                   f"{qualifier}.{name}" if qualifier and name else name)
+
+
+_FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "class",
+                              "generator_function"})

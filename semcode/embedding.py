@@ -1,0 +1,68 @@
+"""Embedding with sentence-transformers: normalized float32 vectors, model id attached."""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from semcode.models import model_id, model_path
+
+
+def embedding_text(symbol: str, text: str) -> str:
+    """What the model reads for a chunk (and what text_hash names)."""
+    return text
+
+
+def model_dimension(model: str) -> int | None:
+    """The vector size from the model's files, without loading the model."""
+    pooling = Path(model_path(model)) / "1_Pooling" / "config.json"
+    if pooling.is_file():
+        return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+    return None
+
+
+class Embedder:
+    """Loads the model once, on first use; ``encode`` sorts by length inside each call."""
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64):
+        self.model = model
+        self.model_id = model_id(model)
+        self.device = device
+        self.batch_size = batch_size
+        self._st = None
+
+    def _load(self):
+        if self._st is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._st = SentenceTransformer(model_path(self.model), device=self.device)
+        return self._st
+
+    @property
+    def dim(self) -> int:
+        known = model_dimension(self.model)
+        if known:
+            return known
+        st = self._load()
+        get_dim = getattr(st, "get_embedding_dimension", None) or \
+            st.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self._load().max_seq_length)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._load().encode(texts, batch_size=self.batch_size,
+                                      normalize_embeddings=True, convert_to_numpy=True,
+                                      show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@lru_cache(maxsize=4)
+def shared_embedder(model: str, device: str, batch_size: int) -> Embedder:
+    """One embedder per process and configuration (the model loads once)."""
+    return Embedder(model, device, batch_size)

@@ -1,0 +1,111 @@
+"""The few git operations semcode needs, through the git command line.
+
+Paths are read with ``-z`` so that any file name survives; blobs are streamed through one
+``git cat-file --batch`` process instead of one process per file.
+"""
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class GitError(RuntimeError):
+    pass
+
+
+def git(repo: str | Path, *args: str, input: bytes | None = None) -> bytes:
+    proc = subprocess.run(["git", "-C", str(repo), *args], input=input,
+                          capture_output=True, check=False)
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip()
+        raise GitError(f"git {' '.join(args)} failed in {repo}: {message}")
+    return proc.stdout
+
+
+def is_git_repo(path: str | Path) -> bool:
+    proc = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"],
+                          capture_output=True, check=False)
+    return proc.returncode == 0 and proc.stdout.strip() == b"true"
+
+
+def toplevel(path: str | Path) -> Path:
+    return Path(git(path, "rev-parse", "--show-toplevel").decode().strip())
+
+
+def current_branch(repo: str | Path) -> str:
+    """The checked-out branch, or ``HEAD`` when detached."""
+    name = git(repo, "rev-parse", "--abbrev-ref", "HEAD").decode().strip()
+    return name or "HEAD"
+
+
+def resolve(repo: str | Path, rev: str) -> str | None:
+    """The commit a revision names, or None when there is none (empty repository, no branch)."""
+    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet",
+                           f"{rev}^{{commit}}"], capture_output=True, check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip() or None
+
+
+def is_ancestor(repo: str | Path, older: str, newer: str) -> bool:
+    proc = subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", older, newer],
+                          capture_output=True, check=False)
+    return proc.returncode == 0
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str
+    mode: str
+    kind: str  # blob | commit (a submodule)
+    oid: str
+    size: int  # -1 for submodules
+
+
+def ls_tree(repo: str | Path, commit: str) -> list[TreeEntry]:
+    out = git(repo, "ls-tree", "-r", "-z", "-l", "--full-tree", commit)
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, kind, oid, size = meta.decode().split(maxsplit=3)
+        entries.append(TreeEntry(path.decode("utf-8", "surrogateescape"), mode, kind, oid,
+                                 int(size) if size.strip() != "-" else -1))
+    return entries
+
+
+def changed_paths(repo: str | Path, base: str, head: str) -> set[str]:
+    """Paths added, modified, deleted or renamed (both sides) between two commits."""
+    out = git(repo, "diff", "--name-only", "-z", "--no-renames", base, head)
+    return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
+
+class BlobReader:
+    """Reads blob contents by id through one long-lived ``git cat-file --batch``."""
+
+    def __init__(self, repo: str | Path):
+        self._proc = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def read(self, oid: str) -> bytes | None:
+        assert self._proc.stdin and self._proc.stdout
+        self._proc.stdin.write(oid.encode() + b"\n")
+        self._proc.stdin.flush()
+        header = self._proc.stdout.readline().split()
+        if len(header) < 3 or header[1] == b"missing":
+            return None
+        data = self._proc.stdout.read(int(header[2]))
+        self._proc.stdout.read(1)  # the newline after each object
+        return data
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
+    def __enter__(self) -> "BlobReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

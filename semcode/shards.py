@@ -1,0 +1,157 @@
+"""Indexing one shard: re-parse only files whose content changed, drop chunks of files that
+left the shard, and commit the shard's change to LanceDB in one write."""
+
+import hashlib
+import os
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from semcode import gitrepo, progress
+from semcode.chunking import Chunker
+from semcode.discovery import INDEXED, SKIPPED
+from semcode.embedding import embedding_text
+from semcode.identifiers import keywords
+from semcode.store import Store, sql_in
+from semcode.tokens import token_counter
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def chunk_id(path: str, symbol: str, hash_: str, occurrence: int) -> str:
+    """Deterministic from content: the same file in another checkout has the same ids."""
+    key = f"{path}\0{symbol}\0{hash_}\0{occurrence}".encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(key, digest_size=16).hexdigest()
+
+
+def chunk_rows(file: dict, text: str, chunker: Chunker, commit: str) -> list[dict]:
+    rows, seen = [], Counter()
+    for c in chunker.chunk(text, file["language"]):
+        h = text_hash(embedding_text(c.symbol, c.text))
+        seen[(c.symbol, h)] += 1
+        rows.append({
+            "chunk_id": chunk_id(file["path"], c.symbol, h, seen[(c.symbol, h)] - 1),
+            "path": file["path"], "shard": file["shard"], "language": file["language"],
+            "kind": c.kind, "symbol": c.symbol, "start_line": c.start_line,
+            "end_line": c.end_line, "text": c.text, "text_hash": h,
+            "keywords": keywords(f"{c.symbol}\n{c.text}"),
+            "content_hash": file["content_hash"], "commit": commit,
+        })
+    return rows
+
+
+@dataclass
+class ShardResult:
+    shard: int
+    files_seen: int = 0
+    parsed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    removed: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    new_skips: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Reader:
+    """File contents at the snapshot: git blobs by id, or working-tree files checked
+    against the hash the snapshot recorded."""
+
+    def __init__(self, repo: str, is_git: bool):
+        self.repo = Path(repo).resolve()
+        self.blobs = gitrepo.BlobReader(self.repo) if is_git else None
+
+    def read(self, file: dict) -> tuple[bytes | None, str]:
+        if self.blobs is not None:
+            data = self.blobs.read(file["content_hash"])
+            return (data, "") if data is not None else (None, "vanished: blob missing")
+        try:
+            data = (self.repo / file["path"]).read_bytes()
+        except FileNotFoundError:
+            return None, "vanished: deleted during the run"
+        except OSError as exc:
+            return None, f"unreadable: {exc.strerror}"
+        if hashlib.sha256(data).hexdigest() != file["content_hash"]:
+            return None, "changed_during_run: will be indexed by the next run"
+        return data, ""
+
+    def close(self) -> None:
+        if self.blobs is not None:
+            self.blobs.close()
+
+
+def index_shard(store_uri: str, repo: str, shard: int, model: str, is_git: bool,
+                reserve_tokens: int = 0) -> ShardResult:
+    started = time.perf_counter()
+    store = Store(store_uri)
+    result = ShardResult(shard)
+    manifest = store.scan("files", ["path", "shard", "language", "content_hash", "status",
+                                    "commit", "size", "reason"], f"shard = {int(shard)}")
+    files = manifest.to_pylist()
+    result.files_seen = len(files)
+    wanted = {f["path"]: f for f in files if f["status"] == INDEXED}
+    with store.lock(f"shard-{shard:02d}"):
+        stored = store.scan("chunks", ["path", "content_hash"], f"shard = {int(shard)}")
+        stored_hash = dict(zip(stored.column("path").to_pylist(),
+                               stored.column("content_hash").to_pylist(), strict=True))
+        stale = [f for p, f in wanted.items() if stored_hash.get(p) != f["content_hash"]]
+        gone = set(stored_hash) - set(wanted)
+        chunker = Chunker(token_counter(model), reserve_tokens)
+        reader, rows, skips = _Reader(repo, is_git), [], []
+        try:
+            for f in stale:
+                data, reason = reader.read(f)
+                if data is not None:
+                    try:
+                        rows += chunk_rows(f, data.decode("utf-8"), chunker, f["commit"])
+                        continue
+                    except Exception as exc:  # one bad file is a skip, never a lost shard
+                        reason = f"parse_error: {type(exc).__name__}: {exc}"[:300]
+                skips.append({**f, "status": SKIPPED, "reason": reason})
+        finally:
+            reader.close()
+        replaced = [f["path"] for f in stale] + sorted(gone)
+        scope = f"shard = {int(shard)} AND {sql_in('path', replaced)}"
+        before = store.count("chunks", scope) if replaced else 0
+        store.write_shard(shard, rows, replaced)
+        store.update_files(skips)
+    result.parsed = len(stale) - len(skips)
+    result.unchanged = len(wanted) - len(stale)
+    result.skipped = len(files) - len(wanted) + len(skips)
+    result.removed = len(gone)
+    result.chunks_added = len(rows)
+    result.chunks_removed = before
+    result.chunks_total = store.count("chunks", f"shard = {int(shard)}")
+    result.new_skips = dict(Counter(s["reason"].split(":")[0] for s in skips))
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def index_shards(store_uri: str, repo: str, shards: list[int], model: str, is_git: bool,
+                 workers: int | None = None, reserve_tokens: int = 0) -> list[ShardResult]:
+    """Index several shards in parallel, one process per core; each commits on its own."""
+    workers = max(1, min(workers or os.cpu_count() or 1, len(shards)))
+    if workers == 1:
+        results = []
+        for i, shard in enumerate(shards):
+            results.append(index_shard(store_uri, repo, shard, model, is_git, reserve_tokens))
+            progress.report("parse", i + 1, len(shards))
+        return results
+    results = []
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(index_shard, store_uri, repo, s, model, is_git, reserve_tokens)
+                   for s in shards]
+        for future in as_completed(futures):
+            results.append(future.result())
+            progress.report("parse", len(results), len(shards))
+    return sorted(results, key=lambda r: r.shard)

@@ -1,0 +1,209 @@
+"""The LanceDB store: ``files``, ``chunks``, ``vectors`` and a small ``meta`` table.
+
+Write rules, learned from how LanceDB behaves under concurrent writers:
+
+* exactly one writer owns a shard of ``chunks`` at a time (a lock file for local stores; the
+  Dagster run-concurrency limit for deployments), and one writer owns ``vectors``;
+* each shard's change is ONE ``merge_insert`` whose delete side is scoped to that shard and
+  those paths, so concurrent shards never delete each other's rows;
+* commits that conflict with a concurrent writer are retried.
+"""
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+os.environ.setdefault("LANCE_LOG", "error")
+
+import lancedb  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+T = TypeVar("T")
+
+FILES_SCHEMA = pa.schema([
+    ("path", pa.string()), ("shard", pa.int32()), ("language", pa.string()),
+    ("size", pa.int64()), ("content_hash", pa.string()), ("status", pa.string()),
+    ("reason", pa.string()), ("commit", pa.string()),
+])
+CHUNKS_SCHEMA = pa.schema([
+    ("chunk_id", pa.string()), ("path", pa.string()), ("shard", pa.int32()),
+    ("language", pa.string()), ("kind", pa.string()), ("symbol", pa.string()),
+    ("start_line", pa.int32()), ("end_line", pa.int32()), ("text", pa.string()),
+    ("text_hash", pa.string()), ("keywords", pa.string()), ("content_hash", pa.string()),
+    ("commit", pa.string()),
+])
+META_SCHEMA = pa.schema([("key", pa.string()), ("value", pa.string())])
+
+
+def vectors_schema(dim: int) -> pa.Schema:
+    """path, language and kind are fixed by the chunk id; they are copied here so that
+    filters apply before vector ranking (a prefilter), not after it."""
+    return pa.schema([
+        ("chunk_id", pa.string()), ("text_hash", pa.string()), ("model", pa.string()),
+        ("path", pa.string()), ("language", pa.string()), ("kind", pa.string()),
+        ("vector", pa.list_(pa.float32(), dim)),
+    ])
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal: user text never reaches a filter unescaped."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_in(column: str, values: Iterable[str]) -> str:
+    literals = ", ".join(sql_str(v) for v in values)
+    return f"{column} IN ({literals})" if literals else "false"
+
+
+def retry_conflicts(fn: Callable[[], T], attempts: int = 12) -> T:
+    """Run a LanceDB commit, retrying when a concurrent writer committed first."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:  # lancedb raises plain RuntimeError/OSError for conflicts
+            message = str(exc).lower()
+            if attempt == attempts - 1 or not ("conflict" in message or "retry" in message):
+                raise
+            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+class StoreNotFound(FileNotFoundError):
+    pass
+
+
+class Store:
+    """One LanceDB database: a directory, or any URI LanceDB accepts (``s3://…``)."""
+
+    def __init__(self, uri: str, create: bool = True):
+        self.uri = uri
+        self.local = "://" not in uri
+        if self.local:
+            path = Path(uri)
+            if not create and not path.is_dir():
+                raise StoreNotFound(f"store not found at {uri} — run `semcode index` first")
+            path.mkdir(parents=True, exist_ok=True)
+        self.db = lancedb.connect(uri)
+
+    # -- tables ------------------------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return name in self.db.list_tables().tables
+
+    def table(self, name: str, schema: pa.Schema | None = None):
+        """Open a table, creating it (empty, with ``schema``) when it does not exist yet."""
+        if self.has(name) or schema is None:
+            return self.db.open_table(name)
+
+        def create():
+            return self.db.create_table(name, schema=schema, exist_ok=True)
+
+        return retry_conflicts(create)
+
+    def files(self):
+        return self.table("files", FILES_SCHEMA)
+
+    def chunks(self):
+        return self.table("chunks", CHUNKS_SCHEMA)
+
+    def vectors(self, dim: int | None = None):
+        return self.table("vectors", vectors_schema(dim) if dim else None)
+
+    def count(self, name: str, where: str | None = None) -> int:
+        return self.table(name).count_rows(where) if self.has(name) else 0
+
+    def scan(self, name: str, columns: list[str], where: str | None = None) -> pa.Table:
+        if not self.has(name):
+            return pa.table({c: [] for c in columns})
+        query = self.table(name).search().select(columns)
+        if where:
+            query = query.where(where)
+        return query.to_arrow()
+
+    def stream(self, name: str, columns: list[str], where: str | None = None,
+               batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
+        if not self.has(name):
+            return iter(())
+        query = self.table(name).search().select(columns)
+        if where:
+            query = query.where(where)
+        return iter(query.to_batches(batch_size))
+
+    # -- meta --------------------------------------------------------------------------------
+    def get_meta(self, key: str, default=None):
+        rows = self.scan("meta", ["value"], f"key = {sql_str(key)}")
+        return json.loads(rows.column("value")[0].as_py()) if rows.num_rows else default
+
+    def set_meta(self, **values) -> None:
+        table = self.table("meta", META_SCHEMA)
+        data = pa.Table.from_pylist([{"key": k, "value": json.dumps(v)} for k, v in values.items()],
+                                    schema=META_SCHEMA)
+        retry_conflicts(lambda: table.merge_insert("key").when_matched_update_all()
+                        .when_not_matched_insert_all().execute(data))
+
+    # -- writes ------------------------------------------------------------------------------
+    def replace_files(self, rows: list[dict]) -> None:
+        """The manifest of one snapshot, in one commit."""
+        data = pa.Table.from_pylist(rows, schema=FILES_SCHEMA)
+        self.db.create_table("files", data, mode="overwrite")
+
+    def update_files(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        table = self.files()
+        data = pa.Table.from_pylist(rows, schema=FILES_SCHEMA)
+        retry_conflicts(lambda: table.merge_insert("path").when_matched_update_all()
+                        .when_not_matched_insert_all().execute(data))
+
+    def write_shard(self, shard: int, rows: list[dict], replaced_paths: Iterable[str]) -> None:
+        """Replace every chunk of ``replaced_paths`` in ``shard`` with ``rows``: one commit."""
+        paths = sorted(set(replaced_paths))
+        if not paths and not rows:
+            return
+        table = self.chunks()
+        scope = f"shard = {int(shard)} AND {sql_in('path', paths)}"
+        if not rows:
+            retry_conflicts(lambda: table.delete(scope))
+            return
+        data = pa.Table.from_pylist(rows, schema=CHUNKS_SCHEMA)
+        retry_conflicts(lambda: table.merge_insert("chunk_id").when_matched_update_all()
+                        .when_not_matched_insert_all()
+                        .when_not_matched_by_source_delete(scope).execute(data))
+
+    def drop(self, name: str) -> None:
+        if self.has(name):
+            self.db.drop_table(name)
+
+    def delete(self, name: str, where: str) -> None:
+        if self.has(name):
+            table = self.table(name)
+            retry_conflicts(lambda: table.delete(where))
+
+    def optimize(self, name: str) -> None:
+        if self.has(name):
+            table = self.table(name)
+            retry_conflicts(lambda: table.optimize())
+
+    # -- locking -----------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, name: str):
+        """An exclusive lock per writer role, for local stores (two writers inserting the
+        same new ids at once would duplicate them). Remote stores rely on the deployment's
+        run-concurrency limit."""
+        if not self.local:
+            yield
+            return
+        import fcntl
+
+        lock_dir = Path(self.uri) / ".locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with open(lock_dir / f"{name}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,59 @@
+"""Counting tokens the way the embedding model counts them.
+
+The chunk budget is in model tokens, never characters, so no chunk is silently truncated.
+This loads only the tokenizer (Rust ``tokenizers``), not the model, so parser processes stay
+light. The packaged tokenizer.json carries truncation at 128: it is switched off here.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from semcode.models import max_tokens, model_path
+
+SPECIAL_TOKENS = 2  # [CLS] … [SEP]
+
+
+class TokenCounter:
+    def __init__(self, tokenizer: Tokenizer, window: int):
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        self._tok = tokenizer
+        self.window = window
+
+    @property
+    def budget(self) -> int:
+        """Content tokens a chunk may hold so that the model reads all of it."""
+        return self.window - SPECIAL_TOKENS
+
+    def count(self, text: str) -> int:
+        return len(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(e.ids) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+    def split_text(self, text: str, budget: int) -> list[str]:
+        """Cut one over-long line into pieces of at most ``budget`` tokens, at token edges."""
+        offsets = self._tok.encode(text, add_special_tokens=False).offsets
+        pieces, start = [], 0
+        for i in range(budget, len(offsets), budget):
+            cut = offsets[i][0]
+            pieces.append(text[start:cut])
+            start = cut
+        pieces.append(text[start:])
+        return [p for p in pieces if p]
+
+
+@lru_cache(maxsize=4)
+def token_counter(model: str) -> TokenCounter:
+    path = Path(model_path(model))
+    if (path / "tokenizer.json").is_file():
+        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    else:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(path)).backend_tokenizer
+    return TokenCounter(tokenizer, max_tokens(model))

@@ -1,0 +1,146 @@
+"""Keeping ``vectors`` equal to ``chunks``: embed only chunks without a vector, reuse a vector
+whenever the same text was embedded before by the same model, delete vectors whose chunk is
+gone, and never keep two models' vectors side by side."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from semcode import progress
+from semcode.embedding import Embedder, embedding_text
+from semcode.store import Store, sql_in, sql_str, vectors_schema
+
+WINDOW = 2048  # texts per encode call: sorted by length inside, written while the next encodes
+ID_BATCH = 2000  # ids per IN (…) filter
+
+
+@dataclass
+class VectorResult:
+    model: str
+    total: int = 0
+    embedded: int = 0
+    reused: int = 0
+    deleted: int = 0
+    encode_seconds: float = 0.0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _batches(items: list, size: int = ID_BATCH):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _drop_other_models(store: Store, model_id: str, dim: int) -> int:
+    if not store.has("vectors"):
+        return 0
+    table = store.table("vectors")
+    if table.schema.field("vector").type.list_size != dim:
+        dropped = table.count_rows()
+        store.drop("vectors")
+        return dropped
+    other = f"model != {sql_str(model_id)}"
+    dropped = table.count_rows(other)
+    if dropped:
+        store.delete("vectors", other)
+    return dropped
+
+
+def update_vectors(store: Store, embedder: Embedder, window: int = WINDOW) -> VectorResult:
+    started = time.perf_counter()
+    result = VectorResult(embedder.model_id)
+    dim = embedder.dim
+    with store.lock("vectors"):
+        result.deleted = _drop_other_models(store, embedder.model_id, dim)
+        table = store.vectors(dim)
+        chunks = store.scan("chunks", ["chunk_id", "text_hash", "path", "language", "kind"])
+        meta = {r["chunk_id"]: r for r in chunks.to_pylist()}
+        have = store.scan("vectors", ["chunk_id", "text_hash"]).to_pylist()
+        have_ids = {r["chunk_id"] for r in have}
+        source_of = {r["text_hash"]: r["chunk_id"] for r in have}
+        missing = [cid for cid in meta if cid not in have_ids]
+        reuse = [cid for cid in missing if meta[cid]["text_hash"] in source_of]
+        to_embed = [cid for cid in missing if meta[cid]["text_hash"] not in source_of]
+        orphans = sorted(have_ids - meta.keys())
+
+        def rows(ids: list[str], vectors: np.ndarray) -> pa.Table:
+            return pa.Table.from_pydict({
+                "chunk_id": ids,
+                "text_hash": [meta[i]["text_hash"] for i in ids],
+                "model": [embedder.model_id] * len(ids),
+                "path": [meta[i]["path"] for i in ids],
+                "language": [meta[i]["language"] for i in ids],
+                "kind": [meta[i]["kind"] for i in ids],
+                "vector": pa.FixedSizeListArray.from_arrays(
+                    pa.array(vectors.reshape(-1), pa.float32()), dim),
+            }, schema=vectors_schema(dim))
+
+        _copy_reused(store, table, reuse, meta, source_of, rows)
+        result.embedded, result.encode_seconds = _embed_missing(
+            store, table, embedder, to_embed, meta, rows, window)
+        result.reused = len(reuse) + len(to_embed) - result.embedded
+        for batch in _batches(orphans):
+            store.delete("vectors", sql_in("chunk_id", batch))
+        result.deleted += len(orphans)
+        store.optimize("vectors")
+        result.total = table.count_rows()
+    result.seconds = round(time.perf_counter() - started, 3)
+    result.encode_seconds = round(result.encode_seconds, 3)
+    return result
+
+
+def _copy_reused(store, table, reuse, meta, source_of, rows) -> None:
+    for batch in _batches(reuse):
+        sources = sorted({source_of[meta[cid]["text_hash"]] for cid in batch})
+        found = store.scan("vectors", ["text_hash", "vector"], sql_in("chunk_id", sources))
+        by_hash = dict(zip(found.column("text_hash").to_pylist(),
+                           found.column("vector").to_numpy(zero_copy_only=False), strict=True))
+        vectors = np.stack([by_hash[meta[cid]["text_hash"]] for cid in batch])
+        table.add(rows(batch, vectors.astype(np.float32)))
+
+
+def _embed_missing(store, table, embedder, to_embed, meta, rows, window) -> tuple[int, float]:
+    """Stream chunk texts, encode each distinct text once, write while the next window
+    encodes. Returns the number of texts encoded and the seconds spent encoding."""
+    ids_by_hash: dict[str, list[str]] = {}
+    for cid in to_embed:
+        ids_by_hash.setdefault(meta[cid]["text_hash"], []).append(cid)
+    if not ids_by_hash:
+        return 0, 0.0
+    encode_seconds, done, total = 0.0, 0, len(ids_by_hash)
+    pending_texts: dict[str, str] = {}
+    with ThreadPoolExecutor(1) as writer:
+        writes = []
+
+        def flush() -> None:
+            nonlocal encode_seconds, done
+            hashes = list(pending_texts)
+            t0 = time.perf_counter()
+            vectors = embedder.encode([pending_texts[h] for h in hashes])
+            encode_seconds += time.perf_counter() - t0
+            ids = [cid for h in hashes for cid in ids_by_hash[h]]
+            repeat = [len(ids_by_hash[h]) for h in hashes]
+            writes.append(writer.submit(table.add, rows(ids, np.repeat(vectors, repeat, 0))))
+            done += len(hashes)
+            pending_texts.clear()
+            progress.report("embed", done, total)
+
+        seen: set[str] = set()
+        for batch in store.stream("chunks", ["text_hash", "symbol", "text"]):
+            for h, symbol, text in zip(*(batch.column(c).to_pylist()
+                                         for c in ("text_hash", "symbol", "text")), strict=True):
+                if h in ids_by_hash and h not in seen:
+                    seen.add(h)
+                    pending_texts[h] = embedding_text(symbol, text)
+                    if len(pending_texts) >= window:
+                        flush()
+        if pending_texts:
+            flush()
+        for w in writes:
+            w.result()
+    return done, encode_seconds
