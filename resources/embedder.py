@@ -11,7 +11,7 @@ class EmbedderResource(dg.ConfigurableResource):
 
     model: str = Field(default=DEFAULT_MODEL, description="Model name or path (SEMCODE_MODEL).")
     device: str = Field(default="cpu", description="cpu, cuda or mps (SEMCODE_DEVICE).")
-    batch_size: int = Field(default=64, description="Texts per forward pass.")
+    batch_size: int = Field(default=16, description="Texts per forward pass (SEMCODE_BATCH_SIZE).")
 
     def get(self) -> Embedder:
         return shared_embedder(self.model, self.device, self.batch_size)

@@ -39,7 +39,7 @@ class Settings:
     shards: int = DEFAULT_SHARDS
     model: str = DEFAULT_MODEL
     device: str = "cpu"
-    batch_size: int = 64
+    batch_size: int = 16
     branch: str = ""  # empty: the branch checked out in the repository
     max_file_bytes: int = 1_000_000
     extra: dict = field(default_factory=dict)
@@ -57,7 +57,7 @@ class Settings:
             shards=_int_env("SEMCODE_SHARDS", DEFAULT_SHARDS),
             model=env.get("SEMCODE_MODEL", "") or DEFAULT_MODEL,
             device=env.get("SEMCODE_DEVICE", "") or "cpu",
-            batch_size=_int_env("SEMCODE_BATCH_SIZE", 64),
+            batch_size=_int_env("SEMCODE_BATCH_SIZE", 16),
             branch=env.get("SEMCODE_BRANCH", ""),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

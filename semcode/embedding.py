@@ -1,6 +1,7 @@
 """Embedding with sentence-transformers: normalized float32 vectors, model id attached."""
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def model_dimension(model: str) -> int | None:
 class Embedder:
     """Loads the model once, on first use; ``encode`` sorts by length inside each call."""
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64):
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 16):
         self.model = model
         self.model_id = model_id(model)
         self.device = device
@@ -34,7 +35,12 @@ class Embedder:
 
     def _load(self):
         if self._st is None:
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
 
             self._st = SentenceTransformer(model_path(self.model), device=self.device)
         return self._st

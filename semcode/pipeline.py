@@ -5,6 +5,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+from semcode import progress
 from semcode.discovery import INDEXED, take_snapshot
 from semcode.embedding import Embedder
 from semcode.shards import ShardResult
@@ -20,6 +21,7 @@ def record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int,
                     branch: str = "") -> dict:
     """Pin a commit, write its manifest to ``files``, and return counts for the run."""
     started = time.perf_counter()
+    progress.report("snapshot", 0, 1)
     old = store.scan("files", ["path", "content_hash", "reason"]).to_pylist()
     previous = {r["path"]: (r["content_hash"], r["reason"]) for r in old}
     snap = take_snapshot(repo, shards, max_file_bytes, branch, previous)
@@ -33,6 +35,7 @@ def record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int,
             "shards": shards, "at": now()}
     store.set_meta(snapshot=info)
     indexed = sum(f.status == INDEXED for f in snap.files)
+    progress.report("snapshot", 1, 1)
     return {**info, "files": len(snap.files), "indexed": indexed,
             "skipped": len(snap.files) - indexed, "skip_reasons": dict(reasons),
             "seconds": round(time.perf_counter() - started, 3)}

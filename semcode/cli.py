@@ -1,0 +1,138 @@
+"""The ``semcode`` command: index, search, status, mcp.
+
+``search``, ``status`` and ``mcp`` import the engine only, so a query never pays for
+importing Dagster; ``index`` runs the Dagster job in this process.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from semcode.config import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _settings(args) -> Settings:
+    repo = getattr(args, "repo", None) or getattr(args, "path", None)
+    return Settings.from_env(repo=repo, store=getattr(args, "store", None),
+                             shards=getattr(args, "shards", None))
+
+
+def cmd_index(args) -> int:
+    from semcode.console import IndexProgress, print_summary
+
+    settings = _settings(args)
+    repo = str(Path(settings.repo).resolve())
+    if not Path(repo).is_dir():
+        print(f"semcode: repository not found: {repo}", file=sys.stderr)
+        return EXIT_USAGE
+    os.environ.update({"SEMCODE_REPO": repo, "SEMCODE_STORE": settings.store_uri,
+                       "SEMCODE_SHARDS": str(settings.shards)})
+    from assets.local_run import run_index_job
+
+    with IndexProgress(enabled=not args.json and sys.stderr.isatty()):
+        ok, summary = run_index_job()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print_summary(summary, settings.store_uri)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _searcher(settings: Settings):
+    from semcode.search import Searcher
+
+    return Searcher(settings.store_uri, settings.model, settings.device)
+
+
+def cmd_search(args) -> int:
+    from semcode.console import print_hits
+
+    settings = _settings(args)
+    searcher = _searcher(settings)
+    options = {"k": args.k, "languages": args.lang or (), "paths": args.path or (),
+               "kinds": args.kind or (), "mode": args.mode}
+    if args.stdin:
+        for line in sys.stdin:
+            query = line.rstrip("\n")
+            hits = searcher.search(query, **options)
+            print(json.dumps({"query": query, "hits": [h.as_dict() for h in hits]}), flush=True)
+        return EXIT_OK
+    if not args.query:
+        print("semcode search: give a QUERY or --stdin", file=sys.stderr)
+        return EXIT_USAGE
+    query = " ".join(args.query)
+    hits = searcher.search(query, **options)
+    if args.json:
+        print(json.dumps({"query": query, "hits": [h.as_dict() for h in hits]}))
+    else:
+        print_hits(hits, settings.repo)
+    return EXIT_OK
+
+
+def cmd_status(args) -> int:
+    from semcode.console import print_status
+    from semcode.status import index_status
+
+    settings = _settings(args)
+    status = index_status(settings.store_uri, settings.repo, settings.branch)
+    if args.json:
+        print(json.dumps(status))
+    else:
+        print_status(status)
+    return EXIT_OK if status.get("exists") else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="semcode", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p, repo_flag=True):
+        if repo_flag:
+            p.add_argument("--repo", help="repository (default: SEMCODE_REPO or .)")
+        p.add_argument("--store", help="LanceDB URI (default: SEMCODE_STORE or "
+                                       "<repo>/.semcode/lancedb)")
+
+    p = sub.add_parser("index", help="index a repository (runs the Dagster job in-process)")
+    p.add_argument("path", nargs="?", help="repository (default: SEMCODE_REPO or .)")
+    common(p, repo_flag=False)
+    p.add_argument("--shards", type=int, help="file shards (default: SEMCODE_SHARDS or 8)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="search the index")
+    p.add_argument("query", nargs="*", help="what you are looking for")
+    common(p)
+    p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    p.add_argument("--lang", action="append", help="only this language (repeatable)")
+    p.add_argument("--path", action="append", help="only paths matching this glob (repeatable)")
+    p.add_argument("--kind", action="append", help="only this chunk kind (repeatable)")
+    p.add_argument("--mode", default="vector", help="ranking: vector")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--stdin", action="store_true", help="one query per input line, "
+                                                       "one JSON line each")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("status", help="what the index holds and how fresh it is")
+    common(p)
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as exc:  # the edge: say what to do, no traceback
+        print(f"semcode: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Human output for the CLI, with rich: progress while indexing, highlighted hits, status."""
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.syntax import Syntax
+from rich.table import Table
+
+from semcode import progress
+
+out = Console()
+err = Console(stderr=True)
+
+STAGES = {"snapshot": "snapshot", "parse": "parse shards", "embed": "embed chunks"}
+LEXERS = {"csharp": "csharp", "cpp": "cpp", "tsx": "tsx", "shell": "bash", "text": "text"}
+
+
+class IndexProgress:
+    """Shows the engine's progress reports as bars on stderr (stdout stays for --json)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bars = Progress(TextColumn("{task.description:<13}"), BarColumn(),
+                             MofNCompleteColumn(), TimeElapsedColumn(), console=err)
+        self.tasks: dict[str, int] = {}
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bars.add_task(STAGES.get(stage, stage), total=total)
+        self.bars.update(self.tasks[stage], completed=done, total=total)
+
+    def __enter__(self):
+        if self.enabled:
+            self.bars.start()
+            progress.set_reporter(self.report)
+        return self
+
+    def __exit__(self, *exc):
+        progress.set_reporter(None)
+        if self.enabled:
+            self.bars.stop()
+
+
+def print_summary(summary: dict, store: str) -> None:
+    table = Table(title=f"indexed {summary.get('commit') or '?'}", show_header=True)
+    for column in ("", "total", "changes"):
+        table.add_column(column)
+    f, c, v = summary["files"], summary["chunks"], summary["vectors"]
+    table.add_row("files", str(f["seen"]), f"{f['parsed']} parsed, {f['unchanged']} unchanged, "
+                  f"{f['skipped']} skipped, {f['removed']} removed")
+    table.add_row("chunks", str(c["total"]), f"+{c['added']} −{c['removed']}")
+    table.add_row("vectors", str(v["total"]), f"{v['embedded']} embedded, {v['reused']} reused,"
+                  f" {v['deleted']} deleted")
+    out.print(table)
+    for name, passed in summary["checks"].items():
+        out.print(f"  {'[green]✓' if passed else '[red]✗'} {name}[/]")
+    if summary.get("error"):
+        out.print(f"[red]failed:[/] {summary['error']}")
+    out.print(f"store: {store}")
+
+
+def print_hits(hits, repo: str) -> None:
+    if not hits:
+        out.print("[yellow]no results[/]")
+        return
+    root = Path(repo).resolve()
+    for hit in hits:
+        where = root / hit.path
+        label = f"{hit.symbol} ({hit.kind})" if hit.symbol else hit.kind
+        out.print(f"[bold cyan]{where}:{hit.start_line}[/]  {label}  "
+                  f"[dim]{hit.language} · score {hit.score:.3f}[/]")
+        out.print(Syntax(hit.text.rstrip(), LEXERS.get(hit.language, hit.language),
+                         line_numbers=True, start_line=hit.start_line, word_wrap=True,
+                         background_color="default"))
+
+
+def print_status(status: dict) -> None:
+    if not status.get("exists"):
+        out.print(f"[yellow]{status['hint']}[/] (store: {status['store']})")
+        return
+    fresh = status["freshness"]
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    files = status["files"]
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(files["skip_reasons"].items()))
+    behind = fresh.get("behind")
+    rows = [
+        ("store", status["store"]),
+        ("indexed commit", str(status["indexed_commit"])),
+        ("branch head", f"{fresh.get('branch')} @ {fresh.get('head')}"),
+        ("freshness", "up to date" if fresh.get("fresh") else
+         (f"{behind} commit(s) behind" if behind is not None else "unknown")),
+        ("files", f"{files['total']} ({files['indexed']} indexed, {files['skipped']} skipped"
+                  + (f": {reasons}" if reasons else "") + ")"),
+        ("chunks / vectors", f"{status['chunks']} / {status['vectors']}"),
+        ("model", str(status["model"])),
+        ("checks", ", ".join(f"{k} {'passed' if v else 'FAILED'}"
+                             for k, v in status["checks"].items()) or "not run"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    out.print(table)
