@@ -10,17 +10,26 @@ from assets.jobs import index_job
 from resources import EmbedderResource, RepoResource, StoreResource
 from semcode.config import Settings
 
-settings = Settings.from_env()
-repo_path = os.path.abspath(settings.repo)
 
-defs = dg.Definitions(
-    assets=[repo_snapshot, code_chunks, code_vectors],
-    asset_checks=[vectors_match_chunks, chunks_match_manifest],
-    jobs=[index_job],
-    resources={
-        "repo": RepoResource(path=repo_path, branch=settings.branch),
-        "store": StoreResource(uri=settings.store or Settings(repo=repo_path).store_uri),
-        "embedder": EmbedderResource(model=settings.model, device=settings.device,
-                                     batch_size=settings.batch_size),
-    },
-)
+def build_defs(repo: RepoResource, store: StoreResource,
+               embedder: EmbedderResource) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[repo_snapshot, code_chunks, code_vectors],
+        asset_checks=[vectors_match_chunks, chunks_match_manifest],
+        jobs=[index_job],
+        resources={"repo": repo, "store": store, "embedder": embedder},
+    )
+
+
+def resources_from_env() -> tuple[RepoResource, StoreResource, EmbedderResource]:
+    settings = Settings.from_env()
+    repo_path = os.path.abspath(settings.repo)
+    return (
+        RepoResource(path=repo_path, branch=settings.branch),
+        StoreResource(uri=settings.store or Settings(repo=repo_path).store_uri),
+        EmbedderResource(model=settings.model, device=settings.device,
+                         batch_size=settings.batch_size),
+    )
+
+
+defs = build_defs(*resources_from_env())

@@ -19,6 +19,7 @@ from semcode.languages import CONTAINER_KINDS, METHOD_PARENTS, LanguageSpec, spe
 from semcode.tokens import TokenCounter
 
 MAX_NAME = 120
+MIN_TOKENS = 6  # a chunk smaller than this joins a neighbour
 
 
 @dataclass
@@ -103,11 +104,11 @@ class Chunker:
         self.budget = counter.budget - reserve_tokens
 
     def chunk(self, text: str, language: str) -> list[Chunk]:
+        if not text:
+            return []
         lines = text.split("\n")
         if text.endswith("\n"):
             lines.pop()
-        if not lines:
-            return []
         file = _File(self, lines)
         spec = spec_for(language)
         if spec is None or spec.grammar is None:
@@ -204,19 +205,31 @@ class _File:
         return units
 
     def finish(self, units: list[Chunk]) -> list[Chunk]:
-        """Fold chunks with nothing to search (blank lines, a lone brace) into a neighbour,
-        then prove the budget with the real tokenizer and re-split anything over it."""
+        """Fold chunks too small to search on their own into a neighbour (blank lines, a lone
+        brace or ``end`` go to the chunk before; a one-line ``class X {`` header goes to its
+        first member), then prove the budget with the real tokenizer and re-split anything
+        over it."""
         merged: list[Chunk] = []
+        carry: Chunk | None = None
         for unit in units:
-            if merged and _trivial(unit.text) and merged[-1].end_line == unit.start_line - 1:
-                prev = merged[-1]
-                prev.end_line, prev.text = unit.end_line, prev.text + "\n" + unit.text
-            elif merged and _trivial(merged[-1].text) and unit.start_line == merged[-1].end_line + 1:
-                prev = merged.pop()
-                unit.start_line, unit.text = prev.start_line, prev.text + "\n" + unit.text
+            if carry is not None:
+                unit = self.join(carry, unit, keep=unit) or unit
+                carry = None
+            small = _trivial(unit.text) or self.size(unit) < MIN_TOKENS
+            if not small:
                 merged.append(unit)
+            elif unit.kind in CONTAINER_KINDS and not _trivial(unit.text):
+                carry = unit  # a header: glue it to what follows
+            elif merged and (joined := self.join(merged[-1], unit, keep=merged[-1])):
+                merged[-1] = joined
             else:
-                merged.append(unit)
+                carry = unit
+        if carry is not None:
+            joined = self.join(merged[-1], carry, keep=merged[-1]) if merged else None
+            if joined:
+                merged[-1] = joined
+            else:
+                merged.append(carry)
         counts = self.chunker.counter.count_many([u.text for u in merged])
         final: list[Chunk] = []
         for unit, count in zip(merged, counts, strict=True):
@@ -225,6 +238,20 @@ class _File:
             else:
                 final += self.windows(unit.start_line, unit.end_line, unit.kind, unit.symbol, ())
         return final
+
+    def size(self, unit: Chunk) -> int:
+        whole = unit.text == "\n".join(self.lines[unit.start_line - 1 : unit.end_line])
+        return self.tokens(unit.start_line, unit.end_line) if whole \
+            else self.chunker.counter.count(unit.text)
+
+    def join(self, first: Chunk, second: Chunk, keep: Chunk) -> Chunk | None:
+        """``first`` and ``second`` as one chunk named after ``keep``, if that fits."""
+        if second.start_line != first.end_line + 1:
+            return None
+        if self.size(first) + self.size(second) > self.budget:
+            return None
+        return Chunk(keep.kind, keep.symbol, first.start_line, second.end_line,
+                     first.text + "\n" + second.text)
 
 
 def _trivial(text: str) -> bool:

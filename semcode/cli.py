@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _settings(args) -> Settings:
-    repo = getattr(args, "repo", None) or getattr(args, "path", None)
+    repo = getattr(args, "repo", None) or getattr(args, "repo_path", None)
     return Settings.from_env(repo=repo, store=getattr(args, "store", None),
                              shards=getattr(args, "shards", None))
 
@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "<repo>/.semcode/lancedb)")
 
     p = sub.add_parser("index", help="index a repository (runs the Dagster job in-process)")
-    p.add_argument("path", nargs="?", help="repository (default: SEMCODE_REPO or .)")
+    p.add_argument("repo_path", nargs="?", metavar="PATH",
+                   help="repository (default: SEMCODE_REPO or .)")
     common(p, repo_flag=False)
     p.add_argument("--shards", type=int, help="file shards (default: SEMCODE_SHARDS or 8)")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 # Kinds whose members always become chunks of their own (a class is its methods plus a header).
-CONTAINER_KINDS = frozenset({"class", "interface", "impl", "trait", "module", "namespace"})
+CONTAINER_KINDS = frozenset({"class", "interface", "impl", "trait", "module", "namespace",
+                             "section"})
 # A function directly inside one of these is a method.
 METHOD_PARENTS = frozenset({"class", "interface", "impl", "trait"})
 

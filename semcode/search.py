@@ -84,7 +84,7 @@ class Searcher:
         query = self.vectors.search(vector, vector_column_name="vector").distance_type("cosine")
         if where:
             query = query.where(where, prefilter=True)
-        rows = query.select(["chunk_id"]).limit(k).to_arrow()
+        rows = query.select(["chunk_id", "_distance"]).limit(k).to_arrow()
         return [(cid, 1.0 - float(d)) for cid, d in zip(rows.column("chunk_id").to_pylist(),
                                                         rows.column("_distance").to_pylist(),
                                                         strict=True)]

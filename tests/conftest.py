@@ -1,0 +1,56 @@
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FIXTURE = Path(__file__).parent / "fixtures" / "sample_repo"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def commit_all(repo: Path, message: str = "change") -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def make_repo(dest: Path) -> Path:
+    """The multi-language fixture as a real git repository with one commit."""
+    shutil.copytree(FIXTURE, dest)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "config", "user.email", "test@example.com")
+    git(dest, "config", "user.name", "test")
+    commit_all(dest, "initial")
+    return dest
+
+
+@pytest.fixture
+def sample_repo(tmp_path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+class FakeEmbedder:
+    """Deterministic vectors from text hashes: for tests about ordering and bookkeeping,
+    never for tests about search quality."""
+
+    model_id = "fake-hash-embedder"
+    dim = 8
+
+    def __init__(self):
+        self.encoded: list[str] = []
+
+    def encode(self, texts):
+        self.encoded += texts
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode()).digest()[:4], "big")
+            rng = np.random.default_rng(seed)
+            v = rng.standard_normal(self.dim).astype(np.float32)
+            out[i] = v / np.linalg.norm(v)
+        return out

@@ -1,0 +1,139 @@
+"""Chunking per language: kinds, symbols, line ranges, coverage, and the token budget."""
+
+from pathlib import Path
+
+import pytest
+
+from semcode.chunking import Chunker
+from semcode.languages import language_of
+from semcode.tokens import token_counter
+
+FIXTURE = Path(__file__).parent / "fixtures" / "sample_repo"
+MODEL = "all-MiniLM-L6-v2"
+
+
+@pytest.fixture(scope="module")
+def chunker() -> Chunker:
+    return Chunker(token_counter(MODEL))
+
+
+def chunks_of(chunker, path):
+    return chunker.chunk((FIXTURE / path).read_text(), language_of(path))
+
+
+# (file, language, kind, symbol, start_line, end_line) — one definition each language must find
+EXPECTED = [
+    ("src/shop/cart.py", "python", "method", "Cart.total_price", 17, 21),
+    ("src/shop/cart.py", "python", "function", "apply_discount_code", 22, 25),
+    ("src/shop/users.py", "python", "function", "getUserName", 16, 18),
+    ("web/router.js", "javascript", "method", "Router.dispatch", 13, 18),
+    ("web/router.js", "javascript", "function", "debounce", 19, 25),
+    ("web/api.ts", "typescript", "interface", "User", 1, 5),
+    ("web/api.ts", "typescript", "method", "RetryPolicy.shouldRetry", 14, 17),
+    ("web/Button.tsx", "tsx", "function", "Button", 5, 7),
+    ("go/cache/lru.go", "go", "method", "LRU.Get", 12, 20),
+    ("go/cache/lru.go", "go", "function", "NewLRU", 21, 23),
+    ("native/matrix.rs", "rust", "method", "Matrix.determinant", 13, 17),
+    ("native/matrix.rs", "rust", "function", "fibonacci", 18, 20),
+    ("native/Queue.java", "java", "method", "Queue.enqueue", 10, 13),
+    ("native/strings.c", "c", "function", "reverse_string", 8, 16),
+    ("native/shapes.cpp", "cpp", "method", "geometry.Circle.area", 8, 8),
+    ("native/shapes.cpp", "cpp", "function", "clamp_value", 16, 19),
+    ("native/Account.cs", "csharp", "method", "Bank.Account.Deposit", 9, 15),
+    ("native/inventory.rb", "ruby", "method", "Inventory.Warehouse.restock", 9, 13),
+    ("native/mailer.php", "php", "method", "Mailer.sendWelcomeEmail", 5, 12),
+    ("native/mailer.php", "php", "function", "format_currency", 13, 16),
+    ("docs/guide.md", "markdown", "section", "Getting started.Deployment", 9, 11),
+]
+
+
+@pytest.mark.parametrize("path,language,kind,symbol,start,end", EXPECTED,
+                         ids=[f"{e[1]}-{e[3]}" for e in EXPECTED])
+def test_definition_becomes_its_own_chunk(chunker, path, language, kind, symbol, start, end):
+    assert language_of(path) == language
+    found = [(c.kind, c.start_line, c.end_line) for c in chunks_of(chunker, path)
+             if c.symbol == symbol]
+    assert found == [(kind, start, end)]
+
+
+ALL_FILES = sorted({e[0] for e in EXPECTED} | {"docs/notes.txt"})
+
+
+@pytest.mark.parametrize("path", ALL_FILES)
+def test_every_line_belongs_to_exactly_one_chunk(chunker, path):
+    lines = (FIXTURE / path).read_text().split("\n")[:-1]
+    covered = []
+    for c in chunks_of(chunker, path):
+        covered += range(c.start_line, c.end_line + 1)
+        assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
+    assert covered == list(range(1, len(lines) + 1))
+
+
+def test_text_without_grammar_falls_back_to_line_windows(chunker):
+    chunks = chunks_of(chunker, "docs/notes.txt")
+    assert [(c.kind, c.start_line, c.end_line) for c in chunks] == [("block", 1, 2)]
+
+
+def _long_function(statements: int) -> str:
+    body = "\n".join(f"    total_{i} = compute_value(alpha_{i}, beta_{i}) + offset_{i}"
+                     for i in range(statements))
+    return f"import os\n\n\ndef huge_function():\n{body}\n    return total_0\n"
+
+
+@pytest.mark.parametrize("statements", [10, 120, 400])
+def test_chunks_fit_the_model_window(chunker, statements):
+    source = _long_function(statements)
+    chunks = chunker.chunk(source, "python")
+    counter = token_counter(MODEL)
+    assert all(counter.count(c.text) <= counter.budget for c in chunks)
+    covered = [n for c in chunks for n in range(c.start_line, c.end_line + 1)]
+    assert covered == list(range(1, source.count("\n") + 1))
+
+
+def test_oversized_function_is_split_into_pieces_of_the_same_symbol(chunker):
+    chunks = chunker.chunk(_long_function(400), "python")
+    pieces = [c for c in chunks if c.symbol == "huge_function"]
+    assert len(pieces) > 5
+    assert all(c.kind == "function" for c in pieces)
+
+
+def test_small_neighbours_are_merged_up_to_the_budget(chunker):
+    """Split-then-merge: windows of an oversized node are packed, not one per statement."""
+    chunks = chunker.chunk(_long_function(400), "python")
+    counter = token_counter(MODEL)
+    pieces = [c for c in chunks if c.symbol == "huge_function"][:-1]
+    assert min(counter.count(c.text) for c in pieces) > counter.budget // 2
+
+
+def test_a_single_line_over_budget_is_cut_at_token_edges(chunker):
+    line = "x = [" + ", ".join(f"value_{i}" for i in range(600)) + "]"
+    chunks = chunker.chunk(line + "\n", "python")
+    counter = token_counter(MODEL)
+    assert len(chunks) > 1
+    assert "".join(c.text for c in chunks) == line
+    assert all(c.start_line == c.end_line == 1 for c in chunks)
+    assert all(counter.count(c.text) <= counter.budget for c in chunks)
+
+
+def test_reserved_tokens_shrink_the_budget():
+    counter = token_counter(MODEL)
+    chunker = Chunker(counter, reserve_tokens=100)
+    chunks = chunker.chunk(_long_function(120), "python")
+    assert all(counter.count(c.text) <= counter.budget - 100 for c in chunks)
+
+
+def test_syntax_errors_still_cover_every_line(chunker):
+    source = "def broken(:\n    return 1\n\nclass Fine:\n    def ok(self):\n        return 2\n"
+    chunks = chunker.chunk(source, "python")
+    covered = [n for c in chunks for n in range(c.start_line, c.end_line + 1)]
+    assert covered == list(range(1, 7))
+
+
+def test_empty_text_has_no_chunks(chunker):
+    assert chunker.chunk("", "python") == []
+
+
+def test_budget_is_counted_in_model_tokens_not_characters():
+    counter = token_counter(MODEL)
+    assert counter.window == 256
+    assert counter.count("getUserName") > 1  # word pieces, not characters or words
