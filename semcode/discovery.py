@@ -9,6 +9,7 @@ changed, so a snapshot of a large repository reads only what changed.
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
@@ -167,7 +168,10 @@ def _stat_worktree_file(full: Path, limit: int) -> tuple[str, int, str]:
     if full.is_symlink():
         return "symlink: not followed", 0, ""
     try:
-        size = full.stat().st_size
+        info = full.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return "unreadable: not a regular file", 0, ""
+        size = info.st_size
         if size > limit:
             return f"too_large: {size} bytes over the {limit}-byte limit", size, ""
         with open(full, "rb"):

@@ -1,0 +1,51 @@
+"""Running the real Dagster graph in-process against a test repository and store."""
+
+import dagster as dg
+
+from assets.index import code_vectors
+from definitions import build_defs
+from resources import EmbedderResource, RepoResource, StoreResource
+from semcode.sharding import shard_keys
+from tests.conftest import FakeEmbedder
+
+RANGE = {"dagster/asset_partition_range_start": shard_keys(8)[0],
+         "dagster/asset_partition_range_end": shard_keys(8)[-1]}
+
+
+class FakeEmbedderResource(EmbedderResource):
+    """The fake embedder behind the real resource interface (ordering tests only)."""
+
+    def get(self):
+        return _FAKE
+
+
+_FAKE = FakeEmbedder()
+
+
+def defs_for(repo, store_uri: str, embedder: EmbedderResource | None = None) -> dg.Definitions:
+    defs = build_defs(RepoResource(path=str(repo)), StoreResource(uri=store_uri),
+                      embedder or EmbedderResource())
+    checks_only = dg.define_asset_job(
+        "checks_only", selection=dg.AssetSelection.checks_for_assets(code_vectors))
+    return dg.Definitions.merge(defs, dg.Definitions(jobs=[checks_only]))
+
+
+def run_job(defs: dg.Definitions, name: str = "index_job", tags: dict | None = None,
+            partition_key: str | None = None):
+    job = defs.resolve_job_def(name)
+    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                  tags=tags if tags is not None else
+                                  (RANGE if name == "index_job" else {}),
+                                  partition_key=partition_key)
+
+
+def metadata(result, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        m = event.step_materialization_data.materialization
+        if m.asset_key.to_user_string() == asset:
+            return {k: v.value for k, v in m.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
+
+
+def checks(result) -> dict:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}

@@ -1,0 +1,113 @@
+"""The whole index_job, on a real git repository, real LanceDB and the real packaged model."""
+
+import shutil
+
+import pytest
+
+from semcode.search import Searcher
+from semcode.store import Store, sql_str
+from tests.conftest import make_repo
+from tests.dagster_helpers import checks, defs_for, metadata, run_job
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+MODEL = "all-MiniLM-L6-v2"
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("indexed")
+    repo = make_repo(root / "repo")
+    uri = str(root / "store")
+    result = run_job(defs_for(repo, uri))
+    return repo, uri, result
+
+
+def test_job_succeeds_with_passing_checks(indexed):
+    _, _, result = indexed
+    assert result.success
+    assert {name: e.passed for name, e in checks(result).items()} == {
+        "vectors_match_chunks": True, "chunks_match_manifest": True}
+
+
+def test_every_chunk_has_one_vector(indexed):
+    _, uri, _ = indexed
+    store = Store(uri)
+    chunk_ids = store.scan("chunks", ["chunk_id"]).column("chunk_id").to_pylist()
+    vector_ids = store.scan("vectors", ["chunk_id"]).column("chunk_id").to_pylist()
+    assert len(chunk_ids) > 40
+    assert sorted(chunk_ids) == sorted(vector_ids)
+    assert len(set(chunk_ids)) == len(chunk_ids)
+
+
+def test_metadata_reports_counts(indexed):
+    _, uri, result = indexed
+    chunks, vectors = metadata(result, "code_chunks"), metadata(result, "code_vectors")
+    assert chunks["chunks_total"] == Store(uri).count("chunks") == vectors["total"]
+    assert vectors["embedded"] + vectors["reused"] == vectors["total"]
+    assert metadata(result, "repo_snapshot")["skipped"] == 7
+
+
+@pytest.mark.parametrize("query,symbol", [
+    ("check whether an email address is valid", "validate_email_address"),
+    ("least recently used cache lookup", "LRU.Get"),
+    ("determinant of a matrix", "Matrix.determinant"),
+    ("deposit money into a bank account", "Bank.Account.Deposit"),
+    ("delay calling a function until input stops", "debounce"),
+])
+def test_search_finds_the_described_function_in_the_top_3(indexed, query, symbol):
+    _, uri, _ = indexed
+    hits = Searcher(uri, MODEL).search(query, k=3)
+    assert symbol in [h.symbol for h in hits]
+
+
+def test_running_twice_changes_nothing(indexed):
+    repo, uri, _ = indexed
+    before = sorted(Store(uri).scan("chunks", ["chunk_id"]).column("chunk_id").to_pylist())
+    again = run_job(defs_for(repo, uri))
+    assert again.success
+    after = sorted(Store(uri).scan("chunks", ["chunk_id"]).column("chunk_id").to_pylist())
+    assert after == before
+    assert metadata(again, "code_chunks")["parsed"] == 0
+    assert metadata(again, "code_vectors")["embedded"] == 0
+    assert Store(uri).count("vectors") == len(before)
+
+
+def _tampered_copy(indexed, tmp_path):
+    repo, uri, _ = indexed
+    copy = str(tmp_path / "store")
+    shutil.copytree(uri, copy)
+    return repo, copy
+
+
+def test_check_fails_and_names_a_missing_vector(indexed, tmp_path):
+    repo, uri = _tampered_copy(indexed, tmp_path)
+    store = Store(uri)
+    victim = store.scan("vectors", ["chunk_id"]).column("chunk_id")[0].as_py()
+    store.delete("vectors", f"chunk_id = {sql_str(victim)}")
+    result = run_job(defs_for(repo, uri), "checks_only")
+    evaluation = checks(result)["vectors_match_chunks"]
+    assert not evaluation.passed
+    assert victim in evaluation.metadata["sample_missing"].value
+    assert evaluation.metadata["missing_vectors"].value == 1
+
+
+def test_check_fails_and_names_an_orphaned_vector(indexed, tmp_path):
+    repo, uri = _tampered_copy(indexed, tmp_path)
+    store = Store(uri)
+    row = store.scan("vectors", ["chunk_id", "text_hash", "model", "path", "language", "kind",
+                                 "vector"]).slice(0, 1).to_pylist()[0]
+    row["chunk_id"] = "orphan-0000"
+    store.table("vectors").add([row])
+    result = run_job(defs_for(repo, uri), "checks_only")
+    evaluation = checks(result)["vectors_match_chunks"]
+    assert not evaluation.passed
+    assert "orphan-0000" in evaluation.metadata["sample_orphaned"].value
+
+
+def test_failed_check_fails_the_run(indexed, tmp_path):
+    repo, uri = _tampered_copy(indexed, tmp_path)
+    Store(uri).delete("chunks", "path = 'src/shop/cart.py'")
+    result = run_job(defs_for(repo, uri), "checks_only")
+    assert not result.success
+    evaluation = checks(result)["chunks_match_manifest"]
+    assert "src/shop/cart.py" in evaluation.metadata["sample_without_chunks"].value
