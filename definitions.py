@@ -9,6 +9,7 @@ from assets.index import code_chunks, code_vectors, repo_snapshot
 from assets.jobs import index_job
 from resources import EmbedderResource, RepoResource, StoreResource
 from semcode.config import Settings
+from sensors.git_push import git_push_sensor
 
 
 def build_defs(repo: RepoResource, store: StoreResource,
@@ -17,6 +18,7 @@ def build_defs(repo: RepoResource, store: StoreResource,
         assets=[repo_snapshot, code_chunks, code_vectors],
         asset_checks=[vectors_match_chunks, chunks_match_manifest],
         jobs=[index_job],
+        sensors=[git_push_sensor],
         resources={"repo": repo, "store": store, "embedder": embedder},
     )
 
@@ -25,7 +27,7 @@ def resources_from_env() -> tuple[RepoResource, StoreResource, EmbedderResource]
     settings = Settings.from_env()
     repo_path = os.path.abspath(settings.repo)
     return (
-        RepoResource(path=repo_path, branch=settings.branch),
+        RepoResource(path=repo_path, branch=settings.branch, remote=settings.remote),
         StoreResource(uri=settings.store or Settings(repo=repo_path).store_uri),
         EmbedderResource(model=settings.model, device=settings.device,
                          batch_size=settings.batch_size),

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.partitions import SHARD_COUNT, shard_partitions
+from assets.partitions import COMMIT_TAG, SHARD_COUNT, shard_partitions
 from resources import EmbedderResource, RepoResource, StoreResource
 from semcode.pipeline import record_snapshot, record_vectors, sum_shards
 from semcode.sharding import shard_number
@@ -10,11 +10,13 @@ from semcode.shards import index_shards
 
 
 @dg.asset(group_name="index", kinds={"git", "lancedb"})
-def repo_snapshot(repo: RepoResource, store: StoreResource) -> dg.MaterializeResult:
-    """Pins one commit of the tracked branch and writes the file manifest: every path with
-    its shard, language, size, content hash, and the reason when it is skipped."""
+def repo_snapshot(context: dg.AssetExecutionContext, repo: RepoResource,
+                  store: StoreResource) -> dg.MaterializeResult:
+    """Pins one commit — the run's ``semcode/commit`` tag, else the head of the tracked
+    branch — and writes the file manifest: every path with its shard, language, size,
+    content hash, and the reason when it is skipped."""
     info = record_snapshot(store.open(), repo.path, SHARD_COUNT, repo.max_file_bytes,
-                           repo.branch)
+                           repo.tracked_ref(), context.run.tags.get(COMMIT_TAG, ""))
     return dg.MaterializeResult(metadata={
         "commit": info["commit"], "branch": info["branch"], "files": info["files"],
         "indexed": info["indexed"], "skipped": info["skipped"],

@@ -14,8 +14,8 @@ def run_index_job() -> tuple[bool, dict]:
 
     Configuration comes from the SEMCODE_* environment, exactly as for `dagster job execute`.
     """
-    from definitions import defs  # reads SEMCODE_* at import
     from assets.partitions import SHARD_COUNT
+    from definitions import defs  # reads SEMCODE_* at import
 
     keys = shard_keys(SHARD_COUNT)
     instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")

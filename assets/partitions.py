@@ -11,3 +11,5 @@ shard_partitions = dg.StaticPartitionsDefinition(shard_keys(SHARD_COUNT))
 
 # One index run at a time per repository: the dagster.yaml run queue limits this tag.
 INDEX_RUN_TAG = "semcode/index"
+# The commit a run must index (set by git_push_sensor); without it, the branch head.
+COMMIT_TAG = "semcode/commit"

@@ -11,13 +11,23 @@ class RepoResource(dg.ConfigurableResource):
     path: str = Field(description="Path to the repository (SEMCODE_REPO).")
     branch: str = Field(default="", description="Tracked branch; empty = the checked-out one "
                         "(SEMCODE_BRANCH).")
+    remote: str = Field(default="", description="Remote to fetch before reading the branch, "
+                        "e.g. origin; empty = read the local branch (SEMCODE_REMOTE).")
     max_file_bytes: int = Field(default=1_000_000, description="Larger files are skipped.")
 
-    def tracked_branch(self) -> str:
-        return self.branch or gitrepo.current_branch(self.path)
+    def tracked_ref(self) -> str:
+        """The branch as git should resolve it: ``main``, or ``origin/main`` with a remote;
+        empty outside git."""
+        if not gitrepo.is_git_repo(self.path):
+            return ""
+        branch = self.branch or gitrepo.current_branch(self.path)
+        return f"{self.remote}/{branch}" if self.remote else branch
 
-    def head(self) -> str | None:
-        """The commit at the tip of the tracked branch, or None outside git."""
+    def fetch_head(self) -> str | None:
+        """Fetch the remote (when set) and return the tracked branch's commit, or None."""
         if not gitrepo.is_git_repo(self.path):
             return None
-        return gitrepo.resolve(self.path, self.tracked_branch())
+        if self.remote:
+            gitrepo.git(self.path, "fetch", "--quiet", self.remote,
+                        self.branch or gitrepo.current_branch(self.path))
+        return gitrepo.resolve(self.path, self.tracked_ref())

@@ -41,6 +41,7 @@ class Settings:
     device: str = "cpu"
     batch_size: int = 16
     branch: str = ""  # empty: the branch checked out in the repository
+    remote: str = ""  # a remote to fetch before reading the branch (the sensor)
     max_file_bytes: int = 1_000_000
     extra: dict = field(default_factory=dict)
 
@@ -59,5 +60,6 @@ class Settings:
             device=env.get("SEMCODE_DEVICE", "") or "cpu",
             batch_size=_int_env("SEMCODE_BATCH_SIZE", 16),
             branch=env.get("SEMCODE_BRANCH", ""),
+            remote=env.get("SEMCODE_REMOTE", ""),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

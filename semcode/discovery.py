@@ -201,8 +201,9 @@ def _entry(path: str, shards: int, size: int, digest: str, reason: str,
 
 
 def take_snapshot(repo: str | Path, shards: int, limit: int, branch: str = "",
-                  previous: dict | None = None) -> Snapshot:
-    """Pin the branch head (or the working tree outside git) and build its manifest.
+                  previous: dict | None = None, commit: str = "") -> Snapshot:
+    """Pin ``commit`` or the branch head (the working tree outside git) and build its
+    manifest.
 
     ``previous`` maps path → (content_hash, reason) from the last manifest, to skip
     re-reading unchanged files.
@@ -215,8 +216,8 @@ def take_snapshot(repo: str | Path, shards: int, limit: int, branch: str = "",
         return snapshot_worktree(root, shards, limit, previous)
     top = gitrepo.toplevel(root)
     name = branch or gitrepo.current_branch(top)
-    commit = gitrepo.resolve(top, name)
-    if commit is None:
-        raise ValueError(f"{top} has no commit on {name!r} yet — commit something first, "
+    pinned = gitrepo.resolve(top, commit or name)
+    if pinned is None:
+        raise ValueError(f"{top} has no commit {commit or name!r} — commit something first, "
                          "or set SEMCODE_BRANCH to a branch that exists")
-    return snapshot_git(top, commit, name, shards, limit, previous)
+    return snapshot_git(top, pinned, name, shards, limit, previous)

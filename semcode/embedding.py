@@ -11,8 +11,13 @@ from semcode.models import model_id, model_path
 
 
 def embedding_text(symbol: str, text: str) -> str:
-    """What the model reads for a chunk (and what text_hash names)."""
-    return text
+    """What the model reads for a chunk (and what text_hash names): the chunk without the
+    blank lines around it, so that moving code or adding blank lines re-embeds nothing."""
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    return "\n".join(lines[start:])
 
 
 def model_dimension(model: str) -> int | None:

@@ -18,13 +18,13 @@ def now() -> str:
 
 
 def record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int,
-                    branch: str = "") -> dict:
+                    branch: str = "", commit: str = "") -> dict:
     """Pin a commit, write its manifest to ``files``, and return counts for the run."""
     started = time.perf_counter()
     progress.report("snapshot", 0, 1)
     old = store.scan("files", ["path", "content_hash", "reason"]).to_pylist()
     previous = {r["path"]: (r["content_hash"], r["reason"]) for r in old}
-    snap = take_snapshot(repo, shards, max_file_bytes, branch, previous)
+    snap = take_snapshot(repo, shards, max_file_bytes, branch, previous, commit)
     last = store.get_meta("snapshot", {})
     if last.get("shards") not in (None, shards):
         # A file's shard depends on the count: rebuild chunk rows (vectors are reused by text).

@@ -122,15 +122,17 @@ def index_shard(store_uri: str, repo: str, shard: int, model: str, is_git: bool,
             reader.close()
         replaced = [f["path"] for f in stale] + sorted(gone)
         scope = f"shard = {int(shard)} AND {sql_in('path', replaced)}"
-        before = store.count("chunks", scope) if replaced else 0
+        before = set(store.scan("chunks", ["chunk_id"], scope).column("chunk_id").to_pylist()
+                     if replaced else ())
         store.write_shard(shard, rows, replaced)
         store.update_files(skips)
     result.parsed = len(stale) - len(skips)
     result.unchanged = len(wanted) - len(stale)
     result.skipped = len(files) - len(wanted) + len(skips)
     result.removed = len(gone)
-    result.chunks_added = len(rows)
-    result.chunks_removed = before
+    after = {r["chunk_id"] for r in rows}
+    result.chunks_added = len(after - before)
+    result.chunks_removed = len(before - after)
     result.chunks_total = store.count("chunks", f"shard = {int(shard)}")
     result.new_skips = dict(Counter(s["reason"].split(":")[0] for s in skips))
     result.seconds = round(time.perf_counter() - started, 3)

@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:  `make demo` (index this repository, show a search)
+# and `make test` (the whole suite). Both set up .venv first.
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# The CPU build of PyTorch. Here it lies on local disk; elsewhere, to avoid a multi-GB CUDA
+# download, run: make setup TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH  ?= torch==2.13.0
+QUERY  ?= split a syntax node that is over the token budget into windows
+
+export HF_HUB_OFFLINE := 1
+
+.PHONY: setup demo test lint bench bench-quality dev clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(VENV)/bin/semcode index .
+	$(VENV)/bin/semcode search "$(QUERY)" -k 3
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/full_index.py
+
+dev: setup
+	SEMCODE_REPO=$(CURDIR) DAGSTER_HOME=$(CURDIR)/.dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf .semcode .dagster_home .pytest_cache

@@ -1,0 +1,93 @@
+"""The `semcode` command as a person or a script uses it: real processes, real model."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import make_repo
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+
+def semcode(*args, input=None, env=None):
+    return subprocess.run([sys.executable, "-m", "semcode.cli", *args], input=input,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def indexed_repo(tmp_path_factory):
+    repo = make_repo(tmp_path_factory.mktemp("cli") / "repo")
+    proc = semcode("index", str(repo), "--json")
+    assert proc.returncode == 0, proc.stderr
+    return repo, proc
+
+
+def test_index_json_prints_exactly_one_summary_object(indexed_repo):
+    _, proc = indexed_repo
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    summary = json.loads(lines[0])
+    assert set(summary) == {"commit", "files", "chunks", "vectors", "checks"}
+    assert set(summary["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed"}
+    assert set(summary["chunks"]) == {"total", "added", "removed"}
+    assert set(summary["vectors"]) == {"total", "embedded", "reused", "deleted"}
+    assert summary["checks"] == {"vectors_match_chunks": True, "chunks_match_manifest": True}
+    assert summary["chunks"]["total"] == summary["vectors"]["total"] > 0
+    assert summary["files"]["seen"] == summary["files"]["parsed"] + summary["files"]["skipped"]
+
+
+def test_index_builds_the_default_store_inside_the_repo(indexed_repo):
+    repo, _ = indexed_repo
+    assert (repo / ".semcode" / "lancedb" / "chunks.lance").is_dir()
+
+
+def test_search_stdin_answers_one_json_line_per_query_in_order(indexed_repo):
+    repo, _ = indexed_repo
+    queries = ["reverse a string in place", "send a welcome email", "fetch a user profile"]
+    proc = semcode("search", "--repo", str(repo), "--stdin", "--json", "-k", "3",
+                   input="\n".join(queries) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [a["query"] for a in answers] == queries
+    for answer in answers:
+        assert 0 < len(answer["hits"]) <= 3
+        for hit in answer["hits"]:
+            assert {"path", "start_line", "end_line", "symbol", "language", "score",
+                    "text"} <= set(hit)
+    assert answers[0]["hits"][0]["symbol"] == "reverse_string"
+
+
+def test_search_filters_by_language_and_path(indexed_repo):
+    repo, _ = indexed_repo
+    proc = semcode("search", "--repo", str(repo), "--json", "--lang", "go", "cache")
+    hits = json.loads(proc.stdout)["hits"]
+    assert hits and {h["language"] for h in hits} == {"go"}
+    proc = semcode("search", "--repo", str(repo), "--json", "--path", "web/*", "user")
+    hits = json.loads(proc.stdout)["hits"]
+    assert hits and all(h["path"].startswith("web/") for h in hits)
+
+
+def test_status_json_reports_counts_and_freshness(indexed_repo):
+    repo, _ = indexed_repo
+    proc = semcode("status", "--repo", str(repo), "--json")
+    status = json.loads(proc.stdout)
+    assert status["chunks"] == status["vectors"] > 0
+    assert status["freshness"]["fresh"] is True and status["freshness"]["behind"] == 0
+    assert status["files"]["skip_reasons"]["binary"] == 1
+    assert status["checks"] == {"vectors_match_chunks": True, "chunks_match_manifest": True}
+
+
+def test_search_without_an_index_says_what_to_do(tmp_path):
+    proc = semcode("search", "--repo", str(tmp_path), "anything")
+    assert proc.returncode == 1
+    assert "semcode index" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_index_of_a_missing_path_is_a_clear_error(tmp_path):
+    proc = semcode("index", str(tmp_path / "nope"), "--json")
+    assert proc.returncode == 2
+    assert "not found" in proc.stderr and proc.stdout == ""
