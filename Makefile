@@ -34,8 +34,11 @@ test: lint
 bench: setup
 	$(PY) bench/full_index.py
 
+# The UI on this repository; the instance config limits index runs to one at a time.
 dev: setup
-	SEMCODE_REPO=$(CURDIR) DAGSTER_HOME=$(CURDIR)/.dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
+	mkdir -p .dagster_home && cp dagster.yaml .dagster_home/dagster.yaml
+	SEMCODE_REPO=$(CURDIR) DAGSTER_HOME=$(CURDIR)/.dagster_home \
+	  $(VENV)/bin/dagster dev -w workspace.yaml -p 3000
 
 clean:
 	rm -rf .semcode .dagster_home .pytest_cache

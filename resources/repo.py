@@ -23,11 +23,16 @@ class RepoResource(dg.ConfigurableResource):
         branch = self.branch or gitrepo.current_branch(self.path)
         return f"{self.remote}/{branch}" if self.remote else branch
 
+    fetch_every_s: int = Field(default=300, description="With a remote: fetch at most this "
+                               "often, unless a push hook touched the nudge file.")
+
     def fetch_head(self) -> str | None:
-        """Fetch the remote (when set) and return the tracked branch's commit, or None."""
+        """The tracked branch's commit (None outside git), fetching the remote first when
+        one is set and a fetch is due: a push hook nudged, or ``fetch_every_s`` passed."""
         if not gitrepo.is_git_repo(self.path):
             return None
-        if self.remote:
+        if self.remote and gitrepo.fetch_due(self.path, self.fetch_every_s):
             gitrepo.git(self.path, "fetch", "--quiet", self.remote,
                         self.branch or gitrepo.current_branch(self.path))
+            gitrepo.mark_fetched(self.path)
         return gitrepo.resolve(self.path, self.tracked_ref())

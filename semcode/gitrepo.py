@@ -5,6 +5,7 @@ Paths are read with ``-z`` so that any file name survives; blobs are streamed th
 """
 
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,29 @@ def changed_paths(repo: str | Path, base: str, head: str) -> set[str]:
     """Paths added, modified, deleted or renamed (both sides) between two commits."""
     out = git(repo, "diff", "--name-only", "-z", "--no-renames", base, head)
     return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
+
+NUDGE_FILE, FETCHED_FILE = "semcode-push", "semcode-fetched"
+
+
+def git_dir(repo: str | Path) -> Path:
+    return Path(git(repo, "rev-parse", "--absolute-git-dir").decode().strip())
+
+
+def fetch_due(repo: str | Path, every_s: int) -> bool:
+    """A push hook touched ``<git-dir>/semcode-push`` since the last fetch, or the last
+    fetch is older than ``every_s`` seconds."""
+    root = git_dir(repo)
+    fetched = root / FETCHED_FILE
+    if not fetched.exists():
+        return True
+    last = fetched.stat().st_mtime
+    nudge = root / NUDGE_FILE
+    return (nudge.exists() and nudge.stat().st_mtime >= last) or time.time() - last > every_s
+
+
+def mark_fetched(repo: str | Path) -> None:
+    (git_dir(repo) / FETCHED_FILE).touch()
 
 
 class BlobReader:

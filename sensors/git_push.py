@@ -9,7 +9,7 @@ from semcode.freshness import shards_to_reindex
 from semcode.sharding import shard_key
 
 
-@dg.sensor(job=index_job, minimum_interval_seconds=15,
+@dg.sensor(job=index_job, minimum_interval_seconds=5,
            default_status=dg.DefaultSensorStatus.STOPPED)
 def git_push_sensor(context: dg.SensorEvaluationContext, repo: RepoResource,
                     store: StoreResource) -> dg.SensorResult | dg.SkipReason:

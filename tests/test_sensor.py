@@ -1,5 +1,9 @@
 """git_push_sensor, table-driven over real git histories, plus one evaluate_tick()."""
 
+import os
+import subprocess
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -12,6 +16,7 @@ from tests.conftest import commit_all, git, make_repo
 from tests.dagster_helpers import FakeEmbedderResource, defs_for
 
 ALL = (shard_key(0), shard_key(7))
+HOOKS = Path(__file__).resolve().parent.parent / "hooks"
 
 
 def _two_shard_paths() -> tuple[str, str]:
@@ -130,3 +135,21 @@ def test_sensor_with_a_remote_fetches_before_reading(tmp_path):
         "store": StoreResource(uri=str(tmp_path / "store"))})
     result = git_push_sensor(context)
     assert result.cursor == pushed
+
+
+def test_a_push_hook_nudge_makes_the_next_tick_fetch(tmp_path):
+    upstream = make_repo(tmp_path / "upstream")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(upstream), str(clone))
+    resources = {"repo": RepoResource(path=str(clone), branch="main", remote="origin",
+                                      fetch_every_s=3600),
+                 "store": StoreResource(uri=str(tmp_path / "store"))}
+    first = git_push_sensor(dg.build_sensor_context(resources=resources))
+    (upstream / "new.py").write_text("x = 1\n")
+    pushed = commit_all(upstream, "upstream change")
+    quiet = git_push_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
+    assert isinstance(quiet, dg.SkipReason)  # not due: no fetch, the old head
+    subprocess.run(["sh", str(HOOKS / "post-receive")], cwd=upstream, check=True,
+                   env={**os.environ, "SEMCODE_CLONE": str(clone)})
+    nudged = git_push_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
+    assert nudged.cursor == pushed
