@@ -33,6 +33,11 @@ test: lint
 
 bench: setup
 	$(PY) bench/full_index.py
+	$(PY) bench/incremental.py
+
+bench-quality: setup
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) bench/quality.py
 
 # The UI on this repository; the instance config limits index runs to one at a time.
 dev: setup

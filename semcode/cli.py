@@ -73,6 +73,23 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
+def cmd_similar(args) -> int:
+    from semcode.console import print_hits
+
+    settings = _settings(args)
+    path, _, line = args.target.rpartition(":") if ":" in args.target else (args.target, "", "")
+    if line and not line.isdigit():
+        path, line = args.target, ""
+    hits = _searcher(settings).similar(path, int(line) if line else None, k=args.k,
+                                       languages=args.lang or (), paths=args.path or (),
+                                       kinds=args.kind or ())
+    if args.json:
+        print(json.dumps({"target": args.target, "hits": [h.as_dict() for h in hits]}))
+    else:
+        print_hits(hits, settings.repo)
+    return EXIT_OK
+
+
 def cmd_status(args) -> int:
     from semcode.console import print_status
     from semcode.status import index_status
@@ -84,6 +101,13 @@ def cmd_status(args) -> int:
     else:
         print_status(status)
     return EXIT_OK if status.get("exists") else EXIT_FAILED
+
+
+def cmd_mcp(args) -> int:
+    from semcode.mcp_server import serve
+
+    serve(_settings(args))
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,16 +135,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", action="append", help="only this language (repeatable)")
     p.add_argument("--path", action="append", help="only paths matching this glob (repeatable)")
     p.add_argument("--kind", action="append", help="only this chunk kind (repeatable)")
-    p.add_argument("--mode", default="vector", help="ranking: vector")
+    p.add_argument("--mode", default="hybrid", choices=["hybrid", "vector", "keyword"],
+                   help="ranking (default: hybrid = vector + BM25 fused by reciprocal rank)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--stdin", action="store_true", help="one query per input line, "
                                                        "one JSON line each")
     p.set_defaults(func=cmd_search)
 
+    p = sub.add_parser("similar", help="code like the chunk at PATH[:LINE]")
+    p.add_argument("target", metavar="PATH[:LINE]", help="repo-relative path, optional line")
+    common(p)
+    p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    p.add_argument("--lang", action="append", help="only this language (repeatable)")
+    p.add_argument("--path", action="append", help="only paths matching this glob (repeatable)")
+    p.add_argument("--kind", action="append", help="only this chunk kind (repeatable)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=cmd_similar)
+
     p = sub.add_parser("status", help="what the index holds and how fresh it is")
     common(p)
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser("mcp", help="serve the index to AI assistants over MCP (stdio)")
+    common(p)
+    p.set_defaults(func=cmd_mcp)
     return parser
 
 

@@ -1,20 +1,32 @@
-"""Answering queries over a built index.
+"""Answering queries over a built index: hybrid by default.
 
-Filters (language, path globs, kind) are applied before ranking: they become a prefilter
-on the vector search, built only from escaped literals. Path globs are matched against the
+* vector: cosine similarity of the query's embedding to every chunk's vector;
+* keyword: BM25 on LanceDB's native full-text index over the ``keywords`` column, where
+  identifiers are split (``getUserName`` → getusername get user name) on both sides;
+* hybrid: both rankings fused by reciprocal rank (RRF).
+
+Filters (language, path globs, kind) are applied before ranking — a prefilter on both
+sides — and are built only from escaped literals. Path globs are matched against the
 manifest in Python (gitignore-style patterns), never passed to SQL as patterns.
 """
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pathspec
+from lancedb.query import MatchQuery
 
 from semcode.discovery import INDEXED
 from semcode.embedding import shared_embedder
+from semcode.identifiers import keywords
 from semcode.models import model_id
-from semcode.store import Store, StoreNotFound, sql_in
+from semcode.store import Store, StoreNotFound, sql_in, sql_str
 
-MODES = ("vector",)
+MODES = ("hybrid", "vector", "keyword")
+RRF_K = 60  # the usual constant: rank 1 scores 1/61
+DEPTH = 50  # candidates per side before fusion
+HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
+               "text"]
 
 
 @dataclass
@@ -36,10 +48,23 @@ class Hit:
         return data
 
 
-class Searcher:
-    """Opens the store once and loads the model on the first query."""
+def rrf(rankings: list[list[str]], weights: list[float] | None = None,
+        k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each id scores sum(weight / (k + rank)) over the rankings."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, cid in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
-    def __init__(self, store_uri: str, model: str, device: str = "cpu"):
+
+class Searcher:
+    """Opens the store once and loads the model on the first query; safe to share between
+    threads for reading."""
+
+    def __init__(self, store_uri: str, model: str, device: str = "cpu",
+                 weights: tuple[float, float] = (1.0, 1.0), depth: int = DEPTH):
         self.store = Store(store_uri, create=False)
         if not self.store.has("vectors"):
             raise StoreNotFound(f"no index at {store_uri} — run `semcode index` first")
@@ -47,10 +72,14 @@ class Searcher:
         if built_with and built_with != model_id(model):
             raise ValueError(f"the index at {store_uri} was built with {built_with}; "
                              f"search it with SEMCODE_MODEL={built_with} or re-index")
+        self.model_id = model_id(model)
         self.embedder = shared_embedder(model, device, 16)
         self.vectors = self.store.table("vectors")
         self.chunks = self.store.table("chunks")
+        self.weights = weights
+        self.depth = depth
 
+    # -- filters -----------------------------------------------------------------------------
     def where(self, languages=(), paths=(), kinds=()) -> str | None:
         """The prefilter for these filters; ``"false"`` when a glob matches no file."""
         clauses = []
@@ -63,25 +92,60 @@ class Searcher:
         return " AND ".join(clauses) or None
 
     def matching_paths(self, globs) -> list[str]:
-        spec = pathspec.GitIgnoreSpec.from_lines(list(globs))
-        rows = self.store.scan("files", ["path"], f"status = '{INDEXED}'")
+        try:
+            spec = pathspec.GitIgnoreSpec.from_lines(list(globs))
+        except (ValueError, pathspec.patterns.gitignore.GitIgnorePatternError) as exc:
+            raise ValueError(f"invalid path glob: {exc}") from None
+        rows = self.store.scan("files", ["path"], f"status = {sql_str(INDEXED)}")
         return [p for p in rows.column("path").to_pylist() if spec.match_file(p)]
 
+    # -- queries -----------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, languages=(), paths=(), kinds=(),
-               mode: str = "vector") -> list[Hit]:
+               mode: str = "hybrid") -> list[Hit]:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+        if k < 1:
+            raise ValueError("k must be at least 1")
         if not query.strip():
             return []
         where = self.where(languages, paths, kinds)
         if where and "false" in where.split(" AND "):
             return []
-        vector = self.embedder.encode([query])[0]
-        ranked = self._vector_ranking(vector, k, where)
-        return self._hits(ranked)
+        depth = max(self.depth, k)
+        if mode == "vector":
+            ranked = self.vector_ranking(self.embedder.encode([query])[0], k, where)
+        elif mode == "keyword":
+            ranked = self.keyword_ranking(query, k, where)
+        else:
+            by_vector = self.vector_ranking(self.embedder.encode([query])[0], depth, where)
+            by_keyword = self.keyword_ranking(query, depth, where)
+            ranked = rrf([[c for c, _ in by_vector], [c for c, _ in by_keyword]],
+                         list(self.weights))[:k]
+        return self.hits(ranked)
 
-    def _vector_ranking(self, vector, k: int, where: str | None) -> list[tuple[str, float]]:
-        query = self.vectors.search(vector, vector_column_name="vector").distance_type("cosine")
+    def similar(self, path: str, line: int | None = None, k: int = 10, languages=(),
+                paths=(), kinds=()) -> list[Hit]:
+        """Chunks like the one at ``path:line`` (or like the whole file), itself excluded."""
+        scope = f"path = {sql_str(path)}"
+        if line is not None:
+            scope += f" AND start_line <= {int(line)} AND end_line >= {int(line)}"
+        rows = self.store.scan("chunks", ["chunk_id"], scope)
+        ids = rows.column("chunk_id").to_pylist()
+        if not ids:
+            raise FileNotFoundError(f"no indexed chunk at {path}" +
+                                    (f":{line}" if line is not None else "") +
+                                    " — is the path relative to the repository and indexed?")
+        own = self.store.scan("vectors", ["vector"], sql_in("chunk_id", ids))
+        vector = np.mean(np.stack(own.column("vector").to_numpy(zero_copy_only=False)), 0)
+        vector = vector / (np.linalg.norm(vector) or 1.0)
+        filters = [f for f in (self.where(languages, paths, kinds),
+                               f"NOT {sql_in('chunk_id', ids)}") if f]
+        return self.hits(self.vector_ranking(vector, k, " AND ".join(filters)))
+
+    # -- the two sides -----------------------------------------------------------------------
+    def vector_ranking(self, vector, k: int, where: str | None) -> list[tuple[str, float]]:
+        query = self.vectors.search(np.asarray(vector, dtype=np.float32),
+                                    vector_column_name="vector").distance_type("cosine")
         if where:
             query = query.where(where, prefilter=True)
         rows = query.select(["chunk_id", "_distance"]).limit(k).to_arrow()
@@ -89,12 +153,21 @@ class Searcher:
                                                         rows.column("_distance").to_pylist(),
                                                         strict=True)]
 
-    def _hits(self, ranked: list[tuple[str, float]]) -> list[Hit]:
+    def keyword_ranking(self, query: str, k: int, where: str | None) -> list[tuple[str, float]]:
+        words = keywords(query)
+        if not words:
+            return []
+        search = self.chunks.search(MatchQuery(words, "keywords"), query_type="fts")
+        if where:
+            search = search.where(where, prefilter=True)
+        rows = search.select(["chunk_id", "_score"]).limit(k).to_arrow()
+        return list(zip(rows.column("chunk_id").to_pylist(),
+                        [float(s) for s in rows.column("_score").to_pylist()], strict=True))
+
+    def hits(self, ranked: list[tuple[str, float]]) -> list[Hit]:
         if not ranked:
             return []
-        rows = self.store.scan("chunks", ["chunk_id", "path", "start_line", "end_line", "symbol",
-                                          "language", "kind", "text"],
-                               sql_in("chunk_id", [cid for cid, _ in ranked]))
+        rows = self.store.scan("chunks", HIT_COLUMNS, sql_in("chunk_id", [c for c, _ in ranked]))
         by_id = {r["chunk_id"]: r for r in rows.to_pylist()}
         return [Hit(score=round(score, 4), **by_id[cid]) for cid, score in ranked
                 if cid in by_id]

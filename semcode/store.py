@@ -22,6 +22,7 @@ os.environ.setdefault("LANCE_LOG", "error")
 
 import lancedb  # noqa: E402
 import pyarrow as pa  # noqa: E402
+from lancedb.index import FTS, HnswSq  # noqa: E402
 
 T = TypeVar("T")
 
@@ -187,6 +188,33 @@ class Store:
         if self.has(name):
             table = self.table(name)
             retry_conflicts(lambda: table.optimize())
+
+    # -- search indexes ----------------------------------------------------------------------
+    def refresh_search_indexes(self, ann_min_rows: int = 100_000) -> dict:
+        """Full-text index on the code-aware ``keywords`` column (no stemming, no stop words:
+        they mangle identifiers), compaction, and an ANN index once brute force gets slow.
+        ``optimize()`` folds new rows into existing indexes."""
+        done = {}
+        if self.has("chunks"):
+            chunks = self.table("chunks")
+            names = {i.name for i in chunks.list_indices()}
+            if "keywords_idx" not in names:
+                retry_conflicts(lambda: chunks.create_index(
+                    "keywords", config=FTS(base_tokenizer="whitespace", lower_case=True,
+                                           stem=False, remove_stop_words=False,
+                                           ascii_folding=False, with_position=False),
+                    replace=True))
+                done["fts"] = "created"
+            retry_conflicts(lambda: chunks.optimize())
+        if self.has("vectors"):
+            vectors = self.table("vectors")
+            names = {i.name for i in vectors.list_indices()}
+            if "vector_idx" not in names and vectors.count_rows() >= ann_min_rows:
+                retry_conflicts(lambda: vectors.create_index(
+                    "vector", config=HnswSq(distance_type="cosine")))
+                done["ann"] = "created"
+            retry_conflicts(lambda: vectors.optimize())
+        return done
 
     # -- locking -----------------------------------------------------------------------------
     @contextmanager

@@ -1,0 +1,143 @@
+"""Search quality on the shared harness (../shared/eval): MRR@10, R@1, R@10 per corpus and
+mode, the plain baseline on the same model, and warm query latency.
+
+Builds the development corpora the harness README names (click, requests, commander,
+logrus), indexes each with `semcode index`, answers every query in every mode in-process,
+and scores with the harness's own score.py. Usage:
+
+    python bench/quality.py [--corpora click,requests,commander,logrus] [--weights 1,1]
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT.parent / "shared" / "eval"
+OUT = ROOT / "bench" / "out" / "quality"
+sys.path.insert(0, str(EVAL))
+sys.path.insert(0, str(ROOT))
+
+CORPORA = {
+    "click": ("pypi", "click==8.1.8", "src", "make_corpus.py"),
+    "requests": ("pypi", "requests==2.32.3", "src", "make_corpus.py"),
+    "commander": ("npm", "commander@12.1.0", "package/lib", "make_corpus_js.py"),
+    "logrus": ("deb", "golang-github-sirupsen-logrus-dev=1.9.0-1",
+               "usr/share/gocode/src/github.com/sirupsen/logrus", "make_corpus_go.py"),
+}
+
+
+def fetch(kind: str, spec: str, dest: Path) -> None:
+    """Unpack a pinned source release into dest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        if kind == "pypi":
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                            "--no-binary", ":all:", spec, "-d", tmp], check=True)
+            archive = next(Path(tmp).glob("*.tar.gz"))
+            with tarfile.open(archive) as tar:
+                tar.extractall(tmp, filter="data")
+            top = next(p for p in Path(tmp).iterdir() if p.is_dir())
+            top.rename(dest / "src-release")
+        elif kind == "npm":
+            subprocess.run(["npm", "pack", "--silent", spec], cwd=tmp, check=True,
+                           capture_output=True)
+            with tarfile.open(next(Path(tmp).glob("*.tgz"))) as tar:
+                tar.extractall(dest / "src-release", filter="data")
+        else:
+            subprocess.run(["apt-get", "download", "-q", spec], cwd=tmp, check=True,
+                           capture_output=True)
+            subprocess.run(["dpkg-deb", "-x", str(next(Path(tmp).glob("*.deb"))),
+                            str(dest / "src-release")], check=True)
+
+
+def build_task(name: str) -> Path:
+    kind, spec, src, maker = CORPORA[name]
+    base = OUT / name
+    task = base / "task"
+    if (task / "queries.jsonl").is_file():
+        return task
+    if not (base / "src-release").is_dir():
+        fetch(kind, spec, base)
+    release = base / "src-release"
+    if kind == "pypi":
+        release = next(p for p in release.iterdir() if p.is_dir()) \
+            if not (release / src).is_dir() else release
+    subprocess.run([sys.executable, str(EVAL / maker), str(release / src), str(task),
+                    "--max-queries", "150"], check=True)
+    return task
+
+
+def index(task: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(task / "repo"),
+                           "--json"], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def evaluate(task: Path, modes: list[str], weights: tuple[float, float]) -> dict:
+    from score import score
+
+    from semcode.search import Searcher
+
+    queries = [json.loads(line) for line in open(task / "queries.jsonl")]
+    searcher = Searcher(str(task / "repo" / ".semcode" / "lancedb"), "all-MiniLM-L6-v2",
+                        weights=weights)
+    searcher.search("warm up the model", k=10)
+    figures = {}
+    for mode in modes:
+        results, latencies = [], []
+        for q in queries:
+            started = time.perf_counter()
+            hits = searcher.search(q["query"], k=10, mode=mode)
+            latencies.append(time.perf_counter() - started)
+            results.append({"query": q["query"], "hits": [h.as_dict(False) for h in hits]})
+        s = score(queries, results)
+        figures[mode] = {"mrr10": round(s["mrr10"], 3), "r1": round(s["r1"], 3),
+                         "r10": round(s["r10"], 3), "n": s["n"],
+                         "median_ms": round(1000 * statistics.median(latencies), 1)}
+    return figures
+
+
+def baseline(task: Path) -> dict | None:
+    """The harness's plain reference (Python corpora only)."""
+    from score import score
+
+    from semcode.models import model_path
+
+    out = task / "baseline.jsonl"
+    subprocess.run([sys.executable, str(EVAL / "naive_baseline.py"),
+                    model_path("all-MiniLM-L6-v2"), str(task), str(out)], check=True,
+                   capture_output=True)
+    queries = [json.loads(line) for line in open(task / "queries.jsonl")]
+    s = score(queries, [json.loads(line) for line in open(out)])
+    return {"mrr10": round(s["mrr10"], 3), "r1": round(s["r1"], 3), "r10": round(s["r10"], 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpora", default=",".join(CORPORA))
+    parser.add_argument("--modes", default="hybrid,vector,keyword")
+    parser.add_argument("--weights", default="1,1", help="RRF weights: vector,keyword")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    weights = tuple(float(w) for w in args.weights.split(","))
+    report = {}
+    for name in args.corpora.split(","):
+        task = build_task(name)
+        summary = index(task)
+        report[name] = {"chunks": summary["chunks"]["total"],
+                        **evaluate(task, args.modes.split(","), weights)}
+        if not args.no_baseline and CORPORA[name][3] == "make_corpus.py":
+            report[name]["naive_baseline"] = baseline(task)
+        print(name, json.dumps(report[name]), flush=True)
+    (OUT / "report.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The MCP server, driven by the official MCP client over stdio."""
+
+import json
+import sys
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from tests.conftest import make_repo
+from tests.dagster_helpers import defs_for, run_job
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mcp")
+    repo = make_repo(root / "repo")
+    store = str(root / "store")
+    assert run_job(defs_for(repo, store)).success
+    return repo, store
+
+
+def _server(repo, store) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable,
+                                 args=["-m", "semcode.cli", "mcp", "--repo", str(repo),
+                                       "--store", store])
+
+
+async def _session(repo, store, body):
+    async with Client(_server(repo, store)) as client:
+        return await body(client)
+
+
+def run(repo, store, body):
+    return anyio.run(_session, repo, store, body)
+
+
+def test_lists_the_three_tools_with_output_schemas(indexed):
+    async def body(client):
+        return (await client.list_tools()).tools
+
+    tools = {t.name: t for t in run(*indexed, body)}
+    assert set(tools) == {"search_code", "find_similar", "index_status"}
+    assert all(t.output_schema for t in tools.values())
+    assert {"query", "limit", "language", "path", "kind", "mode"} <= \
+        set(tools["search_code"].input_schema["properties"])
+
+
+def test_each_tool_answers_with_structured_content_and_text(indexed):
+    async def body(client):
+        search = await client.call_tool("search_code", {"query": "least recently used cache",
+                                                        "limit": 3, "language": ["go"]})
+        similar = await client.call_tool("find_similar", {"path": "src/shop/users.py",
+                                                          "line": 8, "limit": 2})
+        status = await client.call_tool("index_status", {})
+        return search, similar, status
+
+    search, similar, status = run(*indexed, body)
+    assert not search.is_error
+    hits = search.structured_content["hits"]
+    assert hits and {h["language"] for h in hits} == {"go"}
+    assert "LRU.Get" in [h["symbol"] for h in hits]
+    assert "go/cache/lru.go:" in search.content[0].text
+    assert not similar.is_error and len(similar.structured_content["hits"]) == 2
+    assert not any(h["path"] == "src/shop/users.py" and h["start_line"] <= 8 <= h["end_line"]
+                   for h in similar.structured_content["hits"])  # never itself
+    assert status.structured_content["fresh"] is True
+    assert status.structured_content["chunks"] == status.structured_content["vectors"] > 0
+    assert "up to date" in status.content[0].text
+
+
+def test_malformed_arguments_get_a_clear_error_and_the_server_keeps_serving(indexed):
+    async def body(client):
+        bad_type = await client.call_tool("search_code", {"query": "x", "limit": "many"})
+        bad_limit = await client.call_tool("search_code", {"query": "x", "limit": 0})
+        missing = await client.call_tool("search_code", {})
+        unknown = await client.call_tool("find_similar", {"path": "../../etc/passwd"})
+        hostile = await client.call_tool("search_code", {
+            "query": "user", "language": ["python' OR '1'='1"], "path": ["*'); DROP"]})
+        good = await client.call_tool("search_code", {"query": "send a welcome email"})
+        return bad_type, bad_limit, missing, unknown, hostile, good
+
+    bad_type, bad_limit, missing, unknown, hostile, good = run(*indexed, body)
+    for result in (bad_type, bad_limit, missing, unknown):
+        assert result.is_error
+        assert result.content[0].text
+    assert "limit" in bad_limit.content[0].text
+    assert "no indexed chunk" in unknown.content[0].text
+    assert not hostile.is_error and hostile.structured_content["hits"] == []
+    assert not good.is_error
+    assert good.structured_content["hits"][0]["symbol"] == "Mailer.sendWelcomeEmail"
+
+
+def test_concurrent_calls_are_all_answered(indexed):
+    queries = ["reverse a string", "matrix determinant", "retry policy", "email address",
+               "shopping cart total", "route http requests"]
+
+    async def body(client):
+        results = {}
+
+        async def one(q):
+            results[q] = await client.call_tool("search_code", {"query": q, "limit": 1})
+
+        async with anyio.create_task_group() as tg:
+            for q in queries:
+                tg.start_soon(one, q)
+        return results
+
+    results = run(*indexed, body)
+    assert set(results) == set(queries)
+    assert all(not r.is_error and len(r.structured_content["hits"]) == 1
+               for r in results.values())
+    assert json.dumps(results["matrix determinant"].structured_content).count("determinant")

@@ -1,0 +1,147 @@
+"""Search: code-aware words, fusion, filters (hostile ones too), and each mode end to end."""
+
+import pytest
+
+from semcode.identifiers import keywords, split_identifier
+from semcode.search import Searcher, rrf
+from semcode.store import sql_str
+from tests.conftest import make_repo
+from tests.dagster_helpers import defs_for, run_job
+
+MODEL = "all-MiniLM-L6-v2"
+
+
+@pytest.mark.parametrize("name,parts", [
+    ("getUserName", ["get", "user", "name"]),
+    ("get_user_name", ["get", "user", "name"]),
+    ("HTTPServer", ["http", "server"]),
+    ("parseHTTPResponse2", ["parse", "http", "response", "2"]),
+    ("XMLHttpRequest", ["xml", "http", "request"]),
+    ("__init__", ["init"]),
+    ("snake_case_ID", ["snake", "case", "id"]),
+    ("x", ["x"]),
+])
+def test_identifiers_split_into_words(name, parts):
+    assert split_identifier(name) == parts
+
+
+def test_keywords_keep_the_identifier_and_add_its_parts():
+    assert keywords("user = getUserName(request)") == \
+        "user getusername get user name request"
+
+
+def test_keywords_neither_stem_nor_drop_stop_words():
+    assert keywords("the running of tests") == "the running of tests"
+
+
+def test_rrf_rewards_agreement_between_rankings():
+    fused = rrf([["a", "b", "c"], ["b", "c", "d"]])
+    assert [cid for cid, _ in fused] == ["b", "c", "a", "d"]
+
+
+def test_rrf_weights_shift_the_order():
+    vector_heavy = rrf([["a", "b"], ["b", "a"]], [2.0, 1.0])
+    keyword_heavy = rrf([["a", "b"], ["b", "a"]], [1.0, 2.0])
+    assert vector_heavy[0][0] == "a" and keyword_heavy[0][0] == "b"
+
+
+def test_rrf_scores_follow_the_formula():
+    (cid, score), = rrf([["only"]], k=60)
+    assert cid == "only" and score == pytest.approx(1 / 61)
+
+
+@pytest.mark.parametrize("value,literal", [
+    ("python", "'python'"),
+    ("it's", "'it''s'"),
+    ("x' OR '1'='1", "'x'' OR ''1''=''1'"),
+])
+def test_sql_literals_are_escaped(value, literal):
+    assert sql_str(value) == literal
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory):
+    root = tmp_path_factory.mktemp("search")
+    repo = make_repo(root / "repo")
+    store = str(root / "store")
+    assert run_job(defs_for(repo, store)).success
+    return Searcher(store, MODEL)
+
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("mode,query,symbol", [
+    ("hybrid", "check that an email address is well formed", "validate_email_address"),
+    ("vector", "check that an email address is well formed", "validate_email_address"),
+    ("keyword", "validate email address", "validate_email_address"),
+    ("keyword", "get_user_name", "getUserName"),
+    ("hybrid", "getUserName", "getUserName"),
+    ("hybrid", "fixed size cache that evicts the least recently used entry", "LRU"),
+])
+def test_each_mode_finds_the_target_first(searcher, mode, query, symbol):
+    hits = searcher.search(query, k=5, mode=mode)
+    assert hits[0].symbol == symbol
+
+
+@pytest.mark.model
+def test_hits_carry_what_a_person_needs(searcher):
+    hit = searcher.search("reverse a string in place", k=1)[0]
+    assert (hit.path, hit.start_line, hit.end_line, hit.symbol, hit.language, hit.kind) == \
+        ("native/strings.c", 8, 16, "reverse_string", "c", "function")
+    assert "strlen" in hit.text and hit.score > 0
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("mode", ["hybrid", "vector", "keyword"])
+def test_language_filter_applies_before_ranking(searcher, mode):
+    hits = searcher.search("user", k=10, languages=["typescript"], mode=mode)
+    assert hits and {h.language for h in hits} == {"typescript"}
+    # filtered first, not trimmed: the best TypeScript hit is still found though Python
+    # chunks mention users more
+    assert "User" in {h.symbol for h in hits}
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("mode", ["hybrid", "vector", "keyword"])
+def test_path_globs_and_kinds_filter(searcher, mode):
+    hits = searcher.search("user", k=10, paths=["src/**/*.py", "web/*.ts"], kinds=["function"],
+                           mode=mode)
+    assert hits
+    assert all(h.kind == "function" for h in hits)
+    assert all(h.path.startswith("src/") or h.path == "web/api.ts" for h in hits)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("hostile", [
+    "python' OR '1'='1", "python\"; DROP TABLE chunks; --", "') OR (1=1", "%", "*", "\\",
+    "python' --",
+])
+@pytest.mark.parametrize("field", ["languages", "kinds", "paths"])
+def test_hostile_filters_neither_error_nor_widen(searcher, hostile, field):
+    if field == "paths" and hostile == "*":
+        pytest.skip("a bare * is a legitimate glob that matches everything")
+    if field == "paths" and hostile == "\\":
+        with pytest.raises(ValueError, match="invalid path glob"):
+            searcher.search("user", paths=[hostile])
+        return
+    hits = searcher.search("user", k=10, mode="hybrid", **{field: [hostile]})
+    assert hits == []
+
+
+@pytest.mark.model
+def test_a_glob_that_matches_nothing_returns_nothing(searcher):
+    assert searcher.search("user", paths=["nowhere/**"]) == []
+
+
+@pytest.mark.model
+def test_similar_finds_related_code_and_not_itself(searcher):
+    hits = searcher.similar("src/shop/cart.py", 18, k=3)
+    assert hits
+    assert not any(h.path == "src/shop/cart.py" and h.start_line <= 18 <= h.end_line
+                   for h in hits)
+
+
+@pytest.mark.model
+def test_unknown_mode_is_a_clear_error(searcher):
+    with pytest.raises(ValueError, match="unknown mode"):
+        searcher.search("x", mode="fuzzy")
