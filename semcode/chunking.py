@@ -1,6 +1,7 @@
 """Syntax-aware chunking with tree-sitter, budgeted in the embedding model's tokens.
 
-Every line of a file belongs to exactly one chunk. Definitions (functions, methods, classes,
+Every non-blank line of a file belongs to exactly one chunk, and no chunk begins or ends
+with a blank line. Definitions (functions, methods, classes,
 impls, sections…) become chunks of their own; a container (class, impl, module…) becomes its
 members plus a header chunk; the code between definitions becomes ``module`` (or the
 container's) chunks. A node over the token budget is split at child boundaries into line
@@ -141,8 +142,11 @@ class _File:
         members = self.members(node, spec)
         if self.tokens(start, end) <= self.budget and not (container and members):
             return [self.unit(start, end, kind, symbol)]
-        if not members:
-            return self.windows(start, end, kind, symbol, _boundaries(node))
+        if not (container and members):
+            # A function over budget is packed into windows as large as fit, cut where a
+            # statement (or a nested definition) begins: its header stays with its code.
+            starts = {m.start for m in members}
+            return self.windows(start, end, kind, symbol, _boundaries(node) | starts)
         units: list[Chunk] = []
         cursor = start
         for m in members:
@@ -230,6 +234,7 @@ class _File:
                 merged[-1] = joined
             else:
                 merged.append(carry)
+        merged = [t for u in merged if (t := _trim_blank_lines(u)) is not None]
         counts = self.chunker.counter.count_many([u.text for u in merged])
         final: list[Chunk] = []
         for unit, count in zip(merged, counts, strict=True):
@@ -252,6 +257,20 @@ class _File:
             return None
         return Chunk(keep.kind, keep.symbol, first.start_line, second.end_line,
                      first.text + "\n" + second.text)
+
+
+def _trim_blank_lines(unit: Chunk) -> Chunk | None:
+    """The chunk without blank lines at either end (None if nothing else is left): a span
+    names the code, not the spacing around it."""
+    lines = unit.text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return None
+    last = max(i for i, line in enumerate(lines) if line.strip())
+    if unit.start_line == unit.end_line:
+        return unit  # a piece of one long line
+    return Chunk(unit.kind, unit.symbol, unit.start_line + first, unit.start_line + last,
+                 "\n".join(lines[first : last + 1]))
 
 
 def _trivial(text: str) -> bool:
