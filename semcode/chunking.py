@@ -16,6 +16,7 @@ from itertools import accumulate
 from tree_sitter import Node, Parser
 from tree_sitter_language_pack import get_parser
 
+from semcode.embedding import embedding_text
 from semcode.languages import CONTAINER_KINDS, METHOD_PARENTS, LanguageSpec, spec_for
 from semcode.tokens import TokenCounter
 
@@ -184,20 +185,21 @@ class _File:
 
     # -- packing -----------------------------------------------------------------------------
     def windows(self, start: int, end: int, kind: str, symbol: str,
-                boundaries: tuple[int, ...] | set[int]) -> list[Chunk]:
+                boundaries: tuple[int, ...] | set[int], budget: int | None = None) -> list[Chunk]:
         """Pack lines ``start..end`` greedily into windows within budget, preferring to cut
         where a syntax node begins; a single line over budget is cut at token edges."""
+        budget = budget or self.budget
         units: list[Chunk] = []
         first, line = start, start
         while line <= end:
-            if self.line_tokens[line - 1] > self.budget:
+            if self.line_tokens[line - 1] > budget:
                 if first < line:
                     units.append(self.unit(first, line - 1, kind, symbol))
-                for piece in self.chunker.counter.split_text(self.lines[line - 1], self.budget):
+                for piece in self.chunker.counter.split_text(self.lines[line - 1], budget):
                     units.append(Chunk(kind, symbol, line, line, piece))
                 first = line = line + 1
                 continue
-            if self.tokens(first, line) > self.budget:
+            if self.tokens(first, line) > budget:
                 cut = max((b for b in boundaries if first + (line - first) // 2 < b <= line),
                           default=line)
                 units.append(self.unit(first, cut - 1, kind, symbol))
@@ -235,13 +237,26 @@ class _File:
             else:
                 merged.append(carry)
         merged = [t for u in merged if (t := _trim_blank_lines(u)) is not None]
-        counts = self.chunker.counter.count_many([u.text for u in merged])
+        return self.prove_budget(merged)
+
+    def prove_budget(self, units: list[Chunk]) -> list[Chunk]:
+        """Count what the model will read (header included) with the real tokenizer and
+        re-split any chunk over the window, leaving room for its header."""
+        counter, budget = self.chunker.counter, self.chunker.budget
+        counts = counter.count_many([embedding_text(u.symbol, u.text) for u in units])
         final: list[Chunk] = []
-        for unit, count in zip(merged, counts, strict=True):
-            if count <= self.chunker.budget or unit.start_line == unit.end_line:
+        for unit, count in zip(units, counts, strict=True):
+            if count <= budget:
                 final.append(unit)
-            else:
-                final += self.windows(unit.start_line, unit.end_line, unit.kind, unit.symbol, ())
+                continue
+            room = budget - counter.count(embedding_text(unit.symbol, ""))
+            for piece in self.windows(unit.start_line, unit.end_line, unit.kind, unit.symbol,
+                                      (), room - 2):
+                if counter.count(embedding_text(piece.symbol, piece.text)) <= budget:
+                    final.append(piece)
+                    continue  # else: a tokenizer that counts newlines; cut by tokens
+                final += [Chunk(piece.kind, piece.symbol, piece.start_line, piece.end_line, t)
+                          for t in counter.split_text(piece.text, room // 2)]
         return final
 
     def size(self, unit: Chunk) -> int:

@@ -7,17 +7,24 @@ from pathlib import Path
 
 import numpy as np
 
+from semcode.identifiers import split_identifier
+
 from semcode.models import model_id, model_path
 
 
 def embedding_text(symbol: str, text: str) -> str:
-    """What the model reads for a chunk (and what text_hash names): the chunk without the
-    blank lines around it, so that moving code or adding blank lines re-embeds nothing."""
+    """What the model reads for a chunk (and what text_hash names): the words of its
+    qualified name on a first line (``Cart.total_price`` → ``cart total price``), then the
+    chunk without the blank lines around it. The header restores the name to every piece of
+    a split function; it holds no path, so a moved file re-embeds nothing. Measured on the
+    shared harness (BENCHMARKS.md): +0.02 to +0.12 MRR@10 on every development corpus."""
     lines = text.split("\n")
     while lines and not lines[-1].strip():
         lines.pop()
     start = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
-    return "\n".join(lines[start:])
+    body = "\n".join(lines[start:])
+    words = " ".join(w for part in symbol.split(".") for w in split_identifier(part))
+    return f"{words}\n{body}" if words else body
 
 
 def model_dimension(model: str) -> int | None:

@@ -22,3 +22,25 @@ def keywords(text: str) -> str:
         if len(parts) > 1:
             words.extend(parts)
     return " ".join(words)
+
+
+# Dropped from natural-language *queries* only (never from the index, never from
+# identifiers): in code they match comments and noise, not the thing described.
+QUERY_STOP_WORDS = frozenset("""a an and are as at be by for from has have if in into is it its
+of on or that the their this to was were which will with when where who whether
+returns return given using use used""".split())
+
+
+def query_keywords(query: str) -> str:
+    """``keywords`` for a query: identifiers and their parts, minus plain English words
+    that carry no signal in code. A query that is only such words keeps them."""
+    words: list[str] = []
+    for ident in _IDENTIFIER.findall(query):
+        parts = split_identifier(ident)
+        plain = len(parts) == 1 and ident.islower()
+        if plain and ident in QUERY_STOP_WORDS:
+            continue
+        words.append(ident.lower())
+        if len(parts) > 1:
+            words.extend(parts)
+    return " ".join(words) or keywords(query)

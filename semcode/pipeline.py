@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from semcode import progress
-from semcode.discovery import INDEXED, take_snapshot
+from semcode.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.embedding import Embedder
 from semcode.shards import ShardResult
 from semcode.store import Store
@@ -22,17 +22,18 @@ def record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int,
     """Pin a commit, write its manifest to ``files``, and return counts for the run."""
     started = time.perf_counter()
     progress.report("snapshot", 0, 1)
-    old = store.scan("files", ["path", "content_hash", "reason"]).to_pylist()
+    last = store.get_meta("snapshot", {})
+    old = store.scan("files", ["path", "content_hash", "reason"]).to_pylist() \
+        if last.get("rules") == RULES_VERSION else []
     previous = {r["path"]: (r["content_hash"], r["reason"]) for r in old}
     snap = take_snapshot(repo, shards, max_file_bytes, branch, previous, commit)
-    last = store.get_meta("snapshot", {})
     if last.get("shards") not in (None, shards):
         # A file's shard depends on the count: rebuild chunk rows (vectors are reused by text).
         store.drop("chunks")
     store.replace_files(snap.rows())
     reasons = Counter(f.reason.split(":")[0] for f in snap.files if f.status != INDEXED)
     info = {"commit": snap.commit, "branch": snap.branch, "is_git": snap.is_git,
-            "shards": shards, "at": now()}
+            "shards": shards, "rules": RULES_VERSION, "at": now()}
     store.set_meta(snapshot=info)
     indexed = sum(f.status == INDEXED for f in snap.files)
     progress.report("snapshot", 1, 1)

@@ -18,7 +18,7 @@ from lancedb.query import MatchQuery
 
 from semcode.discovery import INDEXED
 from semcode.embedding import shared_embedder
-from semcode.identifiers import keywords
+from semcode.identifiers import query_keywords
 from semcode.models import model_id
 from semcode.store import Store, StoreNotFound, sql_in, sql_str
 
@@ -154,7 +154,7 @@ class Searcher:
                                                         strict=True)]
 
     def keyword_ranking(self, query: str, k: int, where: str | None) -> list[tuple[str, float]]:
-        words = keywords(query)
+        words = query_keywords(query)
         if not words:
             return []
         search = self.chunks.search(MatchQuery(words, "keywords"), query_type="fts")

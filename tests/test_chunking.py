@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from semcode.chunking import Chunker
+from semcode.embedding import embedding_text
 from semcode.languages import language_of
 from semcode.tokens import token_counter
 
@@ -96,7 +97,8 @@ def test_chunks_fit_the_model_window(chunker, statements):
     source = _long_function(statements)
     chunks = chunker.chunk(source, "python")
     counter = token_counter(MODEL)
-    assert all(counter.count(c.text) <= counter.budget for c in chunks)
+    assert all(counter.count(embedding_text(c.symbol, c.text)) <= counter.budget
+               for c in chunks)
     assert set(non_blank(source)) <= set(covered_lines(chunks))
 
 
@@ -122,7 +124,8 @@ def test_a_single_line_over_budget_is_cut_at_token_edges(chunker):
     assert len(chunks) > 1
     assert "".join(c.text for c in chunks) == line
     assert all(c.start_line == c.end_line == 1 for c in chunks)
-    assert all(counter.count(c.text) <= counter.budget for c in chunks)
+    assert all(counter.count(embedding_text(c.symbol, c.text)) <= counter.budget
+               for c in chunks)
 
 
 def test_reserved_tokens_shrink_the_budget():
@@ -146,3 +149,19 @@ def test_budget_is_counted_in_model_tokens_not_characters():
     counter = token_counter(MODEL)
     assert counter.window == 256
     assert counter.count("getUserName") > 1  # word pieces, not characters or words
+
+
+def test_the_embedded_text_names_the_symbol_in_words():
+    assert embedding_text("Cart.total_price", "\n\n    def total_price(self):\n        pass\n\n") \
+        == "cart total price\n    def total_price(self):\n        pass"
+    assert embedding_text("", "x = 1\n") == "x = 1"
+
+
+@pytest.mark.parametrize("name_length", [5, 40])
+def test_long_names_still_fit_the_window(chunker, name_length):
+    name = "_".join(["segment"] * name_length)
+    source = f"def {name}():\n" + "\n".join(f"    v{i} = f(a{i}, b{i})" for i in range(300))
+    counter = token_counter(MODEL)
+    chunks = chunker.chunk(source + "\n", "python")
+    assert all(counter.count(embedding_text(c.symbol, c.text)) <= counter.budget
+               for c in chunks)

@@ -58,6 +58,13 @@ def test_snapshot_pins_the_commit_not_the_working_tree(sample_repo):
                                                          "HEAD:src/shop/cart.py")
 
 
+def test_whitespace_only_file_is_skipped_as_empty(sample_repo):
+    (sample_repo / "blank.txt").write_text("\n\n   \n")
+    commit_all(sample_repo, "blank")
+    _, files = manifest(sample_repo)
+    assert files["blank.txt"].reason == "empty: only whitespace"
+
+
 def test_too_large_file_is_skipped(sample_repo):
     _, files = manifest(sample_repo, limit=200)
     assert files["src/shop/cart.py"].reason.startswith("too_large")
