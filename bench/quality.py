@@ -123,7 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpora", default=",".join(CORPORA))
     parser.add_argument("--modes", default="hybrid,vector,keyword")
-    parser.add_argument("--weights", default="1,1", help="RRF weights: vector,keyword")
+    parser.add_argument("--weights", default="1,0.7", help="RRF weights: vector,keyword")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     weights = tuple(float(w) for w in args.weights.split(","))

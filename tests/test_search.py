@@ -76,11 +76,18 @@ def searcher(tmp_path_factory):
     ("keyword", "validate email address", "validate_email_address"),
     ("keyword", "get_user_name", "getUserName"),
     ("hybrid", "getUserName", "getUserName"),
-    ("hybrid", "fixed size cache that evicts the least recently used entry", "LRU"),
+    ("vector", "read a value from the least recently used cache", "LRU.Get"),
 ])
 def test_each_mode_finds_the_target_first(searcher, mode, query, symbol):
     hits = searcher.search(query, k=5, mode=mode)
     assert hits[0].symbol == symbol
+
+
+@pytest.mark.model
+def test_hybrid_prefers_callables_but_still_finds_types(searcher):
+    hits = searcher.search("fixed size cache that evicts the least recently used entry", k=3)
+    assert "LRU" in [h.symbol for h in hits]
+    assert hits[0].kind in ("function", "method")
 
 
 @pytest.mark.model
