@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from semcode.identifiers import split_identifier
-
 from semcode.models import model_id, model_path
 
 
