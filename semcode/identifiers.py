@@ -28,7 +28,8 @@ def keywords(text: str) -> str:
 # identifiers): in code they match comments and noise, not the thing described.
 QUERY_STOP_WORDS = frozenset("""a an and are as at be by for from has have if in into is it its
 of on or that the their this to was were which will with when where who whether
-returns return given using use used""".split())
+returns return given using use used
+function func fn def""".split())  # declaration keywords: in every file, they match anything
 
 
 def query_keywords(query: str) -> str:
