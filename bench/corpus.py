@@ -10,6 +10,15 @@ from pathlib import Path
 CACHE = Path(__file__).parent / "out" / "corpora"
 
 
+def unpack_sdist(spec: str, into: Path) -> Path:
+    """Download ``spec``'s source distribution and unpack it; returns its top folder."""
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                    "--no-binary", ":all:", spec, "-d", str(into)], check=True)
+    with tarfile.open(next(into.glob("*.tar.gz"))) as tar:
+        tar.extractall(into, filter="data")
+    return next(p for p in into.iterdir() if p.is_dir())
+
+
 def pypi_sdist_repo(spec: str, subdir: str | None = None) -> Path:
     """``pygments==2.18.0`` → a one-commit git repository of its source (cached)."""
     name = spec.replace("==", "-")
@@ -17,14 +26,8 @@ def pypi_sdist_repo(spec: str, subdir: str | None = None) -> Path:
     if (repo / ".git").is_dir():
         return repo
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "--no-binary", ":all:", spec, "-d", tmp], check=True)
-        archive = next(Path(tmp).glob("*.tar.gz"))
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data")
-        top = next(p for p in Path(tmp).iterdir() if p.is_dir())
-        source = top / subdir if subdir else top
-        shutil.copytree(source, repo)
+        top = unpack_sdist(spec, Path(tmp))
+        shutil.copytree(top / subdir if subdir else top, repo)
     git = ["git", "-C", str(repo)]
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)

@@ -24,6 +24,8 @@ OUT = ROOT / "bench" / "out" / "quality"
 sys.path.insert(0, str(EVAL))
 sys.path.insert(0, str(ROOT))
 
+from bench.corpus import unpack_sdist  # noqa: E402
+
 CORPORA = {
     "click": ("pypi", "click==8.1.8", "src", "make_corpus.py"),
     "requests": ("pypi", "requests==2.32.3", "src", "make_corpus.py"),
@@ -38,13 +40,7 @@ def fetch(kind: str, spec: str, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         if kind == "pypi":
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                            "--no-binary", ":all:", spec, "-d", tmp], check=True)
-            archive = next(Path(tmp).glob("*.tar.gz"))
-            with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")
-            top = next(p for p in Path(tmp).iterdir() if p.is_dir())
-            top.rename(dest / "src-release")
+            unpack_sdist(spec, Path(tmp)).rename(dest / "src-release")
         elif kind == "npm":
             subprocess.run(["npm", "pack", "--silent", spec], cwd=tmp, check=True,
                            capture_output=True)

@@ -120,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--store", help="LanceDB URI (default: SEMCODE_STORE or "
                                        "<repo>/.semcode/lancedb)")
 
+    def ranking_filters(p):
+        p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+        p.add_argument("--lang", action="append", help="only this language (repeatable)")
+        p.add_argument("--path", action="append",
+                       help="only paths matching this glob (repeatable)")
+        p.add_argument("--kind", action="append", help="only this chunk kind (repeatable)")
+
     p = sub.add_parser("index", help="index a repository (runs the Dagster job in-process)")
     p.add_argument("repo_path", nargs="?", metavar="PATH",
                    help="repository (default: SEMCODE_REPO or .)")
@@ -131,10 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search the index")
     p.add_argument("query", nargs="*", help="what you are looking for")
     common(p)
-    p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
-    p.add_argument("--lang", action="append", help="only this language (repeatable)")
-    p.add_argument("--path", action="append", help="only paths matching this glob (repeatable)")
-    p.add_argument("--kind", action="append", help="only this chunk kind (repeatable)")
+    ranking_filters(p)
     p.add_argument("--mode", default="hybrid", choices=["hybrid", "vector", "keyword"],
                    help="ranking (default: hybrid = vector + BM25 fused by reciprocal rank)")
     p.add_argument("--json", action="store_true", help="one JSON object")
@@ -145,10 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("similar", help="code like the chunk at PATH[:LINE]")
     p.add_argument("target", metavar="PATH[:LINE]", help="repo-relative path, optional line")
     common(p)
-    p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
-    p.add_argument("--lang", action="append", help="only this language (repeatable)")
-    p.add_argument("--path", action="append", help="only paths matching this glob (repeatable)")
-    p.add_argument("--kind", action="append", help="only this chunk kind (repeatable)")
+    ranking_filters(p)
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_similar)
 
