@@ -129,3 +129,25 @@ def test_shards_are_stable_across_processes_and_hash_seeds(seed):
 def test_shards_spread_files():
     shards = {shard_of(f"src/module_{i}.py", 8) for i in range(200)}
     assert shards == set(range(8))
+
+
+def test_a_file_vanishing_mid_run_is_a_skip_not_a_gap(tmp_path):
+    from semcode import checks
+    from semcode.pipeline import record_snapshot
+    from semcode.shards import index_shards
+    from semcode.store import Store
+
+    (tmp_path / "keep.py").write_text("def keep():\n    return 1\n")
+    (tmp_path / "gone.py").write_text("def gone():\n    return 2\n")
+    (tmp_path / "edited.py").write_text("def edited():\n    return 3\n")
+    uri = str(tmp_path / ".semcode" / "lancedb")
+    store = Store(uri)
+    record_snapshot(store, str(tmp_path), 8, 1_000_000)
+    (tmp_path / "gone.py").unlink()  # after the snapshot, before the shards
+    (tmp_path / "edited.py").write_text("def edited():\n    return 4\n")
+    index_shards(uri, str(tmp_path), list(range(8)), "all-MiniLM-L6-v2", False, workers=1)
+    files = {r["path"]: r for r in store.scan("files", ["path", "status", "reason"]).to_pylist()}
+    assert files["gone.py"]["reason"].startswith("vanished")
+    assert files["edited.py"]["reason"].startswith("changed_during_run")
+    assert files["keep.py"]["status"] == INDEXED
+    assert checks.chunks_match_manifest(store).passed
