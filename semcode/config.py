@@ -6,7 +6,7 @@ the packaged all-MiniLM-L6-v2.
 """
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_SHARDS = 8
@@ -43,7 +43,6 @@ class Settings:
     branch: str = ""  # empty: the branch checked out in the repository
     remote: str = ""  # a remote to fetch before reading the branch (the sensor)
     max_file_bytes: int = 1_000_000
-    extra: dict = field(default_factory=dict)
 
     @property
     def store_uri(self) -> str:
