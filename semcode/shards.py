@@ -143,6 +143,7 @@ def index_shards(store_uri: str, repo: str, shards: list[int], model: str, is_gi
                  workers: int | None = None, reserve_tokens: int = 0) -> list[ShardResult]:
     """Index several shards in parallel, one process per core; each commits on its own."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(shards)))
+    progress.report("parse", 0, len(shards))
     if workers == 1:
         results = []
         for i, shard in enumerate(shards):

@@ -13,7 +13,7 @@ from semcode import progress
 from semcode.embedding import Embedder, embedding_text
 from semcode.store import Store, sql_in, sql_str, vectors_schema
 
-WINDOW = 2048  # texts per encode call: sorted by length inside, written while the next encodes
+WINDOW = 512  # texts per encode call: sorted by length inside, written while the next encodes
 ID_BATCH = 2000  # ids per IN (…) filter
 
 
@@ -113,6 +113,7 @@ def _embed_missing(store, table, embedder, to_embed, meta, rows, window) -> tupl
     if not ids_by_hash:
         return 0, 0.0
     encode_seconds, done, total = 0.0, 0, len(ids_by_hash)
+    progress.report("embed", 0, total)
     pending_texts: dict[str, str] = {}
     with ThreadPoolExecutor(1) as writer:
         writes = []
