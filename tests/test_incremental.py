@@ -2,6 +2,7 @@
 same commit, and re-parses and embeds exactly what the change implies."""
 
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -176,7 +177,7 @@ def test_a_killed_run_leaves_a_readable_index_and_the_next_run_converges(tmp_pat
         "index_shard(sys.argv[1], sys.argv[2], 0, 'all-MiniLM-L6-v2', True)\n"
         "os._exit(9)  # killed after one shard, before vectors\n"
     )
-    proc = subprocess.run(["python", "-c", script, uri, str(repo)], capture_output=True)
+    proc = subprocess.run([sys.executable, "-c", script, uri, str(repo)], capture_output=True)
     assert proc.returncode == 9
     store = Store(uri)
     assert store.count("chunks") > 0 and store.count("vectors") > 0  # still readable
