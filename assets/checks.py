@@ -9,9 +9,7 @@ from semcode.pipeline import now
 
 
 def _result(store, outcome: checks.CheckOutcome) -> dg.AssetCheckResult:
-    results = store.get_meta("checks", {})
-    results[outcome.name] = {"passed": outcome.passed, "at": now()}
-    store.set_meta(checks=results)
+    store.record_check(outcome.name, outcome.passed, now())
     return dg.AssetCheckResult(passed=outcome.passed, description=outcome.description,
                                metadata=outcome.metadata)
 

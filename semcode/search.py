@@ -184,7 +184,8 @@ class Searcher:
     def hits(self, ranked: list[tuple[str, float]]) -> list[Hit]:
         if not ranked:
             return []
-        rows = self.store.scan("chunks", HIT_COLUMNS, sql_in("chunk_id", [c for c, _ in ranked]))
+        rows = self.chunks.search().where(sql_in("chunk_id", [c for c, _ in ranked])) \
+            .select(HIT_COLUMNS).to_arrow()
         by_id = {r["chunk_id"]: r for r in rows.to_pylist()}
         return [Hit(score=round(score, 6), **by_id[cid]) for cid, score in ranked
                 if cid in by_id]

@@ -29,8 +29,7 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> dict:
         "chunks": store.count("chunks"), "vectors": store.count("vectors"),
         "model": vectors.get("model"), "snapshot_commit": snapshot.get("commit"),
         "indexed_commit": vectors.get("commit"), "indexed_at": vectors.get("at"),
-        "checks": {name: r.get("passed") for name, r in
-                   (store.get_meta("checks", {}) or {}).items()},
+        "checks": store.check_results(),
     }
     status["freshness"] = freshness(repo, branch or snapshot.get("branch") or "",
                                     vectors.get("commit"))

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -89,7 +90,9 @@ class Store:
             if not create and not path.is_dir():
                 raise StoreNotFound(f"store not found at {uri} — run `semcode index` first")
             path.mkdir(parents=True, exist_ok=True)
-        self.db = lancedb.connect(uri)
+        # Every read sees the latest commit, whichever handle wrote it (a long-lived MCP
+        # server included); LanceDB's default caches a table's version per handle.
+        self.db = lancedb.connect(uri, read_consistency_interval=timedelta(0))
 
     # -- tables ------------------------------------------------------------------------------
     def has(self, name: str) -> bool:
@@ -145,6 +148,18 @@ class Store:
                                     schema=META_SCHEMA)
         retry_conflicts(lambda: table.merge_insert("key").when_matched_update_all()
                         .when_not_matched_insert_all().execute(data))
+
+    CHECK_PREFIX = "check:"
+
+    def record_check(self, name: str, passed: bool, at: str) -> None:
+        """One meta row per check: checks run in parallel steps, so a shared JSON value
+        rewritten by each would lose one of them."""
+        self.set_meta(**{f"{self.CHECK_PREFIX}{name}": {"passed": passed, "at": at}})
+
+    def check_results(self) -> dict[str, bool]:
+        rows = self.scan("meta", ["key", "value"]).to_pylist()
+        return {r["key"].removeprefix(self.CHECK_PREFIX): json.loads(r["value"])["passed"]
+                for r in rows if r["key"].startswith(self.CHECK_PREFIX)}
 
     # -- writes ------------------------------------------------------------------------------
     def replace_files(self, rows: list[dict]) -> None:

@@ -88,7 +88,7 @@ def update_vectors(store: Store, embedder: Embedder, window: int = WINDOW) -> Ve
             store.delete("vectors", sql_in("chunk_id", batch))
         result.deleted += len(orphans)
         store.refresh_search_indexes()
-        result.total = store.count("vectors")  # a fresh handle: `table` does not see deletes
+        result.total = table.count_rows()
     result.seconds = round(time.perf_counter() - started, 3)
     result.encode_seconds = round(result.encode_seconds, 3)
     return result
