@@ -6,7 +6,7 @@ from assets.index import code_vectors
 from definitions import build_defs
 from resources import EmbedderResource, RepoResource, StoreResource
 from semcode.sharding import shard_keys
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, make_repo
 
 RANGE = {"dagster/asset_partition_range_start": shard_keys(8)[0],
          "dagster/asset_partition_range_end": shard_keys(8)[-1]}
@@ -49,3 +49,10 @@ def metadata(result, asset: str) -> dict:
 
 def checks(result) -> dict:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def index_fixture_repo(root, embedder: EmbedderResource | None = None):
+    """The fixture repository under ``root``, indexed by index_job: (repo, store, result)."""
+    repo = make_repo(root / "repo")
+    store = str(root / "store")
+    return repo, store, run_job(defs_for(repo, store, embedder))

@@ -8,18 +8,15 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from tests.conftest import make_repo
-from tests.dagster_helpers import defs_for, run_job
+from tests.dagster_helpers import index_fixture_repo
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mcp")
-    repo = make_repo(root / "repo")
-    store = str(root / "store")
-    assert run_job(defs_for(repo, store)).success
+    repo, store, result = index_fixture_repo(tmp_path_factory.mktemp("mcp"))
+    assert result.success
     return repo, store
 
 

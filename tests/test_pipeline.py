@@ -6,8 +6,7 @@ import pytest
 
 from semcode.search import Searcher
 from semcode.store import Store, sql_str
-from tests.conftest import make_repo
-from tests.dagster_helpers import checks, defs_for, metadata, run_job
+from tests.dagster_helpers import checks, defs_for, index_fixture_repo, metadata, run_job
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 MODEL = "all-MiniLM-L6-v2"
@@ -15,11 +14,7 @@ MODEL = "all-MiniLM-L6-v2"
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("indexed")
-    repo = make_repo(root / "repo")
-    uri = str(root / "store")
-    result = run_job(defs_for(repo, uri))
-    return repo, uri, result
+    return index_fixture_repo(tmp_path_factory.mktemp("indexed"))
 
 
 def test_job_succeeds_with_passing_checks(indexed):

@@ -5,8 +5,7 @@ import pytest
 from semcode.identifiers import keywords, split_identifier
 from semcode.search import Searcher, rrf
 from semcode.store import sql_str
-from tests.conftest import make_repo
-from tests.dagster_helpers import defs_for, run_job
+from tests.dagster_helpers import index_fixture_repo
 
 MODEL = "all-MiniLM-L6-v2"
 
@@ -61,10 +60,8 @@ def test_sql_literals_are_escaped(value, literal):
 
 @pytest.fixture(scope="module")
 def searcher(tmp_path_factory):
-    root = tmp_path_factory.mktemp("search")
-    repo = make_repo(root / "repo")
-    store = str(root / "store")
-    assert run_job(defs_for(repo, store)).success
+    _, store, result = index_fixture_repo(tmp_path_factory.mktemp("search"))
+    assert result.success
     return Searcher(store, MODEL)
 
 
