@@ -1,37 +1,29 @@
-"""The one composition root: every asset, check, job, sensor and resource of semcode."""
+"""The one composition root: every asset, check, job, sensor and resource of semcode.
 
-import os
+``build_defs(settings)`` builds the whole graph from one ``Settings`` value (Dagster's
+factory pattern), so definitions of different shard counts can live in one process;
+``defs`` is what ``dagster dev`` and ``dagster job execute -m definitions`` load.
+"""
 
 import dagster as dg
 
 from assets.checks import chunks_match_manifest, vectors_match_chunks
-from assets.index import code_chunks, code_vectors, repo_snapshot
+from assets.index import build_index_assets, code_vectors
 from assets.jobs import index_job
-from resources import EmbedderResource, RepoResource, StoreResource
+from assets.partitions import shard_partitions
+from resources import EmbedderResource, resources_for
 from semcode.config import Settings
-from sensors.git_push import git_push_sensor
+from sensors.git_push import build_git_push_sensor
 
 
-def build_defs(repo: RepoResource, store: StoreResource,
-               embedder: EmbedderResource) -> dg.Definitions:
+def build_defs(settings: Settings, *, embedder: EmbedderResource | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[repo_snapshot, code_chunks, code_vectors],
+        assets=[*build_index_assets(shard_partitions(settings.shards)), code_vectors],
         asset_checks=[vectors_match_chunks, chunks_match_manifest],
         jobs=[index_job],
-        sensors=[git_push_sensor],
-        resources={"repo": repo, "store": store, "embedder": embedder},
+        sensors=[build_git_push_sensor(settings.shards)],
+        resources=resources_for(settings, embedder),
     )
 
 
-def resources_from_env() -> tuple[RepoResource, StoreResource, EmbedderResource]:
-    settings = Settings.from_env()
-    repo_path = os.path.abspath(settings.repo)
-    return (
-        RepoResource(path=repo_path, branch=settings.branch, remote=settings.remote),
-        StoreResource(uri=settings.store or Settings(repo=repo_path).store_uri),
-        EmbedderResource(model=settings.model, device=settings.device,
-                         batch_size=settings.batch_size),
-    )
-
-
-defs = build_defs(*resources_from_env())
+defs = build_defs(Settings.from_env())

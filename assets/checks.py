@@ -6,12 +6,14 @@ from assets.index import code_vectors
 from resources import EmbedderResource, StoreResource
 from semcode import checks
 from semcode.pipeline import now
+from semcode.reports import CheckReport
+from semcode.store import Store
 
 
-def _result(store, outcome: checks.CheckOutcome) -> dg.AssetCheckResult:
-    store.record_check(outcome.name, outcome.passed, now())
-    return dg.AssetCheckResult(passed=outcome.passed, description=outcome.description,
-                               metadata=outcome.metadata)
+def _result(store: Store, report: CheckReport) -> dg.AssetCheckResult:
+    store.record_check(report.name, report.passed, now())
+    return dg.AssetCheckResult(passed=report.passed, description=report.description,
+                               metadata=report.evidence)
 
 
 @dg.asset_check(asset=code_vectors, blocking=True)

@@ -104,7 +104,7 @@ def baseline(task: Path) -> dict | None:
     """The harness's plain reference (Python corpora only)."""
     from score import score
 
-    from semcode.models import model_path
+    from semcode.model_files import model_path
 
     out = task / "baseline.jsonl"
     subprocess.run([sys.executable, str(EVAL / "naive_baseline.py"),

@@ -1,8 +1,8 @@
 import dagster as dg
 from pydantic import Field
 
-from semcode.config import DEFAULT_MODEL
-from semcode.embedding import Embedder, shared_embedder
+from semcode.config import DEFAULT_BATCH_SIZE, DEFAULT_DEVICE, DEFAULT_MODEL
+from semcode.embedding import TextEncoder, shared_embedder
 
 
 class EmbedderResource(dg.ConfigurableResource):
@@ -10,8 +10,9 @@ class EmbedderResource(dg.ConfigurableResource):
     name or directory. Loaded lazily, once per process."""
 
     model: str = Field(default=DEFAULT_MODEL, description="Model name or path (SEMCODE_MODEL).")
-    device: str = Field(default="cpu", description="cpu, cuda or mps (SEMCODE_DEVICE).")
-    batch_size: int = Field(default=16, description="Texts per forward pass (SEMCODE_BATCH_SIZE).")
+    device: str = Field(default=DEFAULT_DEVICE, description="cpu, cuda or mps (SEMCODE_DEVICE).")
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE,
+                            description="Texts per forward pass (SEMCODE_BATCH_SIZE).")
 
-    def get(self) -> Embedder:
+    def get(self) -> TextEncoder:
         return shared_embedder(self.model, self.device, self.batch_size)

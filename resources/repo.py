@@ -2,6 +2,7 @@ import dagster as dg
 from pydantic import Field
 
 from semcode import gitrepo
+from semcode.config import DEFAULT_MAX_FILE_BYTES
 
 
 class RepoResource(dg.ConfigurableResource):
@@ -13,7 +14,8 @@ class RepoResource(dg.ConfigurableResource):
                         "(SEMCODE_BRANCH).")
     remote: str = Field(default="", description="Remote to fetch before reading the branch, "
                         "e.g. origin; empty = read the local branch (SEMCODE_REMOTE).")
-    max_file_bytes: int = Field(default=1_000_000, description="Larger files are skipped.")
+    max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES,
+                                description="Larger files are skipped.")
 
     def tracked_ref(self) -> str:
         """The branch as git should resolve it: ``main``, or ``origin/main`` with a remote;

@@ -2,29 +2,21 @@
 so do ``semcode status`` and the tests."""
 
 from collections import Counter
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from semcode.discovery import INDEXED
+from semcode.reports import CheckReport
 from semcode.store import Store
 
 SAMPLE = 10
-
-
-@dataclass
-class CheckOutcome:
-    name: str
-    passed: bool
-    description: str
-    metadata: dict = field(default_factory=dict)
 
 
 def _dupes(ids: list[str]) -> list[str]:
     return sorted(i for i, n in Counter(ids).items() if n > 1)
 
 
-def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckOutcome:
+def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
     """One vector per chunk: no duplicate ids, equal counts and id sets, the model's
     dimension, finite values, one model."""
     chunk_ids = store.scan("chunks", ["chunk_id"]).column("chunk_id").to_pylist()
@@ -44,7 +36,8 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckOutcome:
     wrong_model = [m for m in models if m != model_id]
     passed = not (missing or orphaned or dup_chunks or dup_vectors or non_finite
                   or wrong_model or stored_dim != dim or len(chunk_ids) != len(vector_ids))
-    return CheckOutcome("vectors_match_chunks", passed, "every chunk has exactly one vector", {
+    return CheckReport(name="vectors_match_chunks", passed=passed,
+                       description="every chunk has exactly one vector", evidence={
         "chunks": len(chunk_ids), "vectors": len(vector_ids),
         "missing_vectors": len(missing), "orphaned_vectors": len(orphaned),
         "duplicate_chunk_ids": len(dup_chunks), "duplicate_vector_ids": len(dup_vectors),
@@ -56,7 +49,7 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckOutcome:
     })
 
 
-def chunks_match_manifest(store: Store) -> CheckOutcome:
+def chunks_match_manifest(store: Store) -> CheckReport:
     """No silent gaps: every indexed file has chunks of its current content, and no chunk
     belongs to a file that is not indexed or to an older version of it."""
     files = store.scan("files", ["path", "content_hash", "status"]).to_pylist()
@@ -68,7 +61,8 @@ def chunks_match_manifest(store: Store) -> CheckOutcome:
     without_chunks = sorted(p for p in indexed if p not in chunk_paths)
     stray = sorted({p for p, h in chunk_versions if indexed.get(p) != h})
     passed = not (without_chunks or stray)
-    return CheckOutcome("chunks_match_manifest", passed, "chunks cover exactly the indexed files", {
+    return CheckReport(name="chunks_match_manifest", passed=passed,
+                       description="chunks cover exactly the indexed files", evidence={
         "indexed_files": len(indexed), "files_with_chunks": len(chunk_paths),
         "files_without_chunks": len(without_chunks), "stray_chunk_files": len(stray),
         "sample_without_chunks": ", ".join(without_chunks[:SAMPLE]),

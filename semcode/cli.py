@@ -6,74 +6,80 @@ importing Dagster; ``index`` runs the Dagster job in this process.
 
 import argparse
 import json
-import os
 import sys
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from semcode.config import Settings
+from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_MODES, Settings
+from semcode.errors import SemcodeError
+
+if TYPE_CHECKING:
+    from semcode.search import Hit, Searcher
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _settings(args) -> Settings:
+def _settings(args: argparse.Namespace) -> Settings:
     repo = getattr(args, "repo", None) or getattr(args, "repo_path", None)
     return Settings.from_env(repo=repo, store=getattr(args, "store", None),
                              shards=getattr(args, "shards", None))
 
 
-def cmd_index(args) -> int:
+def cmd_index(args: argparse.Namespace) -> int:
     from semcode.console import IndexProgress, print_summary
 
     settings = _settings(args)
-    repo = str(Path(settings.repo).resolve())
-    if not Path(repo).is_dir():
-        print(f"semcode: repository not found: {repo}", file=sys.stderr)
+    if not Path(settings.repo).is_dir():
+        print(f"semcode: repository not found: {settings.repo_path}", file=sys.stderr)
         return EXIT_USAGE
-    os.environ.update({"SEMCODE_REPO": repo, "SEMCODE_STORE": settings.store_uri,
-                       "SEMCODE_SHARDS": str(settings.shards)})
     from assets.local_run import run_index_job
 
     with IndexProgress(enabled=not args.json and sys.stderr.isatty()):
-        ok, summary = run_index_job()
+        report = run_index_job(settings)
     if args.json:
-        print(json.dumps(summary))
+        print(report.to_json())
     else:
-        print_summary(summary, settings.store_uri)
-    return EXIT_OK if ok else EXIT_FAILED
+        print_summary(report, settings.store_uri)
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _searcher(settings: Settings):
+def _searcher(settings: Settings) -> "Searcher":
     from semcode.search import Searcher
 
-    return Searcher(settings.store_uri, settings.model, settings.device)
+    return Searcher(settings.store_uri, model=settings.model, device=settings.device)
 
 
-def cmd_search(args) -> int:
+def _hits_json(key: str, value: str, hits: "list[Hit]") -> str:
+    return json.dumps({key: value, "hits": [h.to_dict() for h in hits]})
+
+
+def cmd_search(args: argparse.Namespace) -> int:
     from semcode.console import print_hits
 
     settings = _settings(args)
     searcher = _searcher(settings)
-    options = {"k": args.k, "languages": args.lang or (), "paths": args.path or (),
-               "kinds": args.kind or (), "mode": args.mode}
+    search = partial(searcher.search, k=args.k, languages=args.lang or (),
+                     paths=args.path or (), kinds=args.kind or (), mode=args.mode)
     if args.stdin:
         for line in sys.stdin:
             query = line.rstrip("\n")
-            hits = searcher.search(query, **options)
-            print(json.dumps({"query": query, "hits": [h.as_dict() for h in hits]}), flush=True)
+            hits = search(query)
+            print(_hits_json("query", query, hits), flush=True)
         return EXIT_OK
     if not args.query:
         print("semcode search: give a QUERY or --stdin", file=sys.stderr)
         return EXIT_USAGE
     query = " ".join(args.query)
-    hits = searcher.search(query, **options)
+    hits = search(query)
     if args.json:
-        print(json.dumps({"query": query, "hits": [h.as_dict() for h in hits]}))
+        print(_hits_json("query", query, hits))
     else:
         print_hits(hits, settings.repo)
     return EXIT_OK
 
 
-def cmd_similar(args) -> int:
+def cmd_similar(args: argparse.Namespace) -> int:
     from semcode.console import print_hits
 
     settings = _settings(args)
@@ -84,26 +90,26 @@ def cmd_similar(args) -> int:
                                        languages=args.lang or (), paths=args.path or (),
                                        kinds=args.kind or ())
     if args.json:
-        print(json.dumps({"target": args.target, "hits": [h.as_dict() for h in hits]}))
+        print(_hits_json("target", args.target, hits))
     else:
         print_hits(hits, settings.repo)
     return EXIT_OK
 
 
-def cmd_status(args) -> int:
+def cmd_status(args: argparse.Namespace) -> int:
     from semcode.console import print_status
     from semcode.status import index_status
 
     settings = _settings(args)
     status = index_status(settings.store_uri, settings.repo, settings.branch)
     if args.json:
-        print(json.dumps(status))
+        print(status.to_json())
     else:
         print_status(status)
-    return EXIT_OK if status.get("exists") else EXIT_FAILED
+    return EXIT_OK if status.exists else EXIT_FAILED
 
 
-def cmd_mcp(args) -> int:
+def cmd_mcp(args: argparse.Namespace) -> int:
     from semcode.mcp_server import serve
 
     serve(_settings(args))
@@ -114,14 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semcode", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p, repo_flag=True):
+    def common(p: argparse.ArgumentParser, repo_flag: bool = True) -> None:
         if repo_flag:
             p.add_argument("--repo", help="repository (default: SEMCODE_REPO or .)")
         p.add_argument("--store", help="LanceDB URI (default: SEMCODE_STORE or "
                                        "<repo>/.semcode/lancedb)")
 
-    def ranking_filters(p):
-        p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    def ranking_filters(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-k", type=int, default=DEFAULT_LIMIT,
+                       help=f"number of results (default {DEFAULT_LIMIT})")
         p.add_argument("--lang", action="append", help="only this language (repeatable)")
         p.add_argument("--path", action="append",
                        help="only paths matching this glob (repeatable)")
@@ -131,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("repo_path", nargs="?", metavar="PATH",
                    help="repository (default: SEMCODE_REPO or .)")
     common(p, repo_flag=False)
-    p.add_argument("--shards", type=int, help="file shards (default: SEMCODE_SHARDS or 8)")
+    p.add_argument("--shards", type=int,
+                   help=f"file shards (default: SEMCODE_SHARDS or {DEFAULT_SHARDS})")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.set_defaults(func=cmd_index)
 
@@ -139,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*", help="what you are looking for")
     common(p)
     ranking_filters(p)
-    p.add_argument("--mode", default="hybrid", choices=["hybrid", "vector", "keyword"],
+    p.add_argument("--mode", default=DEFAULT_MODE, choices=SEARCH_MODES,
                    help="ranking (default: hybrid = vector + BM25 fused by reciprocal rank)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--stdin", action="store_true", help="one query per input line, "
@@ -166,8 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
-    except (FileNotFoundError, ValueError) as exc:  # the edge: say what to do, no traceback
+        return int(args.func(args))
+    except SemcodeError as exc:  # the edge: what happened and what to do, no traceback
         print(f"semcode: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -1,35 +1,43 @@
-"""Settings shared by the CLI, the MCP server and the Dagster resources.
+"""Settings: one value that says which repository, store and model a run uses.
 
-Every value comes from the environment (``SEMCODE_*``) with a default that works on a fresh
-checkout: the repository is the current directory, the store lives inside it, the model is
-the packaged all-MiniLM-L6-v2.
+``Settings.from_env`` is the only place that reads ``SEMCODE_*`` from the environment; the
+CLI, the MCP server and ``definitions.py`` each build one value and pass it down. Every
+default lives here, with a default that works on a fresh checkout: the repository is the
+current directory, the store lives inside it, the model is the packaged all-MiniLM-L6-v2.
 """
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any, Literal, get_args
+
+from semcode.errors import ConfigError
 
 DEFAULT_SHARDS = 8
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_DEVICE = "cpu"
+DEFAULT_BATCH_SIZE = 16  # fastest on a 2-core CPU (BENCHMARKS.md)
+DEFAULT_MAX_FILE_BYTES = 1_000_000
 STORE_DIRNAME = ".semcode"
+
+SearchMode = Literal["hybrid", "vector", "keyword"]
+SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
+DEFAULT_MODE: SearchMode = "hybrid"
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50  # hits one MCP call may ask for
+
+# field name → environment variable
+ENV_VARS = {
+    "repo": "SEMCODE_REPO", "store": "SEMCODE_STORE", "shards": "SEMCODE_SHARDS",
+    "model": "SEMCODE_MODEL", "device": "SEMCODE_DEVICE", "batch_size": "SEMCODE_BATCH_SIZE",
+    "branch": "SEMCODE_BRANCH", "remote": "SEMCODE_REMOTE",
+}
 
 
 def default_store_uri(repo: str | Path) -> str:
     """The embedded store of a repository: ``<repo>/.semcode/lancedb``."""
     return str(Path(repo).resolve() / STORE_DIRNAME / "lancedb")
-
-
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer") from None
-    if value < 1:
-        raise ValueError(f"{name}={raw!r} must be at least 1")
-    return value
 
 
 @dataclass(frozen=True)
@@ -38,27 +46,48 @@ class Settings:
     store: str = ""  # empty: default_store_uri(repo)
     shards: int = DEFAULT_SHARDS
     model: str = DEFAULT_MODEL
-    device: str = "cpu"
-    batch_size: int = 16
+    device: str = DEFAULT_DEVICE
+    batch_size: int = DEFAULT_BATCH_SIZE
     branch: str = ""  # empty: the branch checked out in the repository
     remote: str = ""  # a remote to fetch before reading the branch (the sensor)
-    max_file_bytes: int = 1_000_000
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    def __post_init__(self) -> None:
+        for name in ("shards", "batch_size", "max_file_bytes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                where = ENV_VARS.get(name, name)
+                raise ConfigError(f"{where}={value!r}: must be a whole number of at least 1")
 
     @property
     def store_uri(self) -> str:
         return self.store or default_store_uri(self.repo)
 
+    @property
+    def repo_path(self) -> str:
+        """The repository as an absolute path (what runs and resources record)."""
+        return str(Path(self.repo).resolve())
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """A copy with the given fields changed; ``None`` means "keep"."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
-        env = os.environ
-        settings = cls(
-            repo=env.get("SEMCODE_REPO", "") or ".",
-            store=env.get("SEMCODE_STORE", ""),
-            shards=_int_env("SEMCODE_SHARDS", DEFAULT_SHARDS),
-            model=env.get("SEMCODE_MODEL", "") or DEFAULT_MODEL,
-            device=env.get("SEMCODE_DEVICE", "") or "cpu",
-            batch_size=_int_env("SEMCODE_BATCH_SIZE", 16),
-            branch=env.get("SEMCODE_BRANCH", ""),
-            remote=env.get("SEMCODE_REMOTE", ""),
-        )
-        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Settings from ``SEMCODE_*`` (unset or empty means the default), then overrides."""
+        env = os.environ if environ is None else environ
+        types = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, var in ENV_VARS.items():
+            raw = env.get(var, "").strip()
+            if raw:
+                values[name] = _parse_int(var, raw) if types[name] is int else raw
+        return cls(**values).with_overrides(**overrides)
+
+
+def _parse_int(var: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not a whole number — unset it or give e.g. "
+                          f"{var}=8") from None

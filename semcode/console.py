@@ -8,6 +8,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from semcode import progress
+from semcode.reports import IndexReport, IndexStatus
+from semcode.search import Hit
 
 out = Console()
 err = Console(stderr=True)
@@ -42,25 +44,25 @@ class IndexProgress:
             self.bars.stop()
 
 
-def print_summary(summary: dict, store: str) -> None:
-    table = Table(title=f"indexed {summary.get('commit') or '?'}", show_header=True)
+def print_summary(report: IndexReport, store: str) -> None:
+    table = Table(title=f"indexed {report.commit or '?'}", show_header=True)
     for column in ("", "total", "changes"):
         table.add_column(column)
-    f, c, v = summary["files"], summary["chunks"], summary["vectors"]
-    table.add_row("files", str(f["seen"]), f"{f['parsed']} parsed, {f['unchanged']} unchanged, "
-                  f"{f['skipped']} skipped, {f['removed']} removed")
-    table.add_row("chunks", str(c["total"]), f"+{c['added']} −{c['removed']}")
-    table.add_row("vectors", str(v["total"]), f"{v['embedded']} embedded, {v['reused']} reused,"
-                  f" {v['deleted']} deleted")
+    f, c, v = report.files, report.chunks, report.vectors
+    table.add_row("files", str(f.seen), f"{f.parsed} parsed, {f.unchanged} unchanged, "
+                  f"{f.skipped} skipped, {f.removed} removed")
+    table.add_row("chunks", str(c.total), f"+{c.added} −{c.removed}")
+    table.add_row("vectors", str(v.total), f"{v.embedded} embedded, {v.reused} reused, "
+                  f"{v.deleted} deleted")
     out.print(table)
-    for name, passed in summary["checks"].items():
+    for name, passed in report.checks.items():
         out.print(f"  {'[green]✓' if passed else '[red]✗'} {name}[/]")
-    if summary.get("error"):
-        out.print(f"[red]failed:[/] {summary['error']}")
+    if report.error:
+        out.print(f"[red]failed:[/] {report.error}")
     out.print(f"store: {store}")
 
 
-def print_hits(hits, repo: str) -> None:
+def print_hits(hits: list[Hit], repo: str) -> None:
     if not hits:
         out.print("[yellow]no results[/]")
         return
@@ -75,29 +77,26 @@ def print_hits(hits, repo: str) -> None:
                          background_color="default"))
 
 
-def print_status(status: dict) -> None:
-    if not status.get("exists"):
-        out.print(f"[yellow]{status['hint']}[/] (store: {status['store']})")
+def print_status(status: IndexStatus) -> None:
+    if not status.exists:
+        out.print(f"[yellow]{status.hint}[/] (store: {status.store})")
         return
-    fresh = status["freshness"]
+    fresh, files = status.freshness, status.files
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
-    files = status["files"]
-    reasons = ", ".join(f"{k} {v}" for k, v in sorted(files["skip_reasons"].items()))
-    behind = fresh.get("behind")
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(files.skip_reasons.items()))
     rows = [
-        ("store", status["store"]),
-        ("indexed commit", str(status["indexed_commit"])),
-        ("branch head", f"{fresh.get('branch')} @ {fresh.get('head')}"),
-        ("freshness", "up to date" if fresh.get("fresh") else
-         (f"{behind} commit(s) behind" if behind is not None else "unknown")),
-        ("files", f"{files['total']} ({files['indexed']} indexed, {files['skipped']} skipped"
+        ("store", status.store),
+        ("indexed commit", str(status.indexed_commit)),
+        ("branch head", f"{fresh.branch} @ {fresh.head}"),
+        ("freshness", fresh.text()),
+        ("files", f"{files.total} ({files.indexed} indexed, {files.skipped} skipped"
                   + (f": {reasons}" if reasons else "") + ")"),
-        ("chunks / vectors", f"{status['chunks']} / {status['vectors']}"),
-        ("model", str(status["model"])),
+        ("chunks / vectors", f"{status.chunks} / {status.vectors}"),
+        ("model", str(status.model)),
         ("checks", ", ".join(f"{k} {'passed' if v else 'FAILED'}"
-                             for k, v in status["checks"].items()) or "not run"),
+                             for k, v in status.checks.items()) or "not run"),
     ]
     for key, value in rows:
         table.add_row(key, value)

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import pathspec
 
 from semcode import gitrepo
+from semcode.errors import RepoError
 from semcode.languages import language_of
 from semcode.sharding import shard_of
 
@@ -202,7 +203,7 @@ def _entry(path: str, shards: int, size: int, digest: str, reason: str,
                      reason=reason, commit=commit)
 
 
-def take_snapshot(repo: str | Path, shards: int, limit: int, branch: str = "",
+def take_snapshot(repo: str | Path, *, shards: int, limit: int, branch: str = "",
                   previous: dict | None = None, commit: str = "") -> Snapshot:
     """Pin ``commit`` or the branch head (the working tree outside git) and build its
     manifest.
@@ -212,7 +213,8 @@ def take_snapshot(repo: str | Path, shards: int, limit: int, branch: str = "",
     """
     root = Path(repo).resolve()
     if not root.is_dir():
-        raise FileNotFoundError(f"repository not found: {root}")
+        raise RepoError(f"repository not found: {root} — give the path of a git repository "
+                        "or a directory")
     previous = previous or {}
     if not gitrepo.is_git_repo(root):
         return snapshot_worktree(root, shards, limit, previous)
@@ -220,6 +222,6 @@ def take_snapshot(repo: str | Path, shards: int, limit: int, branch: str = "",
     name = branch or gitrepo.current_branch(top)
     pinned = gitrepo.resolve(top, commit or name)
     if pinned is None:
-        raise ValueError(f"{top} has no commit {commit or name!r} — commit something first, "
+        raise RepoError(f"{top} has no commit {commit or name!r} — commit something first, "
                          "or set SEMCODE_BRANCH to a branch that exists")
     return snapshot_git(top, pinned, name, shards, limit, previous)

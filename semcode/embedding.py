@@ -4,11 +4,13 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from semcode.config import DEFAULT_BATCH_SIZE, DEFAULT_DEVICE
 from semcode.identifiers import split_identifier
-from semcode.models import model_id, model_path
+from semcode.model_files import model_id, model_path
 
 
 def embedding_text(symbol: str, text: str) -> str:
@@ -34,10 +36,23 @@ def model_dimension(model: str) -> int | None:
     return None
 
 
+class TextEncoder(Protocol):
+    """What the vectors step needs of a model (the real ``Embedder``, or a test fake)."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
 class Embedder:
     """Loads the model once, on first use; ``encode`` sorts by length inside each call."""
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 16):
+    def __init__(self, model: str, device: str = DEFAULT_DEVICE,
+                 batch_size: int = DEFAULT_BATCH_SIZE):
         self.model = model
         self.model_id = model_id(model)
         self.device = device
@@ -65,10 +80,6 @@ class Embedder:
         get_dim = getattr(st, "get_embedding_dimension", None) or \
             st.get_sentence_embedding_dimension
         return int(get_dim())
-
-    @property
-    def max_seq_length(self) -> int:
-        return int(self._load().max_seq_length)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -9,9 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
-class GitError(RuntimeError):
-    pass
+from semcode.errors import GitError
 
 
 def git(repo: str | Path, *args: str, input: bytes | None = None) -> bytes:

@@ -10,19 +10,30 @@ sides — and are built only from escaped literals. Path globs are matched again
 manifest in Python (gitignore-style patterns), never passed to SQL as patterns.
 """
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 
 import numpy as np
 import pathspec
 from lancedb.query import MatchQuery
 
+from semcode.config import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_DEVICE,
+    DEFAULT_LIMIT,
+    DEFAULT_MODE,
+    DEFAULT_MODEL,
+    SEARCH_MODES,
+)
 from semcode.discovery import INDEXED
 from semcode.embedding import shared_embedder
+from semcode.errors import NotIndexed, QueryError, StoreError, StoreNotFound
 from semcode.identifiers import query_keywords
-from semcode.models import model_id
-from semcode.store import Store, StoreNotFound, sql_in, sql_str
+from semcode.languages import known_languages
+from semcode.model_files import model_id
+from semcode.reports import Report
+from semcode.store import Store, sql_in, sql_str
 
-MODES = ("hybrid", "vector", "keyword")
+Filters = Sequence[str]
 # Measured on the shared harness (BENCHMARKS.md), kept because each helped on every
 # development corpus: a steeper RRF curve than the usual 60, BM25 at 0.7 of the vector
 # side's weight, and a mild preference for functions and methods over glue code, class
@@ -36,8 +47,9 @@ HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language
                "text"]
 
 
-@dataclass
-class Hit:
+class Hit(Report):
+    """One result: where the chunk is, what it is, its score and its code."""
+
     path: str
     start_line: int
     end_line: int
@@ -47,12 +59,6 @@ class Hit:
     score: float
     text: str
     chunk_id: str
-
-    def as_dict(self, with_text: bool = True) -> dict:
-        data = asdict(self)
-        if not with_text:
-            data.pop("text")
-        return data
 
 
 def rrf(rankings: list[list[str]], weights: list[float] | None = None,
@@ -70,18 +76,19 @@ class Searcher:
     """Opens the store once and loads the model on the first query; safe to share between
     threads for reading."""
 
-    def __init__(self, store_uri: str, model: str, device: str = "cpu",
-                 weights: tuple[float, float] = WEIGHTS, depth: int = DEPTH,
-                 rrf_k: int = RRF_K, kind_prior: float = OTHER_KINDS_PRIOR):
+    def __init__(self, store_uri: str, *, model: str = DEFAULT_MODEL,
+                 device: str = DEFAULT_DEVICE, weights: tuple[float, float] = WEIGHTS,
+                 depth: int = DEPTH, rrf_k: int = RRF_K, kind_prior: float = OTHER_KINDS_PRIOR):
         self.store = Store(store_uri, create=False)
         if not self.store.has("vectors"):
             raise StoreNotFound(f"no index at {store_uri} — run `semcode index` first")
-        built_with = (self.store.get_meta("vectors", {}) or {}).get("model")
-        if built_with and built_with != model_id(model):
-            raise ValueError(f"the index at {store_uri} was built with {built_with}; "
-                             f"search it with SEMCODE_MODEL={built_with} or re-index")
+        last = self.store.last_vectors()
+        if last is not None and last.model != model_id(model):
+            raise StoreError(f"the index at {store_uri} was built with {last.model}; "
+                             f"search it with SEMCODE_MODEL={last.model}, or run "
+                             "`semcode index` to re-embed it with the configured model")
         self.model_id = model_id(model)
-        self.embedder = shared_embedder(model, device, 16)
+        self.embedder = shared_embedder(model, device, DEFAULT_BATCH_SIZE)
         self.vectors = self.store.table("vectors")
         self.chunks = self.store.table("chunks")
         self.weights = weights
@@ -90,8 +97,13 @@ class Searcher:
         self.kind_prior = kind_prior
 
     # -- filters -----------------------------------------------------------------------------
-    def where(self, languages=(), paths=(), kinds=()) -> str | None:
+    def where(self, languages: Filters = (), paths: Filters = (),
+              kinds: Filters = ()) -> str | None:
         """The prefilter for these filters; ``"false"`` when a glob matches no file."""
+        unknown = sorted(set(languages) - set(known_languages()))
+        if unknown:
+            raise QueryError(f"unknown language {', '.join(unknown)} — choose from "
+                             f"{', '.join(known_languages())}")
         clauses = []
         if languages:
             clauses.append(sql_in("language", languages))
@@ -101,21 +113,22 @@ class Searcher:
             clauses.append(sql_in("path", self.matching_paths(paths)))
         return " AND ".join(clauses) or None
 
-    def matching_paths(self, globs) -> list[str]:
+    def matching_paths(self, globs: Filters) -> list[str]:
         try:
             spec = pathspec.GitIgnoreSpec.from_lines(list(globs))
         except (ValueError, pathspec.patterns.gitignore.GitIgnorePatternError) as exc:
-            raise ValueError(f"invalid path glob: {exc}") from None
+            raise QueryError(f"invalid path glob: {exc} — use gitignore-style globs such "
+                             "as 'src/**/*.py'") from None
         rows = self.store.scan("files", ["path"], f"status = {sql_str(INDEXED)}")
         return [p for p in rows.column("path").to_pylist() if spec.match_file(p)]
 
     # -- queries -----------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, languages=(), paths=(), kinds=(),
-               mode: str = "hybrid") -> list[Hit]:
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    def search(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
+               paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE) -> list[Hit]:
+        if mode not in SEARCH_MODES:
+            raise QueryError(f"unknown mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}")
         if k < 1:
-            raise ValueError("k must be at least 1")
+            raise QueryError(f"k must be at least 1, got {k}")
         if not query.strip():
             return []
         where = self.where(languages, paths, kinds)
@@ -140,8 +153,8 @@ class Searcher:
                 hit.score = round(hit.score * self.kind_prior, 6)
         return sorted(hits, key=lambda h: -h.score)
 
-    def similar(self, path: str, line: int | None = None, k: int = 10, languages=(),
-                paths=(), kinds=()) -> list[Hit]:
+    def similar(self, path: str, line: int | None = None, *, k: int = DEFAULT_LIMIT,
+                languages: Filters = (), paths: Filters = (), kinds: Filters = ()) -> list[Hit]:
         """Chunks like the one at ``path:line`` (or like the whole file), itself excluded."""
         scope = f"path = {sql_str(path)}"
         if line is not None:
@@ -149,7 +162,7 @@ class Searcher:
         rows = self.store.scan("chunks", ["chunk_id"], scope)
         ids = rows.column("chunk_id").to_pylist()
         if not ids:
-            raise FileNotFoundError(f"no indexed chunk at {path}" +
+            raise NotIndexed(f"no indexed chunk at {path}" +
                                     (f":{line}" if line is not None else "") +
                                     " — is the path relative to the repository and indexed?")
         own = self.store.scan("vectors", ["vector"], sql_in("chunk_id", ids))
@@ -160,7 +173,8 @@ class Searcher:
         return self.hits(self.vector_ranking(vector, k, " AND ".join(filters)))
 
     # -- the two sides -----------------------------------------------------------------------
-    def vector_ranking(self, vector, k: int, where: str | None) -> list[tuple[str, float]]:
+    def vector_ranking(self, vector: np.ndarray, k: int,
+                       where: str | None) -> list[tuple[str, float]]:
         query = self.vectors.search(np.asarray(vector, dtype=np.float32),
                                     vector_column_name="vector").distance_type("cosine")
         if where:

@@ -5,45 +5,43 @@ from pathlib import Path
 
 from semcode import gitrepo
 from semcode.discovery import INDEXED
-from semcode.store import Store, StoreNotFound
+from semcode.errors import StoreNotFound
+from semcode.reports import FileStatus, Freshness, IndexStatus
+from semcode.store import Store
 
 
-def index_status(store_uri: str, repo: str, branch: str = "") -> dict:
+def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
     try:
         store = Store(store_uri, create=False)
     except StoreNotFound:
-        return {"store": store_uri, "exists": False,
-                "hint": "no index yet — run `semcode index` first"}
-    files = store.scan("files", ["status", "reason", "language"]).to_pylist()
-    snapshot = store.get_meta("snapshot", {}) or {}
-    vectors = store.get_meta("vectors", {}) or {}
-    status = {
-        "store": store_uri, "exists": True,
-        "files": {"total": len(files),
-                  "indexed": sum(f["status"] == INDEXED for f in files),
-                  "skipped": sum(f["status"] != INDEXED for f in files),
-                  "skip_reasons": dict(Counter(f["reason"].split(":")[0] for f in files
-                                               if f["status"] != INDEXED))},
-        "languages": dict(Counter(f["language"] for f in files if f["status"] == INDEXED)
-                          .most_common()),
-        "chunks": store.count("chunks"), "vectors": store.count("vectors"),
-        "model": vectors.get("model"), "snapshot_commit": snapshot.get("commit"),
-        "indexed_commit": vectors.get("commit"), "indexed_at": vectors.get("at"),
-        "checks": store.check_results(),
-    }
-    status["freshness"] = freshness(repo, branch or snapshot.get("branch") or "",
-                                    vectors.get("commit"))
-    return status
+        return IndexStatus(store=store_uri, exists=False,
+                           hint="no index yet — run `semcode index` first")
+    files = store.scan("files", ["status", "reason", "language"])
+    statuses = files.column("status").to_pylist()
+    snapshot, vectors = store.last_snapshot(), store.last_vectors()
+    indexed_commit = vectors.commit if vectors else None
+    languages = Counter(lang for lang, status in zip(files.column("language").to_pylist(),
+                                                     statuses, strict=True) if status == INDEXED)
+    return IndexStatus(
+        store=store_uri, exists=True,
+        files=FileStatus.from_manifest(statuses, files.column("reason").to_pylist()),
+        languages=dict(languages.most_common()),
+        chunks=store.count("chunks"), vectors=store.count("vectors"),
+        model=vectors.model if vectors else None,
+        snapshot_commit=snapshot.commit if snapshot else None,
+        indexed_commit=indexed_commit, indexed_at=vectors.at if vectors else None,
+        checks=store.check_results(),
+        freshness=freshness(repo, branch or (snapshot.branch if snapshot else ""),
+                            indexed_commit))
 
 
-def freshness(repo: str, branch: str, indexed: str | None) -> dict:
+def freshness(repo: str, branch: str, indexed: str | None) -> Freshness:
     """The branch head against the indexed commit: how many commits behind, or unknown."""
     if not Path(repo).is_dir() or not gitrepo.is_git_repo(repo):
-        return {"branch": None, "head": None, "behind": None, "fresh": None}
+        return Freshness()
     branch = branch or gitrepo.current_branch(repo)
     head = gitrepo.resolve(repo, branch)
     behind = None
     if indexed and head and gitrepo.resolve(repo, indexed):
         behind = int(gitrepo.git(repo, "rev-list", "--count", f"{indexed}..{head}").decode())
-    return {"branch": branch, "head": head, "behind": behind,
-            "fresh": bool(head and indexed == head)}
+    return Freshness(branch=branch, head=head, behind=behind, fresh=bool(head and indexed == head))

@@ -25,6 +25,9 @@ import lancedb  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from lancedb.index import FTS, HnswSq  # noqa: E402
 
+from semcode.errors import StoreNotFound, as_commit_conflict  # noqa: E402
+from semcode.reports import SnapshotReport, VectorReport  # noqa: E402
+
 T = TypeVar("T")
 
 FILES_SCHEMA = pa.schema([
@@ -63,20 +66,31 @@ def sql_in(column: str, values: Iterable[str]) -> str:
 
 
 def retry_conflicts(fn: Callable[[], T], attempts: int = 12) -> T:
-    """Run a LanceDB commit, retrying when a concurrent writer committed first."""
+    """Run a LanceDB commit, retrying (with jittered backoff) only when a concurrent writer
+    committed first; every other error propagates at once."""
     for attempt in range(attempts):
         try:
             return fn()
-        except Exception as exc:  # lancedb raises plain RuntimeError/OSError for conflicts
-            message = str(exc).lower()
-            if attempt == attempts - 1 or not ("conflict" in message or "retry" in message):
+        except (RuntimeError, OSError) as exc:
+            conflict = as_commit_conflict(exc)
+            if conflict is None:
                 raise
+            if attempt == attempts - 1:
+                raise conflict from exc
             time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
     raise AssertionError("unreachable")
 
 
-class StoreNotFound(FileNotFoundError):
-    pass
+R = TypeVar("R", SnapshotReport, VectorReport)
+
+
+def _parse_meta(kind: type[R], value: object) -> R | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return kind.from_dict(value)
+    except ValueError:  # pydantic's ValidationError: written by another layout
+        return None
 
 
 class Store:
@@ -148,6 +162,15 @@ class Store:
                                     schema=META_SCHEMA)
         retry_conflicts(lambda: table.merge_insert("key").when_matched_update_all()
                         .when_not_matched_insert_all().execute(data))
+
+    def last_snapshot(self) -> SnapshotReport | None:
+        """What the last snapshot recorded; None before the first (or from an older layout,
+        which then reads as "no snapshot": the run re-checks everything)."""
+        return _parse_meta(SnapshotReport, self.get_meta("snapshot"))
+
+    def last_vectors(self) -> VectorReport | None:
+        """What the last successful vectors step recorded: its commit, model and counts."""
+        return _parse_meta(VectorReport, self.get_meta("vectors"))
 
     CHECK_PREFIX = "check:"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from semcode.models import max_tokens, model_path
+from semcode.model_files import max_tokens, model_path
 
 SPECIAL_TOKENS = 2  # [CLS] … [SEP]
 

@@ -4,31 +4,17 @@ gone, and never keep two models' vectors side by side."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from semcode import progress
-from semcode.embedding import Embedder, embedding_text
+from semcode.embedding import TextEncoder, embedding_text
+from semcode.reports import VectorReport
 from semcode.store import Store, sql_in, sql_str, vectors_schema
 
 WINDOW = 512  # texts per encode call: sorted by length inside, written while the next encodes
 ID_BATCH = 2000  # ids per IN (…) filter
-
-
-@dataclass
-class VectorResult:
-    model: str
-    total: int = 0
-    embedded: int = 0
-    reused: int = 0
-    deleted: int = 0
-    encode_seconds: float = 0.0
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _batches(items: list, size: int = ID_BATCH):
@@ -51,10 +37,10 @@ def _drop_other_models(store: Store, model_id: str, dim: int) -> int:
     return dropped
 
 
-def update_vectors(store: Store, embedder: Embedder, window: int = WINDOW) -> VectorResult:
+def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) -> VectorReport:
     started = time.perf_counter()
-    result = VectorResult(embedder.model_id)
     dim = embedder.dim
+    result = VectorReport(model=embedder.model_id, dim=dim)
     with store.lock("vectors"):
         result.deleted = _drop_other_models(store, embedder.model_id, dim)
         table = store.vectors(dim)

@@ -3,13 +3,15 @@
 import dagster as dg
 
 from assets.index import code_vectors
+from assets.partitions import range_tags
 from definitions import build_defs
-from resources import EmbedderResource, RepoResource, StoreResource
+from resources import EmbedderResource
+from semcode.config import Settings
 from semcode.sharding import shard_keys
 from tests.conftest import FakeEmbedder, make_repo
 
-RANGE = {"dagster/asset_partition_range_start": shard_keys(8)[0],
-         "dagster/asset_partition_range_end": shard_keys(8)[-1]}
+SHARDS = 8
+RANGE = range_tags(shard_keys(SHARDS)[0], shard_keys(SHARDS)[-1])
 
 
 class FakeEmbedderResource(EmbedderResource):
@@ -22,9 +24,10 @@ class FakeEmbedderResource(EmbedderResource):
 _FAKE = FakeEmbedder()
 
 
-def defs_for(repo, store_uri: str, embedder: EmbedderResource | None = None) -> dg.Definitions:
-    defs = build_defs(RepoResource(path=str(repo)), StoreResource(uri=store_uri),
-                      embedder or EmbedderResource())
+def defs_for(repo, store_uri: str, embedder: EmbedderResource | None = None,
+             shards: int = SHARDS) -> dg.Definitions:
+    defs = build_defs(Settings(repo=str(repo), store=store_uri, shards=shards),
+                      embedder=embedder)
     checks_only = dg.define_asset_job(
         "checks_only", selection=dg.AssetSelection.checks_for_assets(code_vectors))
     return dg.Definitions.merge(defs, dg.Definitions(jobs=[checks_only]))

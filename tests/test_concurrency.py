@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
+from semcode.parse import index_shard, index_shards
 from semcode.pipeline import record_snapshot
-from semcode.shards import index_shard, index_shards
 from semcode.store import Store
 
 WRITERS, ROUNDS, FILES_PER_SHARD, CHUNKS_PER_FILE = 6, 8, 6, 5
@@ -65,7 +65,7 @@ def test_concurrent_shard_writers_lose_and_duplicate_nothing(tmp_path):
 def _index_all(uri: str, repo: str, shards: list[int], barrier) -> None:
     barrier.wait(timeout=120)
     for shard in shards:
-        index_shard(uri, repo, shard, MODEL, True)
+        index_shard(store_uri=uri, repo=repo, shard=shard, model=MODEL, is_git=True)
 
 
 def _chunk_ids(uri: str) -> list[str]:
@@ -76,12 +76,13 @@ def test_the_same_shard_run_twice_at_once_is_serialized(sample_repo, tmp_path):
     """Two writers inserting the same new ids at once would duplicate them; the shard lock
     makes the second wait and then find nothing to do."""
     reference = str(tmp_path / "reference")
-    record_snapshot(Store(reference), str(sample_repo), 8, 1_000_000)
-    index_shards(reference, str(sample_repo), list(range(8)), MODEL, True, workers=1)
+    record_snapshot(Store(reference), repo=str(sample_repo), shards=8, max_file_bytes=1_000_000)
+    index_shards(store_uri=reference, repo=str(sample_repo), shards=list(range(8)),
+                 model=MODEL, is_git=True, workers=1)
 
     for attempt in range(3):
         uri = str(tmp_path / f"race{attempt}")
-        record_snapshot(Store(uri), str(sample_repo), 8, 1_000_000)
+        record_snapshot(Store(uri), repo=str(sample_repo), shards=8, max_file_bytes=1_000_000)
         ctx = mp.get_context("spawn")
         barrier = ctx.Barrier(3)
         order = [list(range(8)), list(reversed(range(8))), list(range(8))]
@@ -100,8 +101,9 @@ def test_the_same_shard_run_twice_at_once_is_serialized(sample_repo, tmp_path):
 def test_parallel_range_run_equals_one_shard_at_a_time(sample_repo, tmp_path):
     serial, parallel = str(tmp_path / "serial"), str(tmp_path / "parallel")
     for uri, workers in ((serial, 1), (parallel, 4)):
-        record_snapshot(Store(uri), str(sample_repo), 8, 1_000_000)
-        index_shards(uri, str(sample_repo), list(range(8)), MODEL, True, workers=workers)
+        record_snapshot(Store(uri), repo=str(sample_repo), shards=8, max_file_bytes=1_000_000)
+        index_shards(store_uri=uri, repo=str(sample_repo), shards=list(range(8)),
+                     model=MODEL, is_git=True, workers=workers)
     columns = ["chunk_id", "path", "start_line", "end_line", "text_hash"]
     a = sorted(Store(serial).scan("chunks", columns).to_pylist(), key=lambda r: r["chunk_id"])
     b = sorted(Store(parallel).scan("chunks", columns).to_pylist(), key=lambda r: r["chunk_id"])

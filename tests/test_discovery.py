@@ -22,7 +22,7 @@ SKIPS = {
 
 
 def manifest(repo, **kw):
-    snap = take_snapshot(repo, 8, kw.pop("limit", 1_000_000), **kw)
+    snap = take_snapshot(repo, shards=8, limit=kw.pop("limit", 1_000_000), **kw)
     return snap, {f.path: f for f in snap.files}
 
 
@@ -133,8 +133,8 @@ def test_shards_spread_files():
 
 def test_a_file_vanishing_mid_run_is_a_skip_not_a_gap(tmp_path):
     from semcode import checks
+    from semcode.parse import index_shards
     from semcode.pipeline import record_snapshot
-    from semcode.shards import index_shards
     from semcode.store import Store
 
     (tmp_path / "keep.py").write_text("def keep():\n    return 1\n")
@@ -142,10 +142,11 @@ def test_a_file_vanishing_mid_run_is_a_skip_not_a_gap(tmp_path):
     (tmp_path / "edited.py").write_text("def edited():\n    return 3\n")
     uri = str(tmp_path / ".semcode" / "lancedb")
     store = Store(uri)
-    record_snapshot(store, str(tmp_path), 8, 1_000_000)
+    record_snapshot(store, repo=str(tmp_path), shards=8, max_file_bytes=1_000_000)
     (tmp_path / "gone.py").unlink()  # after the snapshot, before the shards
     (tmp_path / "edited.py").write_text("def edited():\n    return 4\n")
-    index_shards(uri, str(tmp_path), list(range(8)), "all-MiniLM-L6-v2", False, workers=1)
+    index_shards(store_uri=uri, repo=str(tmp_path), shards=list(range(8)),
+                 model="all-MiniLM-L6-v2", is_git=False, workers=1)
     files = {r["path"]: r for r in store.scan("files", ["path", "status", "reason"]).to_pylist()}
     assert files["gone.py"]["reason"].startswith("vanished")
     assert files["edited.py"]["reason"].startswith("changed_during_run")

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from semcode.embedding import shared_embedder
-from semcode.pipeline import record_snapshot, record_vectors, sum_shards
-from semcode.shards import index_shards
+from semcode.parse import index_shards
+from semcode.pipeline import record_snapshot, record_vectors
+from semcode.reports import ChunksReport
 from semcode.store import Store
 from tests.conftest import commit_all, git, make_repo
 
@@ -19,8 +20,10 @@ MODEL = "all-MiniLM-L6-v2"
 
 def index(repo, uri, commit=""):
     store = Store(uri)
-    record_snapshot(store, str(repo), 8, 1_000_000, "", commit)
-    shards = sum_shards(index_shards(uri, str(repo), list(range(8)), MODEL, True, workers=1))
+    record_snapshot(store, repo=str(repo), shards=8, max_file_bytes=1_000_000, commit=commit)
+    shards = ChunksReport.from_shards(commit, index_shards(
+        store_uri=uri, repo=str(repo), shards=list(range(8)), model=MODEL, is_git=True,
+        workers=1))
     vectors = record_vectors(store, shared_embedder(MODEL, "cpu", 16))
     return shards, vectors
 
@@ -114,8 +117,8 @@ def test_each_change_reindexes_exactly_what_it_implies(tmp_path):
         change(repo)
         commits.append(commit_all(repo, change.__name__))
         shards, vectors = index(repo, uri)
-        assert (shards["parsed"], shards["removed"], shards["chunks_added"],
-                shards["chunks_removed"], vectors.embedded, vectors.reused) == \
+        assert (shards.parsed, shards.removed, shards.chunks_added,
+                shards.chunks_removed, vectors.embedded, vectors.reused) == \
             (parsed, removed, added_ids, removed_ids, embedded, reused), change.__name__
         assert vectors.deleted == removed_ids
         assert_equals_from_scratch(repo, uri, tmp_path, change.__name__)
@@ -129,7 +132,7 @@ def test_each_change_reindexes_exactly_what_it_implies(tmp_path):
     scratch = str(tmp_path / "scratch-old")
     index(repo, scratch)
     old_hashes = {c["text_hash"] for c in state(scratch)[0]}
-    assert shards["parsed"] + shards["removed"] == len(changed)
+    assert shards.parsed + shards.removed == len(changed)
     assert vectors.embedded == len(old_hashes - before)
     assert_equals_from_scratch(repo, uri, tmp_path, "force-push")
 
@@ -157,7 +160,7 @@ def test_a_newly_skipped_file_loses_its_chunks(tmp_path):
     shards, _ = index(repo, uri)
     paths = set(Store(uri).scan("chunks", ["path"]).column("path").to_pylist())
     assert not any(p.startswith("native/") for p in paths)
-    assert shards["removed"] == 7  # the seven files under native/
+    assert shards.removed == 7  # the seven files under native/
     assert_equals_from_scratch(repo, uri, tmp_path, "skip")
 
 
@@ -172,9 +175,11 @@ def test_a_killed_run_leaves_a_readable_index_and_the_next_run_converges(tmp_pat
         "import os, sys\n"
         "from semcode.store import Store\n"
         "from semcode.pipeline import record_snapshot\n"
-        "from semcode.shards import index_shard\n"
-        "s = Store(sys.argv[1]); record_snapshot(s, sys.argv[2], 8, 1_000_000)\n"
-        "index_shard(sys.argv[1], sys.argv[2], 0, 'all-MiniLM-L6-v2', True)\n"
+        "from semcode.parse import index_shard\n"
+        "s = Store(sys.argv[1])\n"
+        "record_snapshot(s, repo=sys.argv[2], shards=8, max_file_bytes=1_000_000)\n"
+        "index_shard(store_uri=sys.argv[1], repo=sys.argv[2], shard=0,\n"
+        "            model='all-MiniLM-L6-v2', is_git=True)\n"
         "os._exit(9)  # killed after one shard, before vectors\n"
     )
     proc = subprocess.run([sys.executable, "-c", script, uri, str(repo)], capture_output=True)

@@ -64,7 +64,7 @@ def test_each_tool_answers_with_structured_content_and_text(indexed):
     assert not similar.is_error and len(similar.structured_content["hits"]) == 2
     assert not any(h["path"] == "src/shop/users.py" and h["start_line"] <= 8 <= h["end_line"]
                    for h in similar.structured_content["hits"])  # never itself
-    assert status.structured_content["fresh"] is True
+    assert status.structured_content["freshness"]["fresh"] is True
     assert status.structured_content["chunks"] == status.structured_content["vectors"] > 0
     assert "up to date" in status.content[0].text
 
@@ -76,16 +76,19 @@ def test_malformed_arguments_get_a_clear_error_and_the_server_keeps_serving(inde
         missing = await client.call_tool("search_code", {})
         unknown = await client.call_tool("find_similar", {"path": "../../etc/passwd"})
         hostile = await client.call_tool("search_code", {
-            "query": "user", "language": ["python' OR '1'='1"], "path": ["*'); DROP"]})
+            "query": "user", "kind": ["function' OR '1'='1"], "path": ["*'); DROP"]})
+        unknown_language = await client.call_tool("search_code", {
+            "query": "user", "language": ["python' OR '1'='1"]})
         good = await client.call_tool("search_code", {"query": "send a welcome email"})
-        return bad_type, bad_limit, missing, unknown, hostile, good
+        return bad_type, bad_limit, missing, unknown, unknown_language, hostile, good
 
-    bad_type, bad_limit, missing, unknown, hostile, good = run(*indexed, body)
-    for result in (bad_type, bad_limit, missing, unknown):
+    bad_type, bad_limit, missing, unknown, unknown_language, hostile, good = run(*indexed, body)
+    for result in (bad_type, bad_limit, missing, unknown, unknown_language):
         assert result.is_error
         assert result.content[0].text
     assert "limit" in bad_limit.content[0].text
     assert "no indexed chunk" in unknown.content[0].text
+    assert "unknown language" in unknown_language.content[0].text
     assert not hostile.is_error and hostile.structured_content["hits"] == []
     assert not good.is_error
     assert good.structured_content["hits"][0]["symbol"] == "Mailer.sendWelcomeEmail"

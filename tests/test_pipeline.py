@@ -51,7 +51,7 @@ def test_metadata_reports_counts(indexed):
 ])
 def test_search_finds_the_described_function_in_the_top_3(indexed, query, symbol):
     _, uri, _ = indexed
-    hits = Searcher(uri, MODEL).search(query, k=3)
+    hits = Searcher(uri, model=MODEL).search(query, k=3)
     assert symbol in [h.symbol for h in hits]
 
 

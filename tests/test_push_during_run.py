@@ -11,12 +11,14 @@ from assets.jobs import index_job
 from assets.partitions import INDEX_RUN_TAG
 from resources import RepoResource, StoreResource
 from semcode.store import Store
-from sensors.git_push import git_push_sensor
+from sensors.git_push import build_git_push_sensor
 from tests.conftest import commit_all, git, make_repo
 from tests.dagster_helpers import FakeEmbedderResource, checks, defs_for, run_job
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
+
+git_push_sensor = build_git_push_sensor(8)
 
 
 def _tick(repo, uri, cursor):
@@ -47,10 +49,10 @@ def test_push_during_a_run_is_indexed_by_the_next_run(tmp_path):
 
     run2 = run_job(defs, tags=second.run_requests[0].tags)
     assert run2.success and all(e.passed for e in checks(run2).values())
-    assert Store(uri).get_meta("vectors")["commit"] == c2  # pinned, though the branch is at c3
+    assert Store(uri).last_vectors().commit == c2  # pinned, though the branch is at c3
 
     run3 = run_job(defs, tags=third.run_requests[0].tags)
-    assert run3.success and Store(uri).get_meta("vectors")["commit"] == c3
+    assert run3.success and Store(uri).last_vectors().commit == c3
 
     scratch = str(tmp_path / "scratch")
     assert run_job(defs_for(repo, scratch, FakeEmbedderResource())).success

@@ -2,6 +2,7 @@
 
 import pytest
 
+from semcode.errors import QueryError
 from semcode.identifiers import keywords, split_identifier
 from semcode.search import Searcher, rrf
 from semcode.store import sql_str
@@ -62,7 +63,7 @@ def test_sql_literals_are_escaped(value, literal):
 def searcher(tmp_path_factory):
     _, store, result = index_fixture_repo(tmp_path_factory.mktemp("search"))
     assert result.success
-    return Searcher(store, MODEL)
+    return Searcher(store, model=MODEL)
 
 
 
@@ -125,8 +126,12 @@ def test_hostile_filters_neither_error_nor_widen(searcher, hostile, field):
     if field == "paths" and hostile == "*":
         pytest.skip("a bare * is a legitimate glob that matches everything")
     if field == "paths" and hostile == "\\":
-        with pytest.raises(ValueError, match="invalid path glob"):
+        with pytest.raises(QueryError, match="invalid path glob"):
             searcher.search("user", paths=[hostile])
+        return
+    if field == "languages":  # not a language semcode knows: said, never an empty answer
+        with pytest.raises(QueryError, match="unknown language"):
+            searcher.search("user", languages=[hostile])
         return
     hits = searcher.search("user", k=10, mode="hybrid", **{field: [hostile]})
     assert hits == []
@@ -147,5 +152,5 @@ def test_similar_finds_related_code_and_not_itself(searcher):
 
 @pytest.mark.model
 def test_unknown_mode_is_a_clear_error(searcher):
-    with pytest.raises(ValueError, match="unknown mode"):
+    with pytest.raises(QueryError, match="unknown mode"):
         searcher.search("x", mode="fuzzy")

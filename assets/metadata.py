@@ -1,0 +1,39 @@
+"""Reports as Dagster metadata and back: the one place that knows both shapes."""
+
+from typing import Any, TypeVar
+
+import dagster as dg
+import pandas as pd
+
+from semcode.reports import ChunksReport, Report
+
+R = TypeVar("R", bound=Report)
+# Keys added for the UI only; they are not fields of the report.
+SHARD_TABLE = "shard_table"
+
+
+def to_metadata(report: Report) -> dict[str, Any]:
+    """Numbers stay numbers (the UI plots them); dicts and lists become JSON."""
+    metadata: dict[str, Any] = {
+        key: dg.MetadataValue.json(value) if isinstance(value, dict | list) else value
+        for key, value in report.metadata().items() if value is not None}
+    if isinstance(report, ChunksReport) and report.per_shard:
+        table = pd.DataFrame([r.to_dict() for r in report.per_shard]).drop(columns="new_skips")
+        metadata[SHARD_TABLE] = dg.MetadataValue.md(table.to_markdown(index=False))
+    return metadata
+
+
+def from_metadata(kind: type[R], metadata: dict[str, dg.MetadataValue]) -> R:
+    """The report a materialization carried (fails loudly on a missing or renamed key)."""
+    values = {k: v.value for k, v in metadata.items() if k != SHARD_TABLE}
+    return kind.from_metadata(values)
+
+
+def materialized(result: dg.ExecuteInProcessResult, asset: str,
+                 kind: type[R]) -> R | None:
+    """The report of ``asset``'s materialization in a run, or None if it did not happen."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key.to_user_string() == asset:
+            return from_metadata(kind, dict(materialization.metadata))
+    return None

@@ -1,0 +1,55 @@
+"""The errors a user can act on. Each message says what happened and what to run next.
+
+The edges (the CLI, the MCP server) catch ``SemcodeError`` and print its message; anything
+else is a bug and keeps its traceback.
+"""
+
+
+class SemcodeError(Exception):
+    """A problem with the input, the repository or the store, not with semcode itself."""
+
+
+class ConfigError(SemcodeError):
+    """A setting (environment variable or flag) has a value semcode cannot use."""
+
+
+class RepoError(SemcodeError):
+    """The repository is missing, empty, or git refused a request."""
+
+
+class GitError(RepoError):
+    """A git command failed; the message carries git's own words."""
+
+
+class StoreNotFound(SemcodeError):
+    """No index at the configured store yet."""
+
+
+class StoreError(SemcodeError):
+    """The store exists but cannot be used as it is (another model, a damaged table)."""
+
+
+class QueryError(SemcodeError):
+    """A search request semcode cannot answer as asked (bad glob, mode, limit, language)."""
+
+
+class NotIndexed(QueryError):
+    """The requested path or line has no chunk in the index."""
+
+
+class CommitConflict(SemcodeError):
+    """A concurrent writer committed first; the write may be retried."""
+
+
+# Lance reports a lost commit race as a plain RuntimeError/OSError whose text starts like
+# this (lancedb 0.40 has no exception type for it); this is the one place that reads it.
+_CONFLICT_MARKERS = ("Retryable commit conflict", "Commit conflict for version")
+
+
+def as_commit_conflict(exc: BaseException) -> CommitConflict | None:
+    """The typed conflict behind a LanceDB error, or None when ``exc`` is something else."""
+    if isinstance(exc, CommitConflict):
+        return exc
+    if isinstance(exc, RuntimeError | OSError) and any(m in str(exc) for m in _CONFLICT_MARKERS):
+        return CommitConflict(str(exc))
+    return None

@@ -1,0 +1,266 @@
+"""Typed results of a run and of a look at the index, shared by every interface.
+
+The engine returns these; the Dagster assets turn them into metadata (``metadata()``), the
+CLI into JSON (``to_dict()``) or a table, the MCP server into structured content, and the
+run's summary is read back from metadata with ``from_metadata()``. Fields are validated both
+ways and unknown keys are refused, so a renamed field fails loudly instead of reading as 0.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+
+from semcode.discovery import INDEXED
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values: the ``--json`` output and what the store's meta keeps."""
+        return self.model_dump(mode="json")
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls.model_validate(data)
+
+    def metadata(self) -> dict[str, Any]:
+        """Values for Dagster metadata: numbers, strings, and dicts or lists (as JSON)."""
+        return self.to_dict()
+
+    @classmethod
+    def from_metadata(cls, values: dict[str, Any]) -> Self:
+        """The report back from the raw values of its metadata."""
+        return cls.model_validate(values)
+
+
+def count_skips(reasons: Iterable[str]) -> dict[str, int]:
+    """Skip reasons counted by their kind (``too_large: 3 MB …`` → ``too_large``)."""
+    return dict(Counter(r.split(":")[0] for r in reasons))
+
+
+class SnapshotReport(Report):
+    """What ``repo_snapshot`` pinned and how the manifest came out."""
+
+    commit: str
+    branch: str = ""
+    is_git: bool = True
+    shards: int
+    rules: int
+    at: str
+    files: int = 0
+    indexed: int = 0
+    skipped: int = 0
+    skip_reasons: dict[str, int] = {}
+    seconds: float = 0.0
+
+    def text(self) -> str:
+        return (f"snapshot {self.commit[:12]}: {self.files} files, {self.indexed} indexed, "
+                f"{self.skipped} skipped")
+
+
+class ShardReport(Report):
+    """One shard of ``code_chunks``: what was re-parsed and what its rows became."""
+
+    shard: int
+    files_seen: int = 0
+    parsed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    removed: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    new_skips: dict[str, int] = {}
+
+
+_SUMMED = ("files_seen", "parsed", "unchanged", "skipped", "removed", "chunks_added",
+           "chunks_removed", "chunks_total")
+
+
+class ChunksReport(Report):
+    """The shards one ``code_chunks`` step indexed: totals, and each shard on its own."""
+
+    commit: str = ""
+    shards: list[int]
+    files_seen: int = 0
+    parsed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    removed: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    new_skips: dict[str, int] = {}
+    seconds: float = 0.0  # the slowest shard (they run in parallel)
+    per_shard: list[ShardReport] = []
+
+    @classmethod
+    def from_shards(cls, commit: str, reports: list[ShardReport]) -> "ChunksReport":
+        skips: Counter[str] = Counter()
+        for r in reports:
+            skips.update(r.new_skips)
+        return cls(commit=commit, shards=[r.shard for r in reports],
+                   **{k: sum(getattr(r, k) for r in reports) for k in _SUMMED},
+                   new_skips=dict(skips), seconds=max((r.seconds for r in reports), default=0.0),
+                   per_shard=reports)
+
+    def text(self) -> str:
+        return (f"shards {self.shards}: {self.parsed} parsed, {self.unchanged} unchanged, "
+                f"{self.skipped} skipped, {self.removed} removed; chunks {self.chunks_total} "
+                f"(+{self.chunks_added} −{self.chunks_removed})")
+
+
+class VectorReport(Report):
+    """What ``code_vectors`` did, and which commit and model the vectors now index."""
+
+    model: str
+    dim: int = 0
+    commit: str | None = None
+    branch: str | None = None
+    at: str = ""
+    total: int = 0
+    embedded: int = 0
+    reused: int = 0
+    deleted: int = 0
+    encode_seconds: float = 0.0
+    seconds: float = 0.0
+
+    def text(self) -> str:
+        return (f"vectors {self.total}: {self.embedded} embedded, {self.reused} reused, "
+                f"{self.deleted} deleted ({self.model})")
+
+
+class CheckReport(Report):
+    """One property of the index, with the evidence that decided it."""
+
+    name: str
+    passed: bool
+    description: str
+    evidence: dict[str, int | str] = {}
+
+
+class FileCounts(Report):
+    seen: int = 0
+    parsed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    removed: int = 0
+
+
+class ChunkCounts(Report):
+    total: int = 0
+    added: int = 0
+    removed: int = 0
+
+
+class VectorCounts(Report):
+    total: int = 0
+    embedded: int = 0
+    reused: int = 0
+    deleted: int = 0
+
+
+class IndexReport(Report):
+    """One whole index run: the ``semcode index --json`` contract (README)."""
+
+    commit: str | None = None
+    files: FileCounts = FileCounts()
+    chunks: ChunkCounts = ChunkCounts()
+    vectors: VectorCounts = VectorCounts()
+    checks: dict[str, bool] = {}
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(self.checks.values())
+
+    @classmethod
+    def assemble(cls, snapshot: SnapshotReport | None, chunks: ChunksReport | None,
+                 vectors: VectorReport | None, checks: dict[str, bool],
+                 error: str | None = None) -> "IndexReport":
+        c = chunks or ChunksReport(shards=[])
+        v = vectors or VectorReport(model="")
+        skipped = (snapshot.skipped if snapshot else 0) + sum(c.new_skips.values())
+        return cls(
+            commit=snapshot.commit if snapshot else None,
+            files=FileCounts(seen=snapshot.files if snapshot else 0, parsed=c.parsed,
+                             unchanged=c.unchanged, skipped=skipped, removed=c.removed),
+            chunks=ChunkCounts(total=c.chunks_total, added=c.chunks_added,
+                               removed=c.chunks_removed),
+            vectors=VectorCounts(total=v.total, embedded=v.embedded, reused=v.reused,
+                                 deleted=v.deleted),
+            checks=checks, error=error)
+
+    def text(self) -> str:
+        f, c, v = self.files, self.chunks, self.vectors
+        checks = ", ".join(f"{k} {'passed' if ok else 'FAILED'}" for k, ok in self.checks.items())
+        lines = [f"indexed {self.commit or '?'}",
+                 f"files {f.seen}: {f.parsed} parsed, {f.unchanged} unchanged, "
+                 f"{f.skipped} skipped, {f.removed} removed",
+                 f"chunks {c.total}: +{c.added} −{c.removed}",
+                 f"vectors {v.total}: {v.embedded} embedded, {v.reused} reused, "
+                 f"{v.deleted} deleted",
+                 f"checks: {checks or 'not run'}"]
+        if self.error:
+            lines.append(f"failed: {self.error}")
+        return "\n".join(lines)
+
+
+class FileStatus(Report):
+    total: int = 0
+    indexed: int = 0
+    skipped: int = 0
+    skip_reasons: dict[str, int] = {}
+
+    @classmethod
+    def from_manifest(cls, statuses: list[str], reasons: list[str]) -> "FileStatus":
+        skipped = [r for s, r in zip(statuses, reasons, strict=True) if s != INDEXED]
+        return cls(total=len(statuses), indexed=len(statuses) - len(skipped),
+                   skipped=len(skipped), skip_reasons=count_skips(skipped))
+
+
+class Freshness(Report):
+    branch: str | None = None
+    head: str | None = None
+    behind: int | None = None
+    fresh: bool | None = None
+
+    def text(self) -> str:
+        if self.fresh:
+            return "up to date"
+        return f"{self.behind} commit(s) behind" if self.behind is not None else "unknown"
+
+
+class IndexStatus(Report):
+    """What the index holds and how fresh it is: ``semcode status`` and MCP ``index_status``."""
+
+    store: str
+    exists: bool
+    hint: str | None = None
+    files: FileStatus = FileStatus()
+    languages: dict[str, int] = {}
+    chunks: int = 0
+    vectors: int = 0
+    model: str | None = None
+    snapshot_commit: str | None = None
+    indexed_commit: str | None = None
+    indexed_at: str | None = None
+    checks: dict[str, bool] = {}
+    freshness: Freshness = Freshness()
+
+    def text(self) -> str:
+        if not self.exists:
+            return f"{self.hint} (store: {self.store})"
+        f = self.freshness
+        checks = ", ".join(f"{k} {'passed' if v else 'FAILED'}" for k, v in self.checks.items())
+        return (f"indexed {self.indexed_commit} ({f.text()}; branch {f.branch} at {f.head})\n"
+                f"{self.files.indexed} files indexed, {self.files.skipped} skipped, "
+                f"{self.chunks} chunks, {self.vectors} vectors, model {self.model}\n"
+                f"checks: {checks or 'not run'}")
