@@ -35,14 +35,13 @@ def main() -> None:
     repo = pypi_sdist_repo(args.corpus, args.subdir)
     store = repo.parent / f"{repo.name}.lancedb"
     shutil.rmtree(store, ignore_errors=True)
-    os.environ.update({"SEMCODE_REPO": str(repo), "SEMCODE_STORE": str(store)})
-
     from assets.local_run import run_index_job
+    from semcode.config import Settings
 
     started = time.perf_counter()
-    ok, summary = run_index_job()
+    report = run_index_job(Settings(repo=str(repo), store=str(store)))
     wall = time.perf_counter() - started
-    assert ok, summary
+    assert report.ok, report.text()
 
     from semcode.embedding import embedding_text, shared_embedder
     from semcode.store import Store
@@ -55,11 +54,11 @@ def main() -> None:
     st.encode(texts, batch_size=16, normalize_embeddings=True)
     raw = time.perf_counter() - started
 
-    chunks = summary["chunks"]["total"]
-    embedded = summary["vectors"]["embedded"]
+    chunks = report.chunks.total
+    embedded = report.vectors.embedded
     figures = {
-        "corpus": args.corpus, "files": summary["files"]["seen"],
-        "files_indexed": summary["files"]["parsed"], "chunks": chunks,
+        "corpus": args.corpus, "files": report.files.seen,
+        "files_indexed": report.files.parsed, "chunks": chunks,
         "distinct_texts_embedded": embedded, "wall_s": round(wall, 1),
         "end_to_end_chunks_per_s": round(embedded / wall, 1),
         "raw_encode_s": round(raw, 1), "raw_encode_chunks_per_s": round(len(texts) / raw, 1),

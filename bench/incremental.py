@@ -8,7 +8,6 @@ newly embedded texts, and its ratio to the full index. Usage:
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -43,17 +42,18 @@ def main() -> None:
     shutil.copytree(source, repo)
     store = repo.parent / f"{repo.name}.lancedb"
     shutil.rmtree(store, ignore_errors=True)
-    os.environ.update({"SEMCODE_REPO": str(repo), "SEMCODE_STORE": str(store)})
     from assets.local_run import run_index_job
+    from semcode.config import Settings
+
+    settings = Settings(repo=str(repo), store=str(store))
 
     def timed(label: str) -> dict:
         started = time.perf_counter()
-        ok, summary = run_index_job()
-        assert ok, summary
+        report = run_index_job(settings)
+        assert report.ok, report.text()
         return {"run": label, "wall_s": round(time.perf_counter() - started, 1),
-                "parsed": summary["files"]["parsed"],
-                "embedded": summary["vectors"]["embedded"],
-                "reused": summary["vectors"]["reused"], "chunks": summary["chunks"]["total"]}
+                "parsed": report.files.parsed, "embedded": report.vectors.embedded,
+                "reused": report.vectors.reused, "chunks": report.chunks.total}
 
     rows = [timed("full index")]
     rows.append(timed("no-op"))

@@ -82,8 +82,7 @@ def evaluate(task: Path, modes: list[str], weights: tuple[float, float]) -> dict
     from semcode.search import Searcher
 
     queries = [json.loads(line) for line in open(task / "queries.jsonl")]
-    searcher = Searcher(str(task / "repo" / ".semcode" / "lancedb"), "all-MiniLM-L6-v2",
-                        weights=weights)
+    searcher = Searcher(str(task / "repo" / ".semcode" / "lancedb"), weights=weights)
     searcher.search("warm up the model", k=10)
     figures = {}
     for mode in modes:
@@ -92,7 +91,8 @@ def evaluate(task: Path, modes: list[str], weights: tuple[float, float]) -> dict
             started = time.perf_counter()
             hits = searcher.search(q["query"], k=10, mode=mode)
             latencies.append(time.perf_counter() - started)
-            results.append({"query": q["query"], "hits": [h.as_dict(False) for h in hits]})
+            results.append({"query": q["query"],
+                            "hits": [h.model_dump(exclude={"text"}) for h in hits]})
         s = score(queries, results)
         figures[mode] = {"mrr10": round(s["mrr10"], 3), "r1": round(s["r1"], 3),
                          "r10": round(s["r10"], 3), "n": s["n"],
@@ -133,6 +133,23 @@ def main() -> None:
             report[name]["naive_baseline"] = baseline(task)
         print(name, json.dumps(report[name]), flush=True)
     (OUT / "report.json").write_text(json.dumps(report, indent=2))
+    print(mrr_table(report))
+
+
+def mrr_table(report: dict) -> str:
+    """MRR@10 per corpus and mode (and the plain baseline), then each language's mean."""
+    import pandas as pd
+
+    language = {"make_corpus.py": "python", "make_corpus_js.py": "javascript",
+                "make_corpus_go.py": "go"}
+    rows = [{"corpus": name, "language": language[CORPORA[name][3]],
+             **{key: value["mrr10"] for key, value in figures.items()
+                if isinstance(value, dict) and "mrr10" in value}}
+            for name, figures in report.items()]
+    table = pd.DataFrame(rows).set_index("corpus")
+    means = table.groupby("language").mean(numeric_only=True)
+    means.index = [f"mean ({lang})" for lang in means.index]
+    return pd.concat([table.drop(columns="language"), means]).round(3).to_markdown()
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ class _Member:
 
 @lru_cache(maxsize=32)
 def _parser(grammar: str) -> Parser:
-    return get_parser(grammar)  # bundled in the wheel: no download at run time
+    return get_parser(grammar)  # type: ignore[arg-type]  # bundled: no download at run time
 
 
 def _first_line(node: Node) -> int:
@@ -57,7 +57,7 @@ def _last_line(node: Node) -> int:
 
 
 def _text(node: Node) -> str:
-    return " ".join(node.text.decode("utf-8", "replace").split())[:MAX_NAME]
+    return " ".join((node.text or b"").decode("utf-8", "replace").split())[:MAX_NAME]
 
 
 def _field_or_child(node: Node, name: str) -> Node | None:

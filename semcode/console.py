@@ -3,7 +3,14 @@
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -25,20 +32,20 @@ class IndexProgress:
         self.enabled = enabled
         self.bars = Progress(TextColumn("{task.description:<13}"), BarColumn(),
                              MofNCompleteColumn(), TimeElapsedColumn(), console=err)
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def report(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
             self.tasks[stage] = self.bars.add_task(STAGES.get(stage, stage), total=total)
         self.bars.update(self.tasks[stage], completed=done, total=total)
 
-    def __enter__(self):
+    def __enter__(self) -> "IndexProgress":
         if self.enabled:
             self.bars.start()
             progress.set_reporter(self.report)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         progress.set_reporter(None)
         if self.enabled:
             self.bars.stop()

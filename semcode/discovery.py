@@ -10,8 +10,9 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 import pathspec
@@ -105,8 +106,8 @@ def _load_ignore(text: str | None) -> pathspec.PathSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
 
 
-def _classify(path: str, size: int, content_hash: str, read, previous: dict, limit: int,
-              ignore) -> str:
+def _classify(path: str, size: int, content_hash: str, read: Callable[[], bytes | None],
+              previous: dict, limit: int, ignore: pathspec.PathSpec | None) -> str:
     reason = path_reason(path, ignore)
     if reason:
         return reason
@@ -121,6 +122,10 @@ def _classify(path: str, size: int, content_hash: str, read, previous: dict, lim
     return content_reason(data)
 
 
+def _given(data: bytes) -> bytes:
+    return data
+
+
 def snapshot_git(repo: Path, commit: str, branch: str, shards: int, limit: int,
                  previous: dict) -> Snapshot:
     entries = gitrepo.ls_tree(repo, commit)
@@ -128,7 +133,7 @@ def snapshot_git(repo: Path, commit: str, branch: str, shards: int, limit: int,
     ignore_entry = by_path.get(IGNORE_FILE)
     files = []
     with gitrepo.BlobReader(repo) as blobs:
-        ignore = _load_ignore(blobs.read(ignore_entry.oid).decode("utf-8", "replace")
+        ignore = _load_ignore((blobs.read(ignore_entry.oid) or b"").decode("utf-8", "replace")
                               if ignore_entry else None)
         for e in entries:
             if e.kind == "commit":
@@ -136,7 +141,7 @@ def snapshot_git(repo: Path, commit: str, branch: str, shards: int, limit: int,
             elif e.mode == "120000":
                 reason = "symlink: not followed"
             else:
-                reason = _classify(e.path, e.size, e.oid, lambda e=e: blobs.read(e.oid),
+                reason = _classify(e.path, e.size, e.oid, partial(blobs.read, e.oid),
                                    previous, limit, ignore)
             files.append(_entry(e.path, shards, max(e.size, 0), e.oid, reason, commit))
     return Snapshot(commit, branch, True, files)
@@ -157,7 +162,7 @@ def snapshot_worktree(root: Path, shards: int, limit: int, previous: dict) -> Sn
         if not reason:
             data = full.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
-            reason = _classify(path, size, digest, lambda data=data: data, previous, limit, None)
+            reason = _classify(path, size, digest, partial(_given, data), previous, limit, None)
         files.append(_entry(path, shards, size, digest, reason, ""))
     tree_hash = hashlib.sha256("\n".join(f"{f.path}\0{f.content_hash}" for f in files)
                                .encode("utf-8", "surrogateescape")).hexdigest()[:16]

@@ -4,13 +4,17 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from semcode.config import DEFAULT_BATCH_SIZE, DEFAULT_DEVICE
+from semcode.errors import ConfigError
 from semcode.identifiers import split_identifier
 from semcode.model_files import model_id, model_path
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 
 def embedding_text(symbol: str, text: str) -> str:
@@ -57,9 +61,9 @@ class Embedder:
         self.model_id = model_id(model)
         self.device = device
         self.batch_size = batch_size
-        self._st = None
+        self._st: SentenceTransformer | None = None
 
-    def _load(self):
+    def _load(self) -> "SentenceTransformer":
         if self._st is None:
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -79,7 +83,11 @@ class Embedder:
         st = self._load()
         get_dim = getattr(st, "get_embedding_dimension", None) or \
             st.get_sentence_embedding_dimension
-        return int(get_dim())
+        dim = get_dim()
+        if dim is None:
+            raise ConfigError(f"model {self.model} does not say its vector size — use a "
+                              "sentence-transformers model with a pooling layer")
+        return int(dim)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

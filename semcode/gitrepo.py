@@ -129,5 +129,5 @@ class BlobReader:
     def __enter__(self) -> "BlobReader":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -36,7 +36,7 @@ class LanguageSpec:
     leading: frozenset[str] = frozenset({"comment"})
 
 
-_C_NAMES = {"function_definition": ("declarator",)}
+_C_NAMES: dict[str, tuple[str, ...]] = {"function_definition": ("declarator",)}
 
 _JS_DEFS = {
     "function_declaration": "function",

@@ -31,7 +31,8 @@ def chunk_id(path: str, symbol: str, hash_: str, occurrence: int) -> str:
 
 
 def chunk_rows(file: dict, text: str, chunker: Chunker, commit: str) -> list[dict]:
-    rows, seen = [], Counter()
+    rows: list[dict] = []
+    seen: Counter[tuple[str, str]] = Counter()
     for c in chunker.chunk(text, file["language"]):
         h = text_hash(embedding_text(c.symbol, c.text))
         seen[(c.symbol, h)] += 1

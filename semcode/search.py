@@ -176,7 +176,8 @@ class Searcher:
     def vector_ranking(self, vector: np.ndarray, k: int,
                        where: str | None) -> list[tuple[str, float]]:
         query = self.vectors.search(np.asarray(vector, dtype=np.float32),
-                                    vector_column_name="vector").distance_type("cosine")
+                                    vector_column_name="vector") \
+            .distance_type("cosine")  # type: ignore[attr-defined]  # a vector query
         if where:
             query = query.where(where, prefilter=True)
         rows = query.select(["chunk_id", "_distance"]).limit(k).to_arrow()
@@ -188,7 +189,8 @@ class Searcher:
         words = query_keywords(query)
         if not words:
             return []
-        search = self.chunks.search(MatchQuery(words, "keywords"), query_type="fts")
+        match = MatchQuery(words, "keywords")  # type: ignore[call-arg]  # the rest default
+        search = self.chunks.search(match, query_type="fts")
         if where:
             search = search.where(where, prefilter=True)
         rows = search.select(["chunk_id", "_score"]).limit(k).to_arrow()

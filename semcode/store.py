@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 os.environ.setdefault("LANCE_LOG", "error")
 
 import lancedb  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from lancedb.index import FTS, HnswSq  # noqa: E402
+from lancedb.table import Table  # noqa: E402
 
 from semcode.errors import StoreNotFound, as_commit_conflict  # noqa: E402
 from semcode.reports import SnapshotReport, VectorReport  # noqa: E402
@@ -112,23 +113,23 @@ class Store:
     def has(self, name: str) -> bool:
         return name in self.db.list_tables().tables
 
-    def table(self, name: str, schema: pa.Schema | None = None):
+    def table(self, name: str, schema: pa.Schema | None = None) -> Table:
         """Open a table, creating it (empty, with ``schema``) when it does not exist yet."""
         if self.has(name) or schema is None:
             return self.db.open_table(name)
 
-        def create():
+        def create() -> Table:
             return self.db.create_table(name, schema=schema, exist_ok=True)
 
         return retry_conflicts(create)
 
-    def files(self):
+    def files(self) -> Table:
         return self.table("files", FILES_SCHEMA)
 
-    def chunks(self):
+    def chunks(self) -> Table:
         return self.table("chunks", CHUNKS_SCHEMA)
 
-    def vectors(self, dim: int | None = None):
+    def vectors(self, dim: int | None = None) -> Table:
         return self.table("vectors", vectors_schema(dim) if dim else None)
 
     def count(self, name: str, where: str | None = None) -> int:
@@ -152,11 +153,11 @@ class Store:
         return iter(query.to_batches(batch_size))
 
     # -- meta --------------------------------------------------------------------------------
-    def get_meta(self, key: str, default=None):
+    def get_meta(self, key: str, default: Any = None) -> Any:
         rows = self.scan("meta", ["value"], f"key = {sql_str(key)}")
         return json.loads(rows.column("value")[0].as_py()) if rows.num_rows else default
 
-    def set_meta(self, **values) -> None:
+    def set_meta(self, **values: Any) -> None:
         table = self.table("meta", META_SCHEMA)
         data = pa.Table.from_pylist([{"key": k, "value": json.dumps(v)} for k, v in values.items()],
                                     schema=META_SCHEMA)
@@ -256,7 +257,7 @@ class Store:
 
     # -- locking -----------------------------------------------------------------------------
     @contextmanager
-    def lock(self, name: str):
+    def lock(self, name: str) -> Iterator[None]:
         """An exclusive lock per writer role, for local stores (two writers inserting the
         same new ids at once would duplicate them). Remote stores rely on the deployment's
         run-concurrency limit."""

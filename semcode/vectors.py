@@ -3,10 +3,12 @@ whenever the same text was embedded before by the same model, delete vectors who
 gone, and never keep two models' vectors side by side."""
 
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
+from lancedb.table import Table
 
 from semcode import progress
 from semcode.embedding import TextEncoder, embedding_text
@@ -17,7 +19,7 @@ WINDOW = 512  # texts per encode call: sorted by length inside, written while th
 ID_BATCH = 2000  # ids per IN (…) filter
 
 
-def _batches(items: list, size: int = ID_BATCH):
+def _batches(items: list[str], size: int = ID_BATCH) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -80,7 +82,11 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) ->
     return result
 
 
-def _copy_reused(store, table, reuse, meta, source_of, rows) -> None:
+RowBuilder = Callable[[list[str], np.ndarray], pa.Table]
+
+
+def _copy_reused(store: Store, table: Table, reuse: list[str], meta: dict[str, dict],
+                 source_of: dict[str, str], rows: RowBuilder) -> None:
     for batch in _batches(reuse):
         sources = sorted({source_of[meta[cid]["text_hash"]] for cid in batch})
         found = store.scan("vectors", ["text_hash", "vector"], sql_in("chunk_id", sources))
@@ -90,7 +96,8 @@ def _copy_reused(store, table, reuse, meta, source_of, rows) -> None:
         table.add(rows(batch, vectors.astype(np.float32)))
 
 
-def _embed_missing(store, table, embedder, to_embed, meta, rows, window) -> tuple[int, float]:
+def _embed_missing(store: Store, table: Table, embedder: TextEncoder, to_embed: list[str],
+                   meta: dict[str, dict], rows: RowBuilder, window: int) -> tuple[int, float]:
     """Stream chunk texts, encode each distinct text once, write while the next window
     encodes. Returns the number of texts encoded and the seconds spent encoding."""
     ids_by_hash: dict[str, list[str]] = {}

@@ -92,3 +92,10 @@ def test_index_of_a_missing_path_is_a_clear_error(tmp_path):
     proc = semcode("index", str(tmp_path / "nope"), "--json")
     assert proc.returncode == 2
     assert "not found" in proc.stderr and proc.stdout == ""
+
+
+def test_an_unknown_language_is_a_clear_error_not_an_empty_answer(indexed_repo):
+    repo, _ = indexed_repo
+    proc = semcode("search", "--repo", str(repo), "--lang", "klingon", "user")
+    assert proc.returncode == 1
+    assert "unknown language klingon" in proc.stderr and "Traceback" not in proc.stderr
