@@ -4,15 +4,23 @@ The shard count is part of the graph (it fixes the partitions), so the two asset
 depend on it are built by ``build_index_assets`` from the settings' partitions.
 """
 
+from contextlib import AbstractContextManager
+
 import dagster as dg
 
 from assets.metadata import to_metadata
 from assets.partitions import COMMIT_TAG
 from resources import EmbedderResource, RepoResource, StoreResource
+from semcode import progress
 from semcode.parse import index_shards
 from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport
 from semcode.sharding import shard_number
+
+
+def run_log(context: dg.AssetExecutionContext) -> AbstractContextManager[None]:
+    """What the engine says for a person (a wait, a repair) goes to the run's log."""
+    return progress.listen(context.log.info)
 
 
 def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -25,9 +33,12 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
         """Pins one commit — the run's ``semcode/commit`` tag, else the head of the tracked
         branch — and writes the file manifest: every path with its shard, language, size,
         content hash, and the reason when it is skipped."""
-        report = record_snapshot(store.open(), repo=repo.path, shards=shard_count,
-                                 max_file_bytes=repo.max_file_bytes, branch=repo.tracked_ref(),
-                                 commit=context.run.tags.get(COMMIT_TAG, ""))
+        with run_log(context):
+            report = record_snapshot(store.open(), repo=repo.path, shards=shard_count,
+                                     max_file_bytes=repo.max_file_bytes,
+                                     branch=repo.tracked_ref(),
+                                     commit=context.run.tags.get(COMMIT_TAG, ""),
+                                     owner=context.run_id)
         context.log.info(report.text())
         return dg.MaterializeResult(metadata=to_metadata(report))
 
@@ -40,10 +51,12 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
         parallel."""
         handle = store.open()
         snapshot = handle.last_snapshot()
-        reports = index_shards(store_uri=handle.uri, repo=repo.path,
-                               shards=[shard_number(key) for key in context.partition_keys],
-                               model=embedder.model,
-                               is_git=snapshot.is_git if snapshot else True)
+        with run_log(context):
+            reports = index_shards(store_uri=handle.uri, repo=repo.path,
+                                   shards=[shard_number(key) for key in context.partition_keys],
+                                   model=embedder.model,
+                                   is_git=snapshot.is_git if snapshot else True,
+                                   owner=context.run_id)
         report = ChunksReport.from_shards(snapshot.commit if snapshot else "", reports)
         context.log.info(report.text())
         return dg.MaterializeResult(metadata=to_metadata(report))
@@ -56,6 +69,7 @@ def code_vectors(context: dg.AssetExecutionContext, store: StoreResource,
                  embedder: EmbedderResource) -> dg.MaterializeResult:
     """Embeds every chunk without a vector (reusing vectors of identical text), deletes
     vectors whose chunk is gone, and compacts the table."""
-    report = record_vectors(store.open(), embedder.get())
+    with run_log(context):
+        report = record_vectors(store.open(), embedder.get(), owner=context.run_id)
     context.log.info(report.text())
     return dg.MaterializeResult(metadata=to_metadata(report))

@@ -219,7 +219,10 @@ class _File:
         carry: Chunk | None = None
         for unit in units:
             if carry is not None:
-                unit = self.join(carry, unit, keep=unit) or unit
+                joined = self.join(carry, unit, keep=unit)
+                if joined is None:  # fits with neither neighbour: a chunk of its own
+                    merged.append(carry)
+                unit = joined or unit
                 carry = None
             small = _trivial(unit.text) or self.size(unit) < MIN_TOKENS
             if not small:

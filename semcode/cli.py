@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from semcode import gitrepo
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_MODES, Settings
 from semcode.errors import SemcodeError
 
@@ -21,9 +22,18 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment and the flags. A path inside a git repository means
+    that repository: its files are indexed (and shown) relative to its top."""
     repo = getattr(args, "repo", None) or getattr(args, "repo_path", None)
-    return Settings.from_env(repo=repo, store=getattr(args, "store", None),
-                             shards=getattr(args, "shards", None))
+    settings = Settings.from_env(repo=repo, store=getattr(args, "store", None),
+                                 shards=getattr(args, "shards", None))
+    if Path(settings.repo).is_dir() and gitrepo.is_git_repo(settings.repo):
+        top = str(gitrepo.toplevel(settings.repo))
+        if top != settings.repo_path:
+            print(f"semcode: {settings.repo_path} is inside the repository {top}; using it",
+                  file=sys.stderr)
+            settings = settings.with_overrides(repo=top)
+    return settings
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -21,7 +21,8 @@ from semcode.search import Hit
 out = Console()
 err = Console(stderr=True)
 
-STAGES = {"snapshot": "snapshot", "parse": "parse shards", "embed": "embed chunks"}
+STAGES = {"snapshot": "snapshot", "parse": "parse shards", "embed": "embed chunks",
+          "index": "search indexes"}
 LEXERS = {"csharp": "csharp", "cpp": "cpp", "tsx": "tsx", "shell": "bash", "text": "text"}
 
 
@@ -43,9 +44,12 @@ class IndexProgress:
         if self.enabled:
             self.bars.start()
             progress.set_reporter(self.report)
+        self._listening = progress.listen(lambda message: err.print(f"[yellow]{message}[/]"))
+        self._listening.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._listening.__exit__(None, None, None)
         progress.set_reporter(None)
         if self.enabled:
             self.bars.stop()
@@ -64,6 +68,9 @@ def print_summary(report: IndexReport, store: str) -> None:
     out.print(table)
     for name, passed in report.checks.items():
         out.print(f"  {'[green]✓' if passed else '[red]✗'} {name}[/]")
+    if report.repairs:
+        out.print("[yellow]repaired:[/] " + ", ".join(
+            f"{n} {k.replace('_', ' ')}" for k, n in report.repairs.items()))
     if report.error:
         out.print(f"[red]failed:[/] {report.error}")
     out.print(f"store: {store}")

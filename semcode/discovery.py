@@ -19,6 +19,7 @@ import pathspec
 
 from semcode import gitrepo
 from semcode.errors import RepoError
+from semcode.globs import compile_globs
 from semcode.languages import language_of
 from semcode.sharding import shard_of
 
@@ -103,7 +104,7 @@ def content_reason(data: bytes) -> str:
 def _load_ignore(text: str | None) -> pathspec.PathSpec | None:
     if not text:
         return None
-    return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+    return compile_globs(text.splitlines(), source=IGNORE_FILE)
 
 
 def _classify(path: str, size: int, content_hash: str, read: Callable[[], bytes | None],
@@ -136,29 +137,39 @@ def snapshot_git(repo: Path, commit: str, branch: str, shards: int, limit: int,
         ignore = _load_ignore((blobs.read(ignore_entry.oid) or b"").decode("utf-8", "replace")
                               if ignore_entry else None)
         for e in entries:
+            path, bad_name = printable_path(e.path)
             if e.kind == "commit":
                 reason = "submodule: not indexed"
             elif e.mode == "120000":
                 reason = "symlink: not followed"
             else:
-                reason = _classify(e.path, e.size, e.oid, partial(blobs.read, e.oid),
-                                   previous, limit, ignore)
-            files.append(_entry(e.path, shards, max(e.size, 0), e.oid, reason, commit))
+                reason = path_reason(path, ignore) or bad_name or _classify(
+                    path, e.size, e.oid, partial(blobs.read, e.oid), previous, limit, ignore)
+            files.append(_entry(path, shards, max(e.size, 0), e.oid, reason, commit))
     return Snapshot(commit, branch, True, files)
 
 
 def snapshot_worktree(root: Path, shards: int, limit: int, previous: dict) -> Snapshot:
-    """A directory outside git: every file under it, .gitignore respected, sha256 hashes."""
-    ignore_lines = []
-    for name in (".gitignore", IGNORE_FILE):
-        if (root / name).is_file():
-            ignore_lines += (root / name).read_text(errors="replace").splitlines()
-    ignore = pathspec.GitIgnoreSpec.from_lines(ignore_lines) if ignore_lines else None
+    """A directory outside git: every file git would see there (every ``.gitignore`` applied
+    as git applies it, nested ones included), ``.semcodeignore`` as exclusions, sha256."""
+    ignore_file = root / IGNORE_FILE
+    ignore = _load_ignore(ignore_file.read_text(errors="replace")
+                          if ignore_file.is_file() else None)
     files = []
-    for path, full in _walk(root):
-        if ignore is not None and ignore.match_file(path):
-            continue  # ignored files are not part of the tree, as git would not track them
-        reason, size, digest = _stat_worktree_file(full, limit)
+    walked = list(_walk(root))
+    git_ignored = gitrepo.ignored_paths(root, [path for path, _ in walked])
+    for raw, full in walked:
+        if raw in git_ignored:
+            continue  # not part of the tree, as git would not track it
+        path, bad_name = printable_path(raw)
+        if (full / ".git").exists() and not full.is_symlink():
+            files.append(_entry(path, shards, 0, "",
+                                "submodule: nested repository not indexed", ""))
+            continue
+        reason = path_reason(path, ignore) or bad_name
+        size, digest = 0, ""
+        if not reason:
+            reason, size, digest = _stat_worktree_file(full, limit)
         if not reason:
             data = full.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
@@ -192,13 +203,28 @@ def _stat_worktree_file(full: Path, limit: int) -> tuple[str, int, str]:
 
 
 def _walk(root: Path) -> Iterable[tuple[str, Path]]:
+    """Every entry under ``root``, symlinks not followed; a nested repository is one entry."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        linked = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
-        dirnames[:] = sorted(d for d in dirnames if d not in WALK_SKIP_DIRS and d not in linked)
-        filenames = [*filenames, *linked]
-        for name in sorted(filenames):
-            full = Path(dirpath) / name
+        here = Path(dirpath)
+        nested = [d for d in dirnames if (here / d / ".git").exists()]
+        linked = [d for d in dirnames if (here / d).is_symlink()]
+        dirnames[:] = sorted(d for d in dirnames if d not in WALK_SKIP_DIRS
+                             and d not in linked and d not in nested)
+        for name in sorted([*filenames, *linked, *nested]):
+            full = here / name
             yield full.relative_to(root).as_posix(), full
+
+
+def printable_path(path: str) -> tuple[str, str]:
+    """A path the store can hold (UTF-8), and why the file is skipped when its name is not
+    UTF-8 (``caf\\xe9.py``: git and the file system allow any bytes but NUL and ``/``)."""
+    try:
+        path.encode("utf-8")
+        return path, ""
+    except UnicodeEncodeError:
+        raw = path.encode("utf-8", "surrogateescape")
+        return (raw.decode("utf-8", "backslashreplace"),
+                "invalid_path: the file name is not valid UTF-8 — rename it to index it")
 
 
 def _entry(path: str, shards: int, size: int, digest: str, reason: str,

@@ -29,6 +29,10 @@ class StoreError(SemcodeError):
     """The store exists but cannot be used as it is (another model, a damaged table)."""
 
 
+class StoreBusy(SemcodeError):
+    """Another writer holds the store's writer lease (or took it from an expired holder)."""
+
+
 class QueryError(SemcodeError):
     """A search request semcode cannot answer as asked (bad glob, mode, limit, language)."""
 

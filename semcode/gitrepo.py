@@ -5,6 +5,7 @@ Paths are read with ``-z`` so that any file name survives; blobs are streamed th
 """
 
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +23,37 @@ def git(repo: str | Path, *args: str, input: bytes | None = None) -> bytes:
 
 
 def is_git_repo(path: str | Path) -> bool:
-    proc = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"],
-                          capture_output=True, check=False)
-    return proc.returncode == 0 and proc.stdout.strip() == b"true"
+    """Inside a git working copy, or a bare repository (whose branch is then indexed)."""
+    proc = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree",
+                           "--is-bare-repository"], capture_output=True, check=False)
+    return proc.returncode == 0 and b"true" in proc.stdout.split()
 
 
 def toplevel(path: str | Path) -> Path:
+    """The working copy's top directory, or a bare repository's own directory."""
+    if git(path, "rev-parse", "--is-bare-repository").strip() == b"true":
+        return git_dir(path)
     return Path(git(path, "rev-parse", "--show-toplevel").decode().strip())
+
+
+def ignored_paths(root: str | Path, paths: list[str]) -> set[str]:
+    """Which of ``paths`` (relative to ``root``) git would ignore there: every ``.gitignore``
+    (nested ones too) and the user's excludes, applied by git itself. ``root`` need not be a
+    repository: a throw-away git directory looks at it."""
+    if not paths:
+        return set()
+    with tempfile.TemporaryDirectory(prefix="semcode-git-") as scratch:
+        subprocess.run(["git", "init", "-q", "--bare", "--template=", scratch], check=True,
+                       capture_output=True)
+        proc = subprocess.run(
+            ["git", f"--git-dir={scratch}", f"--work-tree={root}", "-C", str(root),
+             "check-ignore", "--stdin", "-z", "--no-index"],
+            input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths),
+            capture_output=True, check=False)
+    if proc.returncode not in (0, 1):  # 1: nothing is ignored
+        raise GitError(f"git check-ignore failed in {root}: "
+                       f"{proc.stderr.decode('utf-8', 'replace').strip()}")
+    return {p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p}
 
 
 def current_branch(repo: str | Path) -> str:

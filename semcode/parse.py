@@ -3,6 +3,9 @@ left the shard, and commit the shard's change to LanceDB in one write."""
 
 import hashlib
 import os
+import signal
+import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -15,6 +18,7 @@ from semcode.chunking import Chunker
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.embedding import embedding_text
 from semcode.identifiers import keywords
+from semcode.lease import writer_lease
 from semcode.reports import ShardReport, count_skips
 from semcode.store import Store, sql_in
 from semcode.tokens import token_counter
@@ -75,28 +79,37 @@ class _Reader:
 
 
 def index_shard(*, store_uri: str, repo: str, shard: int, model: str, is_git: bool,
-                reserve_tokens: int = 0) -> ShardReport:
-    """Bring one shard's chunk rows level with the manifest, in one commit."""
-    started = time.perf_counter()
+                reserve_tokens: int = 0, held: bool = False) -> ShardReport:
+    """Bring one shard's chunk rows level with the manifest, in one commit. ``held``: the
+    caller holds the store's writer lease (else this call takes it)."""
     store = Store(store_uri)
+    if not held:
+        with writer_lease(store):
+            return _index_shard(store, repo, shard, model, is_git, reserve_tokens)
+    return _index_shard(store, repo, shard, model, is_git, reserve_tokens)
+
+
+def _index_shard(store: Store, repo: str, shard: int, model: str, is_git: bool,
+                 reserve_tokens: int) -> ShardReport:
+    started = time.perf_counter()
     where = f"shard = {int(shard)}"
     files = store.scan("files", ["path", "shard", "language", "content_hash", "status",
                                  "commit", "size", "reason"], where).to_pylist()
     wanted = {f["path"]: f for f in files if f["status"] == INDEXED}
-    with store.lock(f"shard-{shard:02d}"):
-        stored = store.scan("chunks", ["path", "content_hash"], where)
-        stored_hash = dict(zip(stored.column("path").to_pylist(),
-                               stored.column("content_hash").to_pylist(), strict=True))
-        stale = [f for p, f in wanted.items() if stored_hash.get(p) != f["content_hash"]]
-        gone = set(stored_hash) - set(wanted)
-        rows, skips = _chunk_files(stale, repo, is_git, Chunker(token_counter(model),
-                                                                 reserve_tokens))
-        replaced = [f["path"] for f in stale] + sorted(gone)
-        scope = f"{where} AND {sql_in('path', replaced)}"
-        before = set(store.scan("chunks", ["chunk_id"], scope).column("chunk_id").to_pylist()
-                     if replaced else ())
-        store.write_shard(shard, rows, replaced)
-        store.update_files(skips)
+    duplicates = _drop_duplicated_paths(store, shard)
+    stored = store.scan("chunks", ["path", "content_hash"], where)
+    stored_hash = dict(zip(stored.column("path").to_pylist(),
+                           stored.column("content_hash").to_pylist(), strict=True))
+    stale = [f for p, f in wanted.items() if stored_hash.get(p) != f["content_hash"]]
+    gone = set(stored_hash) - set(wanted)
+    rows, skips = _chunk_files(stale, repo, is_git, Chunker(token_counter(model),
+                                                             reserve_tokens))
+    replaced = [f["path"] for f in stale] + sorted(gone)
+    scope = f"{where} AND {sql_in('path', replaced)}"
+    before = set(store.scan("chunks", ["chunk_id"], scope).column("chunk_id").to_pylist()
+                 if replaced else ())
+    store.write_shard(shard, rows, replaced)
+    store.update_files(skips)
     after = {r["chunk_id"] for r in rows}
     return ShardReport(
         shard=shard, files_seen=len(files), parsed=len(stale) - len(skips),
@@ -104,7 +117,26 @@ def index_shard(*, store_uri: str, repo: str, shard: int, model: str, is_git: bo
         removed=len(gone), chunks_added=len(after - before),
         chunks_removed=len(before - after), chunks_total=store.count("chunks", where),
         new_skips=count_skips(s["reason"] for s in skips),
+        repaired={"duplicate_chunks": duplicates} if duplicates else {},
         seconds=round(time.perf_counter() - started, 3))
+
+
+def _drop_duplicated_paths(store: Store, shard: int) -> int:
+    """Repair: a chunk id stored twice (two writers inserting the same new ids at once) takes
+    its file's rows out of the shard, so that the file is parsed again. Returns the number
+    of surplus rows."""
+    ids = store.scan("chunks", ["chunk_id", "path"], f"shard = {int(shard)}")
+    counts = Counter(ids.column("chunk_id").to_pylist())
+    surplus = sum(n - 1 for n in counts.values() if n > 1)
+    if surplus:
+        doubled = {cid for cid, n in counts.items() if n > 1}
+        paths = sorted({p for cid, p in zip(ids.column("chunk_id").to_pylist(),
+                                            ids.column("path").to_pylist(), strict=True)
+                        if cid in doubled})
+        store.delete("chunks", f"shard = {int(shard)} AND {sql_in('path', paths)}")
+        progress.say(f"shard {shard}: {surplus} duplicate chunk row(s) found; "
+                     f"re-parsing {len(paths)} file(s)")
+    return surplus
 
 
 def _chunk_files(stale: list[dict], repo: str, is_git: bool,
@@ -127,21 +159,45 @@ def _chunk_files(stale: list[dict], repo: str, is_git: bool,
 
 
 def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is_git: bool,
-                 workers: int | None = None, reserve_tokens: int = 0) -> list[ShardReport]:
-    """Index several shards in parallel, one process per core; each commits on its own."""
+                 workers: int | None = None, reserve_tokens: int = 0,
+                 owner: str | None = None) -> list[ShardReport]:
+    """Index several shards in parallel, one process per core; each commits on its own. The
+    writer lease is held (as ``owner``) for all of them; the workers die with this process."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(shards)))
     one = partial(index_shard, store_uri=store_uri, repo=repo, model=model, is_git=is_git,
-                  reserve_tokens=reserve_tokens)
+                  reserve_tokens=reserve_tokens, held=True)
     progress.report("parse", 0, len(shards))
     results: list[ShardReport] = []
-    if workers == 1:
-        for shard in shards:
-            results.append(one(shard=shard))
-            progress.report("parse", len(results), len(shards))
-        return results
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(one, shard=s) for s in shards]
-        for future in as_completed(futures):
-            results.append(future.result())
-            progress.report("parse", len(results), len(shards))
+    with writer_lease(Store(store_uri), owner):
+        if workers == 1:
+            for shard in shards:
+                results.append(one(shard=shard))
+                progress.report("parse", len(results), len(shards))
+            return results
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+            futures = [pool.submit(one, shard=s) for s in shards]
+            for future in as_completed(futures):
+                results.append(future.result())
+                progress.report("parse", len(results), len(shards))
     return sorted(results, key=lambda r: r.shard)
+
+
+def die_with_parent(parent: int) -> None:
+    """A worker's initializer: it must never outlive (or write after) the run that started
+    it. On Linux the kernel kills it the moment the parent dies; elsewhere a watchdog
+    thread notices within a second."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=watch, name="semcode-parent-watch", daemon=True).start()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from semcode import progress
 from semcode.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.embedding import TextEncoder
+from semcode.lease import writer_lease
 from semcode.reports import SnapshotReport, VectorReport, count_skips
 from semcode.store import Store
 from semcode.vectors import update_vectors
@@ -17,8 +18,15 @@ def now() -> str:
 
 
 def record_snapshot(store: Store, *, repo: str, shards: int, max_file_bytes: int,
-                    branch: str = "", commit: str = "") -> SnapshotReport:
-    """Pin a commit, write its manifest to ``files``, and say what it holds."""
+                    branch: str = "", commit: str = "", owner: str | None = None) -> SnapshotReport:
+    """Pin a commit, write its manifest to ``files``, and say what it holds (holding the
+    store's writer lease as ``owner``)."""
+    with writer_lease(store, owner):
+        return _record_snapshot(store, repo, shards, max_file_bytes, branch, commit)
+
+
+def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, branch: str,
+                     commit: str) -> SnapshotReport:
     started = time.perf_counter()
     progress.report("snapshot", 0, 1)
     last = store.last_snapshot()
@@ -44,12 +52,14 @@ def record_snapshot(store: Store, *, repo: str, shards: int, max_file_bytes: int
     return report
 
 
-def record_vectors(store: Store, embedder: TextEncoder) -> VectorReport:
+def record_vectors(store: Store, embedder: TextEncoder,
+                   owner: str | None = None) -> VectorReport:
     """Bring ``vectors`` level with ``chunks`` and remember which commit that indexes."""
-    report = update_vectors(store, embedder)
-    snapshot = store.last_snapshot()
-    report = report.model_copy(update={
-        "commit": snapshot.commit if snapshot else None,
-        "branch": snapshot.branch if snapshot else None, "at": now()})
-    store.set_meta(vectors=report.to_dict())
+    with writer_lease(store, owner):
+        report = update_vectors(store, embedder)
+        snapshot = store.last_snapshot()
+        report = report.model_copy(update={
+            "commit": snapshot.commit if snapshot else None,
+            "branch": snapshot.branch if snapshot else None, "at": now()})
+        store.set_meta(vectors=report.to_dict())
     return report

@@ -78,6 +78,7 @@ class ShardReport(Report):
     chunks_total: int = 0
     seconds: float = 0.0
     new_skips: dict[str, int] = {}
+    repaired: dict[str, int] = {}  # what was found broken and set right
 
 
 _SUMMED = ("files_seen", "parsed", "unchanged", "skipped", "removed", "chunks_added",
@@ -98,18 +99,21 @@ class ChunksReport(Report):
     chunks_removed: int = 0
     chunks_total: int = 0
     new_skips: dict[str, int] = {}
+    repaired: dict[str, int] = {}
     seconds: float = 0.0  # the slowest shard (they run in parallel)
     per_shard: list[ShardReport] = []
 
     @classmethod
     def from_shards(cls, commit: str, reports: list[ShardReport]) -> "ChunksReport":
         skips: Counter[str] = Counter()
+        repaired: Counter[str] = Counter()
         for r in reports:
             skips.update(r.new_skips)
+            repaired.update(r.repaired)
         return cls(commit=commit, shards=[r.shard for r in reports],
                    **{k: sum(getattr(r, k) for r in reports) for k in _SUMMED},
-                   new_skips=dict(skips), seconds=max((r.seconds for r in reports), default=0.0),
-                   per_shard=reports)
+                   new_skips=dict(skips), repaired=dict(repaired),
+                   seconds=max((r.seconds for r in reports), default=0.0), per_shard=reports)
 
     def text(self) -> str:
         return (f"shards {self.shards}: {self.parsed} parsed, {self.unchanged} unchanged, "
@@ -129,6 +133,7 @@ class VectorReport(Report):
     embedded: int = 0
     reused: int = 0
     deleted: int = 0
+    repaired: dict[str, int] = {}
     encode_seconds: float = 0.0
     seconds: float = 0.0
 
@@ -175,6 +180,7 @@ class IndexReport(Report):
     chunks: ChunkCounts = ChunkCounts()
     vectors: VectorCounts = VectorCounts()
     checks: dict[str, bool] = {}
+    repairs: dict[str, int] = {}  # damage this run found and set right
     error: str | None = None
 
     @property
@@ -196,7 +202,7 @@ class IndexReport(Report):
                                removed=c.chunks_removed),
             vectors=VectorCounts(total=v.total, embedded=v.embedded, reused=v.reused,
                                  deleted=v.deleted),
-            checks=checks, error=error)
+            checks=checks, repairs={**c.repaired, **v.repaired}, error=error)
 
     def text(self) -> str:
         f, c, v = self.files, self.chunks, self.vectors
@@ -208,6 +214,9 @@ class IndexReport(Report):
                  f"vectors {v.total}: {v.embedded} embedded, {v.reused} reused, "
                  f"{v.deleted} deleted",
                  f"checks: {checks or 'not run'}"]
+        if self.repairs:
+            lines.append("repaired: " + ", ".join(f"{n} {k.replace('_', ' ')}"
+                                                  for k, n in self.repairs.items()))
         if self.error:
             lines.append(f"failed: {self.error}")
         return "\n".join(lines)

@@ -13,7 +13,6 @@ manifest in Python (gitignore-style patterns), never passed to SQL as patterns.
 from collections.abc import Sequence
 
 import numpy as np
-import pathspec
 from lancedb.query import MatchQuery
 
 from semcode.config import (
@@ -27,6 +26,7 @@ from semcode.config import (
 from semcode.discovery import INDEXED
 from semcode.embedding import shared_embedder
 from semcode.errors import NotIndexed, QueryError, StoreError, StoreNotFound
+from semcode.globs import compile_globs
 from semcode.identifiers import query_keywords
 from semcode.languages import known_languages
 from semcode.model_files import model_id
@@ -114,11 +114,7 @@ class Searcher:
         return " AND ".join(clauses) or None
 
     def matching_paths(self, globs: Filters) -> list[str]:
-        try:
-            spec = pathspec.GitIgnoreSpec.from_lines(list(globs))
-        except (ValueError, pathspec.patterns.gitignore.GitIgnorePatternError) as exc:
-            raise QueryError(f"invalid path glob: {exc} — use gitignore-style globs such "
-                             "as 'src/**/*.py'") from None
+        spec = compile_globs(globs, source="--path")
         rows = self.store.scan("files", ["path"], f"status = {sql_str(INDEXED)}")
         return [p for p in rows.column("path").to_pylist() if spec.match_file(p)]
 

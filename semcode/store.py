@@ -2,8 +2,8 @@
 
 Write rules, learned from how LanceDB behaves under concurrent writers:
 
-* exactly one writer owns a shard of ``chunks`` at a time (a lock file for local stores; the
-  Dagster run-concurrency limit for deployments), and one writer owns ``vectors``;
+* one writer at a time per store, on any store and across machines: the writer lease
+  (``semcode/lease.py``), a conditional update of one row committed by LanceDB itself;
 * each shard's change is ONE ``merge_insert`` whose delete side is scoped to that shard and
   those paths, so concurrent shards never delete each other's rows;
 * commits that conflict with a concurrent writer are retried.
@@ -14,7 +14,6 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -214,6 +213,22 @@ class Store:
                         .when_not_matched_insert_all()
                         .when_not_matched_by_source_delete(scope).execute(data))
 
+    def replace_rows(self, name: str, where: str, rows: list[dict]) -> None:
+        """The rows ``where`` selects, replaced by ``rows`` (a repair: delete, then add)."""
+        table = self.table(name)
+        retry_conflicts(lambda: table.delete(where))
+        if rows:
+            data = pa.Table.from_pylist(rows, schema=table.schema)
+            retry_conflicts(lambda: table.add(data))
+
+    def replace_table(self, name: str, source: str) -> None:
+        """``name`` becomes a copy of ``source``, streamed, in one commit (an overwrite is a
+        new version: readers see the old table or the new one, never a mix)."""
+        table = self.table(source)
+        batches = table.search().select(table.schema.names).to_batches(8192)
+        reader = pa.RecordBatchReader.from_batches(table.schema, iter(batches))
+        self.db.create_table(name, reader, mode="overwrite")
+
     def drop(self, name: str) -> None:
         if self.has(name):
             self.db.drop_table(name)
@@ -254,23 +269,3 @@ class Store:
                 done["ann"] = "created"
             retry_conflicts(lambda: vectors.optimize())
         return done
-
-    # -- locking -----------------------------------------------------------------------------
-    @contextmanager
-    def lock(self, name: str) -> Iterator[None]:
-        """An exclusive lock per writer role, for local stores (two writers inserting the
-        same new ids at once would duplicate them). Remote stores rely on the deployment's
-        run-concurrency limit."""
-        if not self.local:
-            yield
-            return
-        import fcntl
-
-        lock_dir = Path(self.uri) / ".locks"
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        with open(lock_dir / f"{name}.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)

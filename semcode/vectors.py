@@ -1,8 +1,10 @@
 """Keeping ``vectors`` equal to ``chunks``: embed only chunks without a vector, reuse a vector
 whenever the same text was embedded before by the same model, delete vectors whose chunk is
-gone, and never keep two models' vectors side by side."""
+gone, repair duplicates, and never mix two models' vectors — nor drop the old ones before the
+new model's are complete."""
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,6 +19,8 @@ from semcode.store import Store, sql_in, sql_str, vectors_schema
 
 WINDOW = 512  # texts per encode call: sorted by length inside, written while the next encodes
 ID_BATCH = 2000  # ids per IN (…) filter
+VECTORS, NEXT = "vectors", "vectors_next"
+VECTOR_COLUMNS = ["chunk_id", "text_hash", "model", "path", "language", "kind", "vector"]
 
 
 def _batches(items: list[str], size: int = ID_BATCH) -> Iterator[list[str]]:
@@ -24,59 +28,93 @@ def _batches(items: list[str], size: int = ID_BATCH) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-def _drop_other_models(store: Store, model_id: str, dim: int) -> int:
-    if not store.has("vectors"):
-        return 0
-    table = store.table("vectors")
+def _other_model(store: Store, model_id: str, dim: int) -> bool:
+    """``vectors`` holds vectors of another model or size: a new set must be built."""
+    if not store.has(VECTORS):
+        return False
+    table = store.table(VECTORS)
     if table.schema.field("vector").type.list_size != dim:
-        dropped = table.count_rows()
-        store.drop("vectors")
-        return dropped
-    other = f"model != {sql_str(model_id)}"
-    dropped = table.count_rows(other)
-    if dropped:
-        store.delete("vectors", other)
-    return dropped
+        return True
+    return table.count_rows(f"model != {sql_str(model_id)}") > 0
+
+
+def _target(store: Store, model_id: str, dim: int) -> str:
+    """Where this run writes: ``vectors``, or, on a model switch, ``vectors_next`` — built
+    beside the old vectors (which stay searchable) and swapped in only when complete, so a
+    failed switch never leaves an index without vectors."""
+    if not _other_model(store, model_id, dim):
+        store.drop(NEXT)
+        return VECTORS
+    if store.has(NEXT):
+        next_table = store.table(NEXT)
+        if (next_table.schema.field("vector").type.list_size != dim
+                or next_table.count_rows(f"model != {sql_str(model_id)}")):
+            store.drop(NEXT)  # a switch to yet another model was interrupted
+    return NEXT
+
+
+def _dedupe(store: Store, name: str) -> int:
+    """Repair: keep one row of every chunk id stored more than once (two writers inserting
+    the same new ids at once). Returns the number of surplus rows removed."""
+    ids = Counter(store.scan(name, ["chunk_id"]).column("chunk_id").to_pylist())
+    doubled = sorted(cid for cid, n in ids.items() if n > 1)
+    for batch in _batches(doubled):
+        rows = store.scan(name, VECTOR_COLUMNS, sql_in("chunk_id", batch)).to_pylist()
+        keep = list({r["chunk_id"]: r for r in rows}.values())
+        store.replace_rows(name, sql_in("chunk_id", batch), keep)
+    surplus = sum(ids[cid] - 1 for cid in doubled)
+    if surplus:
+        progress.say(f"{name}: removed {surplus} duplicate vector row(s)")
+    return surplus
 
 
 def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) -> VectorReport:
+    """Bring the vectors level with ``chunks``, whatever state they are found in."""
     started = time.perf_counter()
     dim = embedder.dim
     result = VectorReport(model=embedder.model_id, dim=dim)
-    with store.lock("vectors"):
-        result.deleted = _drop_other_models(store, embedder.model_id, dim)
-        table = store.vectors(dim)
-        chunks = store.scan("chunks", ["chunk_id", "text_hash", "path", "language", "kind"])
-        meta = {r["chunk_id"]: r for r in chunks.to_pylist()}
-        have = store.scan("vectors", ["chunk_id", "text_hash"]).to_pylist()
-        have_ids = {r["chunk_id"] for r in have}
-        source_of = {r["text_hash"]: r["chunk_id"] for r in have}
-        missing = [cid for cid in meta if cid not in have_ids]
-        reuse = [cid for cid in missing if meta[cid]["text_hash"] in source_of]
-        to_embed = [cid for cid in missing if meta[cid]["text_hash"] not in source_of]
-        orphans = sorted(have_ids - meta.keys())
+    name = _target(store, embedder.model_id, dim)
+    table = store.table(name, vectors_schema(dim))
+    duplicates = _dedupe(store, name)
+    chunks = store.scan("chunks", ["chunk_id", "text_hash", "path", "language", "kind"])
+    meta = {r["chunk_id"]: r for r in chunks.to_pylist()}
+    have = store.scan(name, ["chunk_id", "text_hash"]).to_pylist()
+    have_ids = {r["chunk_id"] for r in have}
+    source_of = {r["text_hash"]: r["chunk_id"] for r in have}
+    missing = [cid for cid in meta if cid not in have_ids]
+    reuse = [cid for cid in missing if meta[cid]["text_hash"] in source_of]
+    to_embed = [cid for cid in missing if meta[cid]["text_hash"] not in source_of]
+    orphans = sorted(have_ids - meta.keys())
 
-        def rows(ids: list[str], vectors: np.ndarray) -> pa.Table:
-            return pa.Table.from_pydict({
-                "chunk_id": ids,
-                "text_hash": [meta[i]["text_hash"] for i in ids],
-                "model": [embedder.model_id] * len(ids),
-                "path": [meta[i]["path"] for i in ids],
-                "language": [meta[i]["language"] for i in ids],
-                "kind": [meta[i]["kind"] for i in ids],
-                "vector": pa.FixedSizeListArray.from_arrays(
-                    pa.array(vectors.reshape(-1), pa.float32()), dim),
-            }, schema=vectors_schema(dim))
+    def rows(ids: list[str], vectors: np.ndarray) -> pa.Table:
+        return pa.Table.from_pydict({
+            "chunk_id": ids,
+            "text_hash": [meta[i]["text_hash"] for i in ids],
+            "model": [embedder.model_id] * len(ids),
+            "path": [meta[i]["path"] for i in ids],
+            "language": [meta[i]["language"] for i in ids],
+            "kind": [meta[i]["kind"] for i in ids],
+            "vector": pa.FixedSizeListArray.from_arrays(
+                pa.array(vectors.reshape(-1), pa.float32()), dim),
+        }, schema=vectors_schema(dim))
 
-        _copy_reused(store, table, reuse, meta, source_of, rows)
-        result.embedded, result.encode_seconds = _embed_missing(
-            store, table, embedder, to_embed, meta, rows, window)
-        result.reused = len(reuse) + len(to_embed) - result.embedded
-        for batch in _batches(orphans):
-            store.delete("vectors", sql_in("chunk_id", batch))
-        result.deleted += len(orphans)
-        store.refresh_search_indexes()
-        result.total = table.count_rows()
+    _copy_reused(store, name, table, reuse, meta, source_of, rows)
+    result.embedded, result.encode_seconds = _embed_missing(
+        store, table, embedder, to_embed, meta, rows, window)
+    result.reused = len(reuse) + len(to_embed) - result.embedded
+    for batch in _batches(orphans):
+        store.delete(name, sql_in("chunk_id", batch))
+    result.deleted = len(orphans)
+    if name == NEXT:  # complete: the new model's vectors replace the old in one commit
+        result.deleted += store.count(VECTORS)
+        store.replace_table(VECTORS, NEXT)
+        store.drop(NEXT)
+    if duplicates:
+        result.repaired = {"duplicate_vectors": duplicates}
+    progress.report("index", 0, 1)
+    store.refresh_search_indexes()
+    progress.report("index", 1, 1)
+    result.total = store.count(VECTORS)
     result.seconds = round(time.perf_counter() - started, 3)
     result.encode_seconds = round(result.encode_seconds, 3)
     return result
@@ -85,11 +123,11 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) ->
 RowBuilder = Callable[[list[str], np.ndarray], pa.Table]
 
 
-def _copy_reused(store: Store, table: Table, reuse: list[str], meta: dict[str, dict],
-                 source_of: dict[str, str], rows: RowBuilder) -> None:
+def _copy_reused(store: Store, name: str, table: Table, reuse: list[str],
+                 meta: dict[str, dict], source_of: dict[str, str], rows: RowBuilder) -> None:
     for batch in _batches(reuse):
         sources = sorted({source_of[meta[cid]["text_hash"]] for cid in batch})
-        found = store.scan("vectors", ["text_hash", "vector"], sql_in("chunk_id", sources))
+        found = store.scan(name, ["text_hash", "vector"], sql_in("chunk_id", sources))
         by_hash = dict(zip(found.column("text_hash").to_pylist(),
                            found.column("vector").to_numpy(zero_copy_only=False), strict=True))
         vectors = np.stack([by_hash[meta[cid]["text_hash"]] for cid in batch])

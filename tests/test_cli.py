@@ -31,7 +31,8 @@ def test_index_json_prints_exactly_one_summary_object(indexed_repo):
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1
     summary = json.loads(lines[0])
-    assert set(summary) == {"commit", "files", "chunks", "vectors", "checks", "error"}
+    assert set(summary) == {"commit", "files", "chunks", "vectors", "checks", "repairs",
+                            "error"}
     assert summary["error"] is None
     assert set(summary["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed"}
     assert set(summary["chunks"]) == {"total", "added", "removed"}

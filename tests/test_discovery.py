@@ -152,3 +152,68 @@ def test_a_file_vanishing_mid_run_is_a_skip_not_a_gap(tmp_path):
     assert files["edited.py"]["reason"].startswith("changed_during_run")
     assert files["keep.py"]["status"] == INDEXED
     assert checks.chunks_match_manifest(store).passed
+
+
+def test_outside_git_nested_gitignore_files_apply_as_git_applies_them(tmp_path):
+    """Probe regression: a `.gitignore` in a subdirectory was ignored outside git."""
+    (tmp_path / "sub" / "deep").mkdir(parents=True)
+    (tmp_path / "sub" / ".gitignore").write_text("secret.txt\n")
+    (tmp_path / "sub" / "secret.txt").write_text("password\n")
+    (tmp_path / "sub" / "deep" / "secret.txt").write_text("password\n")
+    (tmp_path / "sub" / "ok.py").write_text("x = 1\n")
+    (tmp_path / ".gitignore").write_text("build/\n")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "out.py").write_text("y = 2\n")
+    _, files = manifest(tmp_path)
+    assert "sub/ok.py" in files
+    assert not {"sub/secret.txt", "sub/deep/secret.txt", "build/out.py"} & set(files)
+
+
+def test_outside_git_a_nested_repository_is_one_skipped_entry(tmp_path):
+    (tmp_path / "inner").mkdir()
+    git(tmp_path / "inner", "init", "-q")
+    (tmp_path / "inner" / "code.py").write_text("z = 3\n")
+    _, files = manifest(tmp_path)
+    assert files["inner"].reason.startswith("submodule")
+    assert "inner/code.py" not in files
+
+
+def test_a_bare_repository_indexes_its_branch_not_its_git_files(sample_repo, tmp_path):
+    """Probe regression: a bare repository was indexed as a directory of git's own files."""
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(sample_repo), str(bare)], check=True)
+    snap, files = manifest(bare)
+    assert snap.is_git and snap.commit == git(sample_repo, "rev-parse", "HEAD")
+    assert set(files) == set(git(sample_repo, "ls-files").splitlines())
+    assert not any(p in files for p in ("config", "HEAD", "packed-refs"))
+
+
+@pytest.mark.parametrize("in_git", [True, False])
+def test_a_file_name_that_is_not_utf8_is_a_skip_with_a_reason(tmp_path, in_git):
+    """Probe regression: one such name stopped every run at the snapshot."""
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.py"
+    with open(raw, "wb") as handle:
+        handle.write(b"def cafe():\n    return 1\n")
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    if in_git:
+        git(tmp_path, "init", "-q", "-b", "main")
+        git(tmp_path, "config", "user.email", "t@example.com")
+        git(tmp_path, "config", "user.name", "t")
+        commit_all(tmp_path, "names")
+    _, files = manifest(tmp_path)
+    assert files["caf\\xe9.py"].reason.startswith("invalid_path")
+    assert files["ok.py"].status == INDEXED
+
+
+def test_a_crafted_ignore_glob_cannot_stall_the_snapshot(sample_repo):
+    """Probe regression: a 19-character glob made a 4-file index take 49 s (backtracking)."""
+    import time
+
+    (sample_repo / ".semcodeignore").write_text("*a*a*a*a*a*a*a*a*a*a*b\n")
+    long_name = "a" * 60 + ".py"
+    (sample_repo / long_name).write_text("x = 1\n")
+    commit_all(sample_repo, "crafted")
+    started = time.perf_counter()
+    _, files = manifest(sample_repo)
+    assert time.perf_counter() - started < 5  # seconds, against minutes with backtracking
+    assert files[long_name].status == INDEXED

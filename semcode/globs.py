@@ -1,0 +1,27 @@
+"""Gitignore-style globs (``.semcodeignore``, ``--path``) matched in linear time.
+
+pathspec turns each glob into a regular expression; Python's backtracking engine can take
+seconds on a crafted one (``*a*a*a*a*a*a*a*a*a*a*b`` against a long name took 18 s), so the
+expressions run on RE2, which cannot backtrack.
+"""
+
+from collections.abc import Iterable
+
+import pathspec
+
+from semcode.errors import QueryError
+
+MAX_GLOBS = 1_000
+MAX_GLOB_CHARS = 4_096
+
+
+def compile_globs(lines: Iterable[str], *, source: str = "--path") -> pathspec.PathSpec:
+    """A matcher for gitignore-style lines; a clear error for lines no matcher can take."""
+    lines = list(lines)
+    if len(lines) > MAX_GLOBS or any(len(line) > MAX_GLOB_CHARS for line in lines):
+        raise QueryError(f"{source}: at most {MAX_GLOBS} globs of {MAX_GLOB_CHARS} characters")
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines, backend="re2")
+    except (ValueError, pathspec.patterns.gitignore.GitIgnorePatternError) as exc:
+        raise QueryError(f"{source}: invalid glob ({exc}) — use gitignore-style globs such "
+                         "as 'src/**/*.py'") from None

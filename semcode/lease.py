@@ -1,0 +1,164 @@
+"""One writer at a time per store, across processes and machines: a lease kept in the store.
+
+The lease is one row of the ``writer_lease`` table. Taking it is a conditional update —
+``owner := me WHERE owner = '' OR owner = me OR expires < now`` — committed by LanceDB like
+any other write: on a local disk by an atomic rename, on object storage by a conditional put
+of the next manifest version. Two writers that update the row at once cannot both commit on
+the same version; the loser's update is retried against the winner's row, where the
+condition no longer holds. So the row names exactly one owner, whatever the store, with no
+lock on any one machine's disk.
+
+A holder renews the lease while it works; one that dies stops renewing, and the lease
+expires after ``ttl`` seconds — at once when the dead holder was a process on this machine.
+A writer that finds the lease held waits and says for whom.
+"""
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from semcode.errors import StoreBusy
+
+if TYPE_CHECKING:
+    from semcode.store import Store
+
+LEASE_TABLE = "writer_lease"
+LEASE_KEY = "writer"
+LEASE_SCHEMA = pa.schema([("key", pa.string()), ("owner", pa.string()), ("host", pa.string()),
+                          ("pid", pa.int64()), ("expires", pa.float64())])
+DEFAULT_TTL = 30.0  # seconds a dead writer keeps the store before another may take it
+DEFAULT_WAIT = 900.0  # seconds a writer waits for a live one before giving up
+
+Waiting = Callable[[str, str, float], None]  # owner, host, seconds until it expires
+
+
+def new_owner() -> str:
+    """An owner id for a writer that is not part of a named run."""
+    return f"writer-{uuid.uuid4().hex[:12]}"
+
+
+def _quiet(owner: str, host: str, seconds: float) -> None:
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class WriterLease:
+    def __init__(self, store: "Store", owner: str, *, ttl: float = DEFAULT_TTL,
+                 wait: float = DEFAULT_WAIT, poll: float = 0.5, on_wait: Waiting = _quiet):
+        self.store, self.owner, self.ttl = store, owner, ttl
+        self.wait, self.poll, self.on_wait = wait, poll, on_wait
+        self.host = socket.gethostname()
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+        self.lost = False
+
+    # -- the row ------------------------------------------------------------------------------
+    def _table(self):  # type: ignore[no-untyped-def]  # a LanceDB table
+        if not self.store.has(LEASE_TABLE):
+            row = pa.Table.from_pylist([{"key": LEASE_KEY, "owner": "", "host": "", "pid": 0,
+                                         "expires": 0.0}], schema=LEASE_SCHEMA)
+            try:
+                self.store.db.create_table(LEASE_TABLE, row)
+            except (ValueError, OSError, RuntimeError):
+                if not self.store.has(LEASE_TABLE):  # not a lost creation race: a real error
+                    raise
+        return self.store.db.open_table(LEASE_TABLE)
+
+    def holder(self) -> dict:
+        """The lease row as the store holds it now: owner, host, pid, expires."""
+        rows = self._table().search().where(f"key = '{LEASE_KEY}'") \
+            .select(["owner", "host", "pid", "expires"]).to_arrow().to_pylist()
+        if len(rows) != 1:
+            raise StoreBusy(f"the store's writer lease has {len(rows)} rows — delete the "
+                            f"{LEASE_TABLE} table of {self.store.uri} while no index runs")
+        return rows[0]
+
+    def _claim(self, *, renew: bool, dead: dict | None = None) -> bool:
+        """One conditional update; True when the row names this owner afterwards."""
+        from semcode.store import retry_conflicts, sql_str
+
+        now = time.time()
+        me = sql_str(self.owner)
+        free = "" if renew else f" OR owner = '' OR expires < {now!r}"
+        if dead is not None:  # a holder on this machine whose process is gone
+            free += f" OR (owner = {sql_str(dead['owner'])} AND pid = {int(dead['pid'])})"
+        table = self._table()
+        retry_conflicts(lambda: table.update(
+            where=f"key = '{LEASE_KEY}' AND (owner = {me}{free})",
+            values={"owner": self.owner, "host": self.host, "pid": os.getpid(),
+                    "expires": now + self.ttl}), attempts=50)
+        return bool(self.holder()["owner"] == self.owner)
+
+    # -- acquire, renew, release ----------------------------------------------------------------
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.wait
+        dead = None
+        while not self._claim(renew=False, dead=dead):
+            held = self.holder()
+            owner, host, expires = held["owner"], held["host"], held["expires"]
+            dead = held if host == self.host and held["pid"] and not _alive(held["pid"]) \
+                else None
+            if dead is not None:
+                continue
+            if time.monotonic() > deadline:
+                raise StoreBusy(
+                    f"{self.store.uri} is being written by {owner} on {host} (lease until "
+                    f"{time.strftime('%H:%M:%S', time.localtime(expires))}); waited "
+                    f"{self.wait:.0f} s — try again when that run ends (a dead writer's lease "
+                    f"expires by itself within {self.ttl:.0f} s)")
+            self.on_wait(owner, host, max(0.0, expires - time.time()))
+            time.sleep(self.poll)
+        self._stop.clear()
+        self._renewer = threading.Thread(target=self._renew, name="semcode-lease",
+                                         daemon=True)
+        self._renewer.start()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                if not self._claim(renew=True):
+                    self.lost = True  # another writer took it: our lease had expired
+                    return
+            except Exception:  # a failed renewal: try again at the next beat
+                continue
+
+    def release(self) -> None:
+        from semcode.store import retry_conflicts, sql_str
+
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        table = self._table()
+        retry_conflicts(lambda: table.update(
+            where=f"key = '{LEASE_KEY}' AND owner = {sql_str(self.owner)}",
+            values={"owner": "", "host": "", "pid": 0, "expires": 0.0}), attempts=50)
+        if self.lost:
+            raise StoreBusy(f"the writer lease of {self.store.uri} expired while "
+                            f"{self.owner} held it — run `semcode index` again to converge")
+
+
+@contextmanager
+def writer_lease(store: "Store", owner: str | None = None, **options: object) -> Iterator[None]:
+    """Hold the store's writer lease for the body (re-entrant for the same ``owner``)."""
+    lease = WriterLease(store, owner or new_owner(), **options)  # type: ignore[arg-type]
+    lease.acquire()
+    try:
+        yield
+    finally:
+        lease.release()
