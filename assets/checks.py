@@ -30,3 +30,11 @@ def chunks_match_manifest(store: StoreResource) -> dg.AssetCheckResult:
     """Every indexed file has chunks of its current content; no chunk outlives its file."""
     handle = store.open()
     return _result(handle, checks.chunks_match_manifest(handle))
+
+
+@dg.asset_check(asset=code_vectors, blocking=True)
+def keyword_index_answers(store: StoreResource) -> dg.AssetCheckResult:
+    """Keyword and hybrid search can answer: the full-text index exists, covers every chunk,
+    and a query through it returns."""
+    handle = store.open()
+    return _result(handle, checks.keyword_index_answers(handle))

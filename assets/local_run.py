@@ -11,7 +11,8 @@ from semcode.config import Settings
 from semcode.reports import ChunksReport, IndexReport, SnapshotReport, VectorReport
 from semcode.sharding import shard_keys
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# The run's report says what failed and why; Dagster's console log would add tracebacks.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_index_job(settings: Settings, *,
@@ -31,9 +32,21 @@ def run_index_job(settings: Settings, *,
 
 def summarize(result: dg.ExecuteInProcessResult) -> IndexReport:
     checks = {e.check_name: bool(e.passed) for e in result.get_asset_check_evaluations()}
-    failure = next((e.message for e in result.all_events if e.is_step_failure), None)
+    failure = next((_failure(e) for e in result.all_events if e.is_step_failure), None)
     return IndexReport.assemble(
         materialized(result, "repo_snapshot", SnapshotReport),
         materialized(result, "code_chunks", ChunksReport),
         materialized(result, "code_vectors", VectorReport), checks,
         error=failure if failure or result.success else "the run failed")
+
+
+def _failure(event: dg.DagsterEvent) -> str:
+    """What went wrong in a failed step, in the words of the error that caused it (Dagster's
+    own message only says which step failed)."""
+    error = event.step_failure_data.error if event.step_failure_data else None
+    while error is not None and error.cause is not None:
+        error = error.cause
+    step = event.step_key or "a step"
+    if error is None:
+        return event.message or f"{step} failed"
+    return f"{step}: {error.cls_name}: {error.message.strip()}"

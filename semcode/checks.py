@@ -68,3 +68,20 @@ def chunks_match_manifest(store: Store) -> CheckReport:
         "sample_without_chunks": ", ".join(without_chunks[:SAMPLE]),
         "sample_stray": ", ".join(stray[:SAMPLE]),
     })
+
+
+def keyword_index_answers(store: Store) -> CheckReport:
+    """Keyword (and so hybrid) search can answer: the full-text index over ``chunks``
+    exists, covers every row, and a query through it returns."""
+    problem = store.keyword_index_problem() if store.count("chunks") else ""
+    unindexed = 0
+    if not problem and store.count("chunks"):
+        stats = store.table("chunks").index_stats("keywords_idx")
+        unindexed = stats.num_unindexed_rows if stats else 0
+    passed = not problem and unindexed == 0
+    return CheckReport(
+        name="keyword_index_answers", passed=passed,
+        description="the full-text index answers for every chunk" if passed else
+        f"keyword search is broken: {problem or f'{unindexed} chunks not in the index'} — "
+        "run `semcode index` to rebuild it",
+        evidence={"problem": problem, "unindexed_rows": unindexed})

@@ -7,6 +7,7 @@ importing Dagster; ``index`` runs the Dagster job in this process.
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,32 +61,38 @@ def _searcher(settings: Settings) -> "Searcher":
     return Searcher(settings.store_uri, model=settings.model, device=settings.device)
 
 
-def _hits_json(key: str, value: str, hits: "list[Hit]") -> str:
-    return json.dumps({key: value, "hits": [h.to_dict() for h in hits]})
+def _hits_json(key: str, value: str, hits: "list[Hit]", warnings: Sequence[str] = ()) -> str:
+    return json.dumps({key: value, "hits": [h.to_dict() for h in hits],
+                       "warnings": list(warnings)})
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from semcode.console import print_hits
+    from semcode.console import print_hits, print_warnings
 
     settings = _settings(args)
     searcher = _searcher(settings)
-    search = partial(searcher.search, k=args.k, languages=args.lang or (),
+    answer = partial(searcher.answer, k=args.k, languages=args.lang or (),
                      paths=args.path or (), kinds=args.kind or (), mode=args.mode)
     if args.stdin:
-        for line in sys.stdin:
-            query = line.rstrip("\n")
-            hits = search(query)
-            print(_hits_json("query", query, hits), flush=True)
+        for raw in sys.stdin.buffer:  # bytes: an undecodable line is still one query
+            query = raw.decode("utf-8", "replace").rstrip("\r\n")
+            try:
+                result = answer(query)
+            except SemcodeError as exc:  # one bad query is its own answer, not the end
+                print(json.dumps({"query": query, "hits": [], "error": str(exc)}), flush=True)
+                continue
+            print(_hits_json("query", query, result.hits, result.warnings), flush=True)
         return EXIT_OK
     if not args.query:
         print("semcode search: give a QUERY or --stdin", file=sys.stderr)
         return EXIT_USAGE
     query = " ".join(args.query)
-    hits = search(query)
+    result = answer(query)
     if args.json:
-        print(_hits_json("query", query, hits))
+        print(_hits_json("query", query, result.hits, result.warnings))
     else:
-        print_hits(hits, settings.repo)
+        print_warnings(result.warnings)
+        print_hits(result.hits, settings.repo)
     return EXIT_OK
 
 
@@ -116,7 +123,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(status.to_json())
     else:
         print_status(status)
-    return EXIT_OK if status.exists else EXIT_FAILED
+    return EXIT_OK if status.healthy else EXIT_FAILED
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:

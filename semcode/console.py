@@ -76,6 +76,11 @@ def print_summary(report: IndexReport, store: str) -> None:
     out.print(f"store: {store}")
 
 
+def print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/] {warning}")
+
+
 def print_hits(hits: list[Hit], repo: str) -> None:
     if not hits:
         out.print("[yellow]no results[/]")

@@ -2,7 +2,7 @@
 
 import json
 import os
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,12 +32,42 @@ def embedding_text(symbol: str, text: str) -> str:
     return f"{words}\n{body}" if words else body
 
 
+_SIZE_NEUTRAL = ("Transformer", "Normalize")
+
+
 def model_dimension(model: str) -> int | None:
-    """The vector size from the model's files, without loading the model."""
-    pooling = Path(model_path(model)) / "1_Pooling" / "config.json"
-    if pooling.is_file():
-        return int(json.loads(pooling.read_text())["word_embedding_dimension"])
-    return None
+    """The vector size from the model's files, without loading the model: the pooling
+    layer's size (times its pooling modes), changed by any Dense layer after it. None when a
+    module's effect on the size cannot be read (the model is then loaded and asked)."""
+    root = Path(model_path(model))
+    modules = root / "modules.json"
+    if not modules.is_file():
+        return None
+    dim = None
+    for module in json.loads(modules.read_text()):
+        kind, config = module.get("type", ""), root / module.get("path", "") / "config.json"
+        if kind.endswith(_SIZE_NEUTRAL):
+            continue
+        if kind.endswith("Pooling") and config.is_file():
+            dim = _pooling_dimension(json.loads(config.read_text()))
+            if dim is None:
+                return None
+        elif kind.endswith("Dense") and config.is_file():
+            dim = int(json.loads(config.read_text())["out_features"])
+        else:
+            return None
+    return dim
+
+
+def _pooling_dimension(settings: dict) -> int | None:
+    """A pooling layer's output size, in both of sentence-transformers' config formats."""
+    size = settings.get("embedding_dimension", settings.get("word_embedding_dimension"))
+    mode = settings.get("pooling_mode")
+    if isinstance(mode, str | list):  # the newer format: one mode or a list of them
+        modes = 1 if isinstance(mode, str) else len(mode)
+    else:  # the older: a boolean per mode
+        modes = sum(1 for k, v in settings.items() if k.startswith("pooling_mode_") and v)
+    return int(size) * max(modes, 1) if isinstance(size, int) else None
 
 
 class TextEncoder(Protocol):
@@ -75,7 +105,7 @@ class Embedder:
             self._st = SentenceTransformer(model_path(self.model), device=self.device)
         return self._st
 
-    @property
+    @cached_property
     def dim(self) -> int:
         known = model_dimension(self.model)
         if known:
@@ -92,10 +122,13 @@ class Embedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._load().encode(texts, batch_size=self.batch_size,
-                                      normalize_embeddings=True, convert_to_numpy=True,
-                                      show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
+        vectors = np.asarray(self._load().encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
+        if vectors.shape[1] != self.dim:  # never store vectors of a size the table does not say
+            raise ConfigError(f"model {self.model} produced vectors of size {vectors.shape[1]}"
+                              f", not the {self.dim} its files describe")
+        return vectors
 
 
 @lru_cache(maxsize=4)

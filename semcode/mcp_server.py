@@ -28,6 +28,8 @@ class SearchResult(BaseModel):
     query: str
     mode: str
     hits: list[Hit]
+    warnings: list[str] = Field(default=[], description="What makes these results partial "
+                                "(e.g. an incomplete index), with what to run")
 
 
 class SimilarResult(BaseModel):
@@ -105,10 +107,12 @@ def build_server(settings: Settings) -> MCPServer:
         if not query.strip():
             raise ToolError("query is empty")
         searcher = await index.searcher()
-        hits = await _answer(lambda: searcher.search(
+        answer = await _answer(lambda: searcher.answer(
             query, k=limit, languages=language or (), paths=path or (), kinds=kind or (),
             mode=mode))
-        return _result(SearchResult(query=query, mode=mode, hits=hits), _readable(hits))
+        text = "\n".join([*(f"warning: {w}" for w in answer.warnings), _readable(answer.hits)])
+        return _result(SearchResult(query=query, mode=mode, hits=answer.hits,
+                                    warnings=answer.warnings), text)
 
     @server.tool(description="Find code similar to the chunk at a path and line of the index.")
     async def find_similar(

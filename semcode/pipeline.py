@@ -29,6 +29,10 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
                      commit: str) -> SnapshotReport:
     started = time.perf_counter()
     progress.report("snapshot", 0, 1)
+    damaged = store.damaged_tables()
+    for name, why in damaged.items():  # rebuilt by this run: chunks re-parsed, vectors reused
+        progress.say(f"table {name} of {store.uri} cannot be used ({why}); rebuilding it")
+        store.drop(name)
     last = store.last_snapshot()
     old = store.scan("files", ["path", "content_hash", "reason"]).to_pylist() \
         if last is not None and last.rules == RULES_VERSION else []
@@ -46,6 +50,7 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
         rules=RULES_VERSION, at=now(), files=len(snap.files),
         indexed=len(snap.files) - len(skipped), skipped=len(skipped),
         skip_reasons=count_skips(skipped),
+        repaired={"damaged_tables": len(damaged)} if damaged else {},
         seconds=round(time.perf_counter() - started, 3))
     store.set_meta(snapshot=report.to_dict())
     progress.report("snapshot", 1, 1)

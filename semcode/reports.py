@@ -57,6 +57,7 @@ class SnapshotReport(Report):
     indexed: int = 0
     skipped: int = 0
     skip_reasons: dict[str, int] = {}
+    repaired: dict[str, int] = {}
     seconds: float = 0.0
 
     def text(self) -> str:
@@ -202,7 +203,8 @@ class IndexReport(Report):
                                removed=c.chunks_removed),
             vectors=VectorCounts(total=v.total, embedded=v.embedded, reused=v.reused,
                                  deleted=v.deleted),
-            checks=checks, repairs={**c.repaired, **v.repaired}, error=error)
+            checks=checks, error=error,
+            repairs={**(snapshot.repaired if snapshot else {}), **c.repaired, **v.repaired})
 
     def text(self) -> str:
         f, c, v = self.files, self.chunks, self.vectors
@@ -261,8 +263,12 @@ class IndexStatus(Report):
     snapshot_commit: str | None = None
     indexed_commit: str | None = None
     indexed_at: str | None = None
-    checks: dict[str, bool] = {}
+    checks: dict[str, bool] = {}  # run now, against the store as it is
     freshness: Freshness = Freshness()
+
+    @property
+    def healthy(self) -> bool:
+        return self.exists and all(self.checks.values())
 
     def text(self) -> str:
         if not self.exists:

@@ -47,6 +47,11 @@ HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language
                "text"]
 
 
+MAX_K = 1_000
+MAX_QUERY_CHARS = 20_000
+MAX_QUERY_WORDS = 256  # distinct keywords sent to the full-text index
+
+
 class Hit(Report):
     """One result: where the chunk is, what it is, its score and its code."""
 
@@ -59,6 +64,13 @@ class Hit(Report):
     score: float
     text: str
     chunk_id: str
+
+
+class Answer(Report):
+    """The hits of one query, and warnings that qualify them."""
+
+    hits: list[Hit]
+    warnings: list[str] = []
 
 
 def rrf(rankings: list[list[str]], weights: list[float] | None = None,
@@ -100,6 +112,8 @@ class Searcher:
     def where(self, languages: Filters = (), paths: Filters = (),
               kinds: Filters = ()) -> str | None:
         """The prefilter for these filters; ``"false"`` when a glob matches no file."""
+        if any("\0" in value for value in (*languages, *paths, *kinds)):
+            raise QueryError("a filter value contains a NUL byte")
         unknown = sorted(set(languages) - set(known_languages()))
         if unknown:
             raise QueryError(f"unknown language {', '.join(unknown)} — choose from "
@@ -121,27 +135,46 @@ class Searcher:
     # -- queries -----------------------------------------------------------------------------
     def search(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
                paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE) -> list[Hit]:
+        return self.answer(query, k=k, languages=languages, paths=paths, kinds=kinds,
+                           mode=mode).hits
+
+    def answer(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
+               paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE) -> Answer:
+        """The hits, and what a reader must know about them (an incomplete index)."""
         if mode not in SEARCH_MODES:
             raise QueryError(f"unknown mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}")
-        if k < 1:
-            raise QueryError(f"k must be at least 1, got {k}")
-        if not query.strip():
-            return []
+        if not 1 <= k <= MAX_K:
+            raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(f"the query has {len(query)} characters; at most "
+                             f"{MAX_QUERY_CHARS} are searched — shorten it")
+        answer = Answer(hits=[], warnings=self.warnings(mode))
         where = self.where(languages, paths, kinds)
-        if where and "false" in where.split(" AND "):
-            return []
+        if not query.strip() or (where and "false" in where.split(" AND ")):
+            return answer
         depth = max(self.depth, k)
         if mode == "vector":
             ranked = self.vector_ranking(self.embedder.encode([query])[0], k, where)
         elif mode == "keyword":
-            ranked = self.keyword_ranking(query, k, where)
+            ranked = self.keyword_ranking(query, k, where, answer.warnings)
         else:
             by_vector = self.vector_ranking(self.embedder.encode([query])[0], depth, where)
-            by_keyword = self.keyword_ranking(query, depth, where)
+            by_keyword = self.keyword_ranking(query, depth, where, answer.warnings)
             fused = rrf([[c for c, _ in by_vector], [c for c, _ in by_keyword]],
                         list(self.weights), self.rrf_k)
-            return self.with_kind_prior(self.hits(fused[: 2 * depth]))[:k]
-        return self.hits(ranked)
+            answer.hits = self.with_kind_prior(self.hits(fused[: 2 * depth]))[:k]
+            return answer
+        answer.hits = self.hits(ranked)
+        return answer
+
+    def warnings(self, mode: str) -> list[str]:
+        """What is true of the index right now that makes answers partial."""
+        chunks, vectors = self.store.count("chunks"), self.store.count("vectors")
+        if mode != "keyword" and vectors < chunks:
+            return [f"the index is incomplete: {vectors} of {chunks} chunks have vectors (an "
+                    "index run was interrupted, or is running), so some code is found by "
+                    "keyword only — run `semcode index`"]
+        return []
 
     def with_kind_prior(self, hits: list[Hit]) -> list[Hit]:
         for hit in hits:
@@ -181,15 +214,24 @@ class Searcher:
                                                         rows.column("_distance").to_pylist(),
                                                         strict=True)]
 
-    def keyword_ranking(self, query: str, k: int, where: str | None) -> list[tuple[str, float]]:
-        words = query_keywords(query)
+    def keyword_ranking(self, query: str, k: int, where: str | None,
+                        warnings: list[str] | None = None) -> list[tuple[str, float]]:
+        words = " ".join(list(dict.fromkeys(query_keywords(query).split()))[:MAX_QUERY_WORDS])
         if not words:
             return []
         match = MatchQuery(words, "keywords")  # type: ignore[call-arg]  # the rest default
         search = self.chunks.search(match, query_type="fts")
         if where:
             search = search.where(where, prefilter=True)
-        rows = search.select(["chunk_id", "_score"]).limit(k).to_arrow()
+        try:
+            rows = search.select(["chunk_id", "_score"]).limit(k).to_arrow()
+        except (RuntimeError, OSError) as exc:  # the full-text index is missing or damaged
+            if warnings is None:
+                raise StoreError(f"keyword search failed ({exc}) — run `semcode index` to "
+                                 "rebuild the full-text index") from exc
+            warnings.append("keyword search is unavailable (the full-text index is missing or "
+                            "damaged), so results are by meaning only — run `semcode index`")
+            return []
         return list(zip(rows.column("chunk_id").to_pylist(),
                         [float(s) for s in rows.column("_score").to_pylist()], strict=True))
 

@@ -3,10 +3,10 @@
 from collections import Counter
 from pathlib import Path
 
-from semcode import gitrepo
+from semcode import checks, gitrepo
 from semcode.discovery import INDEXED
 from semcode.errors import StoreNotFound
-from semcode.reports import FileStatus, Freshness, IndexStatus
+from semcode.reports import FileStatus, Freshness, IndexStatus, VectorReport
 from semcode.store import Store
 
 
@@ -30,9 +30,22 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
         model=vectors.model if vectors else None,
         snapshot_commit=snapshot.commit if snapshot else None,
         indexed_commit=indexed_commit, indexed_at=vectors.at if vectors else None,
-        checks=store.check_results(),
+        checks=live_checks(store, vectors),
         freshness=freshness(repo, branch or (snapshot.branch if snapshot else ""),
                             indexed_commit))
+
+
+def live_checks(store: Store, vectors: VectorReport | None) -> dict[str, bool]:
+    """The checks run now against the store as it is — not the verdicts of the last run,
+    which a crash or a hand edit since may have made untrue."""
+    if vectors is None or not store.has("vectors"):
+        return {"vectors_match_chunks": store.count("chunks") == 0,
+                "chunks_match_manifest": checks.chunks_match_manifest(store).passed,
+                "keyword_index_answers": checks.keyword_index_answers(store).passed}
+    return {report.name: report.passed for report in (
+        checks.vectors_match_chunks(store, vectors.model, vectors.dim or store.table(
+            "vectors").schema.field("vector").type.list_size),
+        checks.chunks_match_manifest(store), checks.keyword_index_answers(store))}
 
 
 def freshness(repo: str, branch: str, indexed: str | None) -> Freshness:

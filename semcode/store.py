@@ -10,7 +10,6 @@ Write rules, learned from how LanceDB behaves under concurrent writers:
 """
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,15 +17,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-os.environ.setdefault("LANCE_LOG", "error")
+import lancedb
+import pyarrow as pa
+from lancedb.index import FTS, HnswSq
+from lancedb.query import MatchQuery
+from lancedb.table import Table
 
-import lancedb  # noqa: E402
-import pyarrow as pa  # noqa: E402
-from lancedb.index import FTS, HnswSq  # noqa: E402
-from lancedb.table import Table  # noqa: E402
-
-from semcode.errors import StoreNotFound, as_commit_conflict  # noqa: E402
-from semcode.reports import SnapshotReport, VectorReport  # noqa: E402
+from semcode import progress
+from semcode.errors import StoreNotFound, as_commit_conflict
+from semcode.reports import SnapshotReport, VectorReport
 
 T = TypeVar("T")
 
@@ -247,25 +246,82 @@ class Store:
     def refresh_search_indexes(self, ann_min_rows: int = 100_000) -> dict:
         """Full-text index on the code-aware ``keywords`` column (no stemming, no stop words:
         they mangle identifiers), compaction, and an ANN index once brute force gets slow.
-        ``optimize()`` folds new rows into existing indexes."""
+        ``optimize()`` folds new rows into existing indexes; an index that exists but does
+        not answer (its files lost) is rebuilt."""
         done = {}
         if self.has("chunks"):
             chunks = self.table("chunks")
             names = {i.name for i in chunks.list_indices()}
-            if "keywords_idx" not in names:
+            if "keywords_idx" not in names or self.keyword_index_problem():
                 retry_conflicts(lambda: chunks.create_index(
                     "keywords", config=FTS(base_tokenizer="whitespace", lower_case=True,
                                            stem=False, remove_stop_words=False,
                                            ascii_folding=False, with_position=False),
                     replace=True))
-                done["fts"] = "created"
+                done["fts"] = "rebuilt" if "keywords_idx" in names else "created"
+            progress.report("compact", 0, 1)
             retry_conflicts(lambda: chunks.optimize())
         if self.has("vectors"):
             vectors = self.table("vectors")
             names = {i.name for i in vectors.list_indices()}
-            if "vector_idx" not in names and vectors.count_rows() >= ann_min_rows:
+            if ("vector_idx" not in names and vectors.count_rows() >= ann_min_rows) or \
+                    ("vector_idx" in names and self.vector_index_problem()):
                 retry_conflicts(lambda: vectors.create_index(
-                    "vector", config=HnswSq(distance_type="cosine")))
-                done["ann"] = "created"
+                    "vector", config=HnswSq(distance_type="cosine"), replace=True))
+                done["ann"] = "rebuilt" if "vector_idx" in names else "created"
             retry_conflicts(lambda: vectors.optimize())
+        progress.report("compact", 1, 1)
         return done
+
+    def keyword_index_problem(self) -> str:
+        """Why keyword search over ``chunks`` cannot answer, or ``""`` when it can."""
+        if not self.has("chunks"):
+            return "no chunks table"
+        chunks = self.table("chunks")
+        if "keywords_idx" not in {i.name for i in chunks.list_indices()}:
+            return "the full-text index does not exist"
+        try:
+            chunks.search(MatchQuery("semcode", "keywords"),  # type: ignore[call-arg]
+                          query_type="fts").limit(1).to_arrow()
+        except (RuntimeError, OSError, ValueError) as exc:
+            return f"the full-text index does not answer: {_first_line(exc)}"
+        return ""
+
+    def vector_index_problem(self) -> str:
+        """Why the ANN index of ``vectors`` cannot answer, or ``""``."""
+        vectors = self.table("vectors")
+        dim = vectors.schema.field("vector").type.list_size
+        try:
+            vectors.search([0.0] * dim, vector_column_name="vector").limit(1).to_arrow()
+        except (RuntimeError, OSError, ValueError) as exc:
+            return f"the vector index does not answer: {_first_line(exc)}"
+        return ""
+
+    # -- damage ------------------------------------------------------------------------------
+    def damaged_tables(self) -> dict[str, str]:
+        """Tables that exist but cannot be read through, or have an older layout: name → why.
+        Reading one column reads every data file of a table."""
+        problems = {}
+        for name in self.db.list_tables().tables:
+            expected = _LAYOUTS.get(name.removesuffix("_next"))
+            if expected is None:
+                continue
+            try:
+                table = self.db.open_table(name)
+                if set(table.schema.names) != set(expected):
+                    problems[name] = "an older layout"
+                    continue
+                table.search().select([expected[0]]).to_arrow()
+            except (RuntimeError, OSError, ValueError) as exc:
+                problems[name] = _first_line(exc)
+        return problems
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+_LAYOUTS: dict[str, list[str]] = {
+    "files": FILES_SCHEMA.names, "chunks": CHUNKS_SCHEMA.names, "meta": META_SCHEMA.names,
+    "vectors": vectors_schema(1).names,
+}

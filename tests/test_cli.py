@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import make_repo
+from tests.conftest import ALL_PASSED, make_repo
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ def test_index_json_prints_exactly_one_summary_object(indexed_repo):
     assert set(summary["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed"}
     assert set(summary["chunks"]) == {"total", "added", "removed"}
     assert set(summary["vectors"]) == {"total", "embedded", "reused", "deleted"}
-    assert summary["checks"] == {"vectors_match_chunks": True, "chunks_match_manifest": True}
+    assert summary["checks"] == ALL_PASSED
     assert summary["chunks"]["total"] == summary["vectors"]["total"] > 0
     assert summary["files"]["seen"] == summary["files"]["parsed"] + summary["files"]["skipped"]
 
@@ -80,7 +80,7 @@ def test_status_json_reports_counts_and_freshness(indexed_repo):
     assert status["chunks"] == status["vectors"] > 0
     assert status["freshness"]["fresh"] is True and status["freshness"]["behind"] == 0
     assert status["files"]["skip_reasons"]["binary"] == 1
-    assert status["checks"] == {"vectors_match_chunks": True, "chunks_match_manifest": True}
+    assert status["checks"] == ALL_PASSED
 
 
 def test_search_without_an_index_says_what_to_do(tmp_path):

@@ -6,6 +6,7 @@ import pytest
 
 from semcode.search import Searcher
 from semcode.store import Store, sql_str
+from tests.conftest import ALL_PASSED
 from tests.dagster_helpers import checks, defs_for, index_fixture_repo, metadata, run_job
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -20,8 +21,7 @@ def indexed(tmp_path_factory):
 def test_job_succeeds_with_passing_checks(indexed):
     _, _, result = indexed
     assert result.success
-    assert {name: e.passed for name, e in checks(result).items()} == {
-        "vectors_match_chunks": True, "chunks_match_manifest": True}
+    assert {name: e.passed for name, e in checks(result).items()} == ALL_PASSED
 
 
 def test_every_chunk_has_one_vector(indexed):

@@ -1,0 +1,90 @@
+"""The writer lease: one writer at a time on a store, across processes (and, with the same
+code path, machines: see test_s3.py); a writer that waits says for whom; a dead holder's
+lease does not block the store for long."""
+
+import multiprocessing as mp
+import os
+import time
+
+import pytest
+
+from semcode.errors import StoreBusy
+from semcode.lease import LEASE_TABLE, WriterLease, writer_lease
+from semcode.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+def _contend(uri: str, rounds: int, barrier, spans) -> None:
+    store = Store(uri)
+    barrier.wait(timeout=60)
+    for i in range(rounds):
+        with writer_lease(store, f"w{os.getpid()}-{i}", poll=0.02):
+            start = time.time()
+            time.sleep(0.02)
+            spans.append((start, time.time()))
+
+
+def contend(uri: str, writers: int = 4, rounds: int = 8) -> list[tuple[float, float]]:
+    ctx = mp.get_context("spawn")
+    barrier, manager = ctx.Barrier(writers), ctx.Manager()
+    spans = manager.list()
+    procs = [ctx.Process(target=_contend, args=(uri, rounds, barrier, spans))
+             for _ in range(writers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0] * writers
+    return sorted(spans)
+
+
+def overlaps(spans: list[tuple[float, float]]) -> int:
+    return sum(1 for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1])
+
+
+def test_writers_racing_for_the_lease_never_overlap(tmp_path):
+    spans = contend(str(tmp_path / "store"))
+    assert len(spans) == 32 and overlaps(spans) == 0
+
+
+def test_a_waiting_writer_says_who_holds_the_store_and_gives_up_clearly(tmp_path):
+    store = Store(str(tmp_path / "store"))
+    heard = []
+    with writer_lease(store, "first-run"):
+        waiter = WriterLease(store, "second-run", wait=0.6, poll=0.1,
+                             on_wait=lambda owner, host, left: heard.append(owner))
+        with pytest.raises(StoreBusy, match="first-run"):
+            waiter.acquire()
+    assert heard and set(heard) == {"first-run"}
+    with writer_lease(store, "second-run", wait=1):  # free again once released
+        assert WriterLease(store, "x").holder()["owner"] == "second-run"
+
+
+def _hold_and_die(uri: str) -> None:
+    WriterLease(Store(uri), "killed-run", ttl=600).acquire()
+    os._exit(9)  # no release: what SIGKILL leaves behind
+
+
+def test_a_dead_holder_on_this_machine_does_not_block_the_next_writer(tmp_path):
+    uri = str(tmp_path / "store")
+    proc = mp.get_context("spawn").Process(target=_hold_and_die, args=(uri,))
+    proc.start()
+    proc.join(timeout=60)
+    assert proc.exitcode == 9
+    assert WriterLease(Store(uri), "x").holder()["owner"] == "killed-run"
+    with writer_lease(Store(uri), "next-run", wait=5):  # a 600 s lease, taken at once
+        pass
+
+
+def test_a_lease_from_another_machine_blocks_until_it_expires(tmp_path):
+    store = Store(str(tmp_path / "store"))
+    lease = WriterLease(store, "x")
+    lease._table()
+    table = store.db.open_table(LEASE_TABLE)
+    table.update(values={"owner": "remote-run", "host": "elsewhere", "pid": 1,
+                         "expires": time.time() + 1.5})
+    with pytest.raises(StoreBusy, match="remote-run on elsewhere"):
+        WriterLease(store, "local", wait=0.3, poll=0.1).acquire()
+    with writer_lease(store, "local", wait=10, poll=0.2):  # after expiry it is free
+        assert lease.holder()["owner"] == "local"
