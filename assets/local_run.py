@@ -49,4 +49,7 @@ def _failure(event: dg.DagsterEvent) -> str:
     step = event.step_key or "a step"
     if error is None:
         return event.message or f"{step} failed"
-    return f"{step}: {error.cls_name}: {error.message.strip()}"
+    message = error.message.strip()
+    if error.cls_name and f"{error.cls_name}: " in message.split("\n")[0]:
+        message = message.split(f"{error.cls_name}: ", 1)[1]  # "pkg.module.Class: text"
+    return f"{step}: {error.cls_name}: {message}"

@@ -120,3 +120,5 @@ def print_status(status: IndexStatus) -> None:
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)
+    if status.hint:
+        out.print(f"[yellow]{status.hint}[/]")

@@ -57,9 +57,11 @@ def ignored_paths(root: str | Path, paths: list[str]) -> set[str]:
 
 
 def current_branch(repo: str | Path) -> str:
-    """The checked-out branch, or ``HEAD`` when detached."""
-    name = git(repo, "rev-parse", "--abbrev-ref", "HEAD").decode().strip()
-    return name or "HEAD"
+    """The checked-out branch (also in a repository with no commit yet), or ``HEAD`` when
+    detached."""
+    proc = subprocess.run(["git", "-C", str(repo), "symbolic-ref", "--quiet", "--short",
+                           "HEAD"], capture_output=True, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else "HEAD"
 
 
 def resolve(repo: str | Path, rev: str) -> str | None:

@@ -5,9 +5,11 @@ seconds on a crafted one (``*a*a*a*a*a*a*a*a*a*a*b`` against a long name took 18
 expressions run on RE2, which cannot backtrack.
 """
 
+import re
 from collections.abc import Iterable
 
 import pathspec
+import re2  # type: ignore[import-untyped]
 
 from semcode.errors import QueryError
 
@@ -22,6 +24,7 @@ def compile_globs(lines: Iterable[str], *, source: str = "--path") -> pathspec.P
         raise QueryError(f"{source}: at most {MAX_GLOBS} globs of {MAX_GLOB_CHARS} characters")
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines, backend="re2")
-    except (ValueError, pathspec.patterns.gitignore.GitIgnorePatternError) as exc:
+    except (ValueError, TypeError, re.error, pathspec.patterns.gitignore.GitIgnorePatternError,
+            re2.error) as exc:
         raise QueryError(f"{source}: invalid glob ({exc}) — use gitignore-style globs such "
                          "as 'src/**/*.py'") from None

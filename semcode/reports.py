@@ -268,7 +268,8 @@ class IndexStatus(Report):
 
     @property
     def healthy(self) -> bool:
-        return self.exists and all(self.checks.values())
+        """A run completed, and the store passes every check now."""
+        return self.exists and self.indexed_commit is not None and all(self.checks.values())
 
     def text(self) -> str:
         if not self.exists:

@@ -24,6 +24,7 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
                                                      statuses, strict=True) if status == INDEXED)
     return IndexStatus(
         store=store_uri, exists=True,
+        hint=None if vectors else "no index run has completed here — run `semcode index`",
         files=FileStatus.from_manifest(statuses, files.column("reason").to_pylist()),
         languages=dict(languages.most_common()),
         chunks=store.count("chunks"), vectors=store.count("vectors"),

@@ -100,3 +100,18 @@ def test_an_unknown_language_is_a_clear_error_not_an_empty_answer(indexed_repo):
     proc = semcode("search", "--repo", str(repo), "--lang", "klingon", "user")
     assert proc.returncode == 1
     assert "unknown language klingon" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_stdin_survives_bad_bytes_and_bad_queries(indexed_repo):
+    """Probe regression: non-UTF-8 bytes ended the --stdin loop with a traceback."""
+    repo, _ = indexed_repo
+    lines = [b"reverse a string", b"caf\xe9 \xff\xfe", b"x" * 100_000, b"a\x00b",
+             b"send a welcome email"]
+    proc = subprocess.run([sys.executable, "-m", "semcode.cli", "search", "--repo", str(repo),
+                           "--stdin", "--json", "-k", "2"], input=b"\n".join(lines) + b"\n",
+                          capture_output=True, timeout=600)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr[-2000:]
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(answers) == len(lines)
+    assert "characters" in answers[2]["error"]
+    assert answers[-1]["hits"][0]["symbol"] == "Mailer.sendWelcomeEmail"

@@ -114,3 +114,27 @@ def test_concurrent_calls_are_all_answered(indexed):
     assert all(not r.is_error and len(r.structured_content["hits"]) == 1
                for r in results.values())
     assert json.dumps(results["matrix determinant"].structured_content).count("determinant")
+
+
+def test_hostile_requests_get_clear_errors_and_the_server_keeps_serving(indexed):
+    hostile = [{"query": "x" * 100_000}, {"query": "user\x00name"},
+               {"query": "user", "limit": 10**9}, {"query": "user", "kind": ["function\x00"]},
+               {"query": '"unterminated AND OR ((('}, {"query": "user", "path": ["[z-a]"]},
+               {"query": "user", "mode": "telepathy"}]
+
+    async def body(client):
+        answers = [await client.call_tool("search_code", args) for args in hostile]
+        return answers, await client.call_tool("search_code", {"query": "reverse a string"})
+
+    answers, good = run(*indexed, body)
+    for args, answer in zip(hostile, answers, strict=True):
+        text = answer.content[0].text
+        assert "Traceback" not in text and text, args
+        if answer.is_error:
+            assert "Error executing tool" not in text or ":" in text, text
+    assert answers[0].is_error and "characters" in answers[0].content[0].text
+    assert answers[2].is_error and "limit" in answers[2].content[0].text
+    assert answers[3].is_error and "NUL" in answers[3].content[0].text
+    assert not answers[4].is_error
+    assert not good.is_error and good.structured_content["hits"][0]["symbol"] == \
+        "reverse_string"

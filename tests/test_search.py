@@ -154,3 +154,36 @@ def test_similar_finds_related_code_and_not_itself(searcher):
 def test_unknown_mode_is_a_clear_error(searcher):
     with pytest.raises(QueryError, match="unknown mode"):
         searcher.search("x", mode="fuzzy")
+
+
+HOSTILE_QUERIES = ['"unterminated', "a AND OR NOT b", "title:foo", "foo~2", "*", "(((",
+                   "'; DROP TABLE chunks; --", "user\x00name", "\\", "🙂" * 50, " ",
+                   "x" * 19_000]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("query", HOSTILE_QUERIES, ids=range(len(HOSTILE_QUERIES)))
+@pytest.mark.parametrize("mode", ["hybrid", "vector", "keyword"])
+def test_hostile_queries_are_answered_not_raised(searcher, query, mode):
+    hits = searcher.search(query, k=5, mode=mode)
+    assert isinstance(hits, list) and len(hits) <= 5
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("k", [0, -3, 10**9])
+def test_an_absurd_k_is_a_clear_error(searcher, k):
+    with pytest.raises(QueryError, match="k must be between"):
+        searcher.search("user", k=k)
+
+
+@pytest.mark.model
+def test_a_query_over_the_size_limit_is_a_clear_error(searcher):
+    with pytest.raises(QueryError, match="characters"):
+        searcher.search("x " * 60_000)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("field", ["languages", "kinds", "paths"])
+def test_a_nul_byte_in_a_filter_is_refused_not_widened(searcher, field):
+    with pytest.raises(QueryError, match="NUL"):
+        searcher.search("user", **{field: ["python\x00"]})
