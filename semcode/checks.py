@@ -36,8 +36,13 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
     wrong_model = [m for m in models if m != model_id]
     passed = not (missing or orphaned or dup_chunks or dup_vectors or non_finite
                   or wrong_model or stored_dim != dim or len(chunk_ids) != len(vector_ids))
-    return CheckReport(name="vectors_match_chunks", passed=passed,
-                       description="every chunk has exactly one vector", evidence={
+    description = "every chunk has exactly one vector" if passed else (
+        f"{len(chunk_ids)} chunks, {len(vector_ids)} vectors: {len(missing)} missing, "
+        f"{len(orphaned)} orphaned, {len(dup_chunks) + len(dup_vectors)} duplicated, "
+        f"{non_finite} non-finite values{'' if stored_dim == dim else ', wrong size'}"
+        f"{', other models' if wrong_model else ''} — run `semcode index` to repair")
+    return CheckReport(name="vectors_match_chunks", passed=passed, description=description,
+                       evidence={
         "chunks": len(chunk_ids), "vectors": len(vector_ids),
         "missing_vectors": len(missing), "orphaned_vectors": len(orphaned),
         "duplicate_chunk_ids": len(dup_chunks), "duplicate_vector_ids": len(dup_vectors),
@@ -61,8 +66,11 @@ def chunks_match_manifest(store: Store) -> CheckReport:
     without_chunks = sorted(p for p in indexed if p not in chunk_paths)
     stray = sorted({p for p, h in chunk_versions if indexed.get(p) != h})
     passed = not (without_chunks or stray)
-    return CheckReport(name="chunks_match_manifest", passed=passed,
-                       description="chunks cover exactly the indexed files", evidence={
+    description = "chunks cover exactly the indexed files" if passed else (
+        f"{len(without_chunks)} indexed files have no chunks, {len(stray)} files have chunks "
+        "of another version or should have none — run `semcode index` to repair")
+    return CheckReport(name="chunks_match_manifest", passed=passed, description=description,
+                       evidence={
         "indexed_files": len(indexed), "files_with_chunks": len(chunk_paths),
         "files_without_chunks": len(without_chunks), "stray_chunk_files": len(stray),
         "sample_without_chunks": ", ".join(without_chunks[:SAMPLE]),

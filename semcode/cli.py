@@ -45,6 +45,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"semcode: repository not found: {settings.repo_path}", file=sys.stderr)
         return EXIT_USAGE
     from assets.local_run import run_index_job
+    from semcode.store import Store
+
+    Store(settings.store_uri)  # a store that cannot be written fails here, clearly
 
     with IndexProgress(enabled=not args.json and sys.stderr.isatty()):
         report = run_index_job(settings)

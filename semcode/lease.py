@@ -27,6 +27,8 @@ import pyarrow as pa
 from semcode.errors import StoreBusy
 
 if TYPE_CHECKING:
+    from lancedb.table import Table
+
     from semcode.store import Store
 
 LEASE_TABLE = "writer_lease"
@@ -66,19 +68,28 @@ class WriterLease:
         self.host = socket.gethostname()
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+        self._handle: Table | None = None
         self.lost = False
 
     # -- the row ------------------------------------------------------------------------------
-    def _table(self):  # type: ignore[no-untyped-def]  # a LanceDB table
-        if not self.store.has(LEASE_TABLE):
-            row = pa.Table.from_pylist([{"key": LEASE_KEY, "owner": "", "host": "", "pid": 0,
-                                         "expires": 0.0}], schema=LEASE_SCHEMA)
+    def _table(self) -> "Table":
+        """The lease table, created with its one row by whichever writer comes first."""
+        if self._handle is not None:
+            return self._handle
+        row = pa.Table.from_pylist([{"key": LEASE_KEY, "owner": "", "host": "", "pid": 0,
+                                     "expires": 0.0}], schema=LEASE_SCHEMA)
+        for _ in range(100):
             try:
-                self.store.db.create_table(LEASE_TABLE, row)
-            except (ValueError, OSError, RuntimeError):
-                if not self.store.has(LEASE_TABLE):  # not a lost creation race: a real error
-                    raise
-        return self.store.db.open_table(LEASE_TABLE)
+                self._handle = self.store.db.open_table(LEASE_TABLE)
+                return self._handle
+            except ValueError:  # not there yet
+                pass
+            try:
+                self._handle = self.store.db.create_table(LEASE_TABLE, row)
+                return self._handle
+            except (ValueError, OSError, RuntimeError):  # another writer is creating it
+                time.sleep(0.05)
+        raise StoreBusy(f"cannot open or create the writer lease of {self.store.uri}")
 
     def holder(self) -> dict:
         """The lease row as the store holds it now: owner, host, pid, expires."""

@@ -10,6 +10,7 @@ Write rules, learned from how LanceDB behaves under concurrent writers:
 """
 
 import json
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +25,7 @@ from lancedb.query import MatchQuery
 from lancedb.table import Table
 
 from semcode import progress
-from semcode.errors import StoreNotFound, as_commit_conflict
+from semcode.errors import StoreError, StoreNotFound, as_commit_conflict
 from semcode.reports import SnapshotReport, VectorReport
 
 T = TypeVar("T")
@@ -102,7 +103,16 @@ class Store:
             path = Path(uri)
             if not create and not path.is_dir():
                 raise StoreNotFound(f"store not found at {uri} — run `semcode index` first")
-            path.mkdir(parents=True, exist_ok=True)
+            if create:
+                try:
+                    path.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"cannot write the store at {uri} ({exc.strerror}) — "
+                                     "choose a writable place with --store or "
+                                     "SEMCODE_STORE") from None
+                if not os.access(path, os.W_OK):
+                    raise StoreError(f"cannot write the store at {uri} (read-only) — choose "
+                                     "a writable place with --store or SEMCODE_STORE")
         # Every read sees the latest commit, whichever handle wrote it (a long-lived MCP
         # server included); LanceDB's default caches a table's version per handle.
         self.db = lancedb.connect(uri, read_consistency_interval=timedelta(0))

@@ -96,3 +96,19 @@ def test_a_run_killed_here_leaves_a_readable_store_and_the_next_run_converges(
     assert run_index_job(Settings(repo=str(repo), store=fresh)).ok
     assert state(store) == state(fresh)
     assert state(store)[0] == state(store)[1]
+
+
+def test_search_keeps_answering_while_a_run_rewrites_the_index(indexed, tmp_path):
+    repo, store = indexed
+    change(repo, 100)
+    with open(tmp_path / "run.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "semcode.cli", "index", str(repo),
+                                 "--store", store], stdout=log, stderr=log)
+        searcher, answered = Searcher(store), 0
+        while proc.poll() is None:
+            assert searcher.answer("total of an order", k=3).hits
+            answered += 1
+        assert proc.wait(timeout=600) == 0, (tmp_path / "run.log").read_text()[-2000:]
+    assert answered > 3
+    assert searcher.answer("feature 100 for orders", k=3).hits[0].path.endswith(
+        "feature_100.py")

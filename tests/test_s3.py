@@ -37,9 +37,12 @@ def semcode(*args: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def test_two_index_runs_at_once_on_one_s3_store_end_consistent(s3, tmp_path):
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_two_index_runs_at_once_on_one_store_end_consistent(request, tmp_path, where):
+    """Probe regressions: on s3 two runs ended 692 chunks / 693 vectors; on a local disk
+    1 run in 4 failed with a commit conflict on the manifest write."""
     repo = make_repo(tmp_path / "repo")
-    uri = s3.uri("race")
+    uri = request.getfixturevalue("s3").uri("race") if where == "s3" else str(tmp_path / "db")
     procs = [semcode_proc("index", str(repo), "--store", uri, "--json") for _ in range(2)]
     results = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in results]

@@ -187,3 +187,13 @@ def test_a_query_over_the_size_limit_is_a_clear_error(searcher):
 def test_a_nul_byte_in_a_filter_is_refused_not_widened(searcher, field):
     with pytest.raises(QueryError, match="NUL"):
         searcher.search("user", **{field: ["python\x00"]})
+
+
+@pytest.mark.model
+def test_a_crafted_path_glob_cannot_stall_a_search(searcher):
+    """Probe regression: a 19-character glob froze the MCP server for ~10 s."""
+    import time
+
+    started = time.perf_counter()
+    searcher.search("user", paths=["*a*a*a*a*a*a*a*a*a*a*b", "**/" * 30 + "*a*a*a*a*a*b"])
+    assert time.perf_counter() - started < 5  # a hang guard: backtracking took minutes
