@@ -65,10 +65,9 @@ class SnapshotReport(Report):
                 f"{self.skipped} skipped")
 
 
-class ShardReport(Report):
-    """One shard of ``code_chunks``: what was re-parsed and what its rows became."""
+class ShardCounts(Report):
+    """Files and chunk rows of one or more shards of ``code_chunks``."""
 
-    shard: int
     files_seen: int = 0
     parsed: int = 0
     unchanged: int = 0
@@ -77,31 +76,23 @@ class ShardReport(Report):
     chunks_added: int = 0
     chunks_removed: int = 0
     chunks_total: int = 0
-    seconds: float = 0.0
     new_skips: dict[str, int] = {}
     repaired: dict[str, int] = {}  # what was found broken and set right
+    seconds: float = 0.0
 
 
-_SUMMED = ("files_seen", "parsed", "unchanged", "skipped", "removed", "chunks_added",
-           "chunks_removed", "chunks_total")
+class ShardReport(ShardCounts):
+    """One shard: what was re-parsed and what its rows became."""
+
+    shard: int
 
 
-class ChunksReport(Report):
-    """The shards one ``code_chunks`` step indexed: totals, and each shard on its own."""
+class ChunksReport(ShardCounts):
+    """The shards one ``code_chunks`` step indexed: totals (``seconds``: the slowest shard,
+    as they run in parallel), and each shard on its own."""
 
     commit: str = ""
     shards: list[int]
-    files_seen: int = 0
-    parsed: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    removed: int = 0
-    chunks_added: int = 0
-    chunks_removed: int = 0
-    chunks_total: int = 0
-    new_skips: dict[str, int] = {}
-    repaired: dict[str, int] = {}
-    seconds: float = 0.0  # the slowest shard (they run in parallel)
     per_shard: list[ShardReport] = []
 
     @classmethod
@@ -111,8 +102,10 @@ class ChunksReport(Report):
         for r in reports:
             skips.update(r.new_skips)
             repaired.update(r.repaired)
+        summed = [name for name, field in ShardCounts.model_fields.items()
+                  if field.annotation is int]
         return cls(commit=commit, shards=[r.shard for r in reports],
-                   **{k: sum(getattr(r, k) for r in reports) for k in _SUMMED},
+                   **{k: sum(getattr(r, k) for r in reports) for k in summed},
                    new_skips=dict(skips), repaired=dict(repaired),
                    seconds=max((r.seconds for r in reports), default=0.0), per_shard=reports)
 
