@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 LEASE_TABLE = "writer_lease"
 LEASE_KEY = "writer"
 LEASE_SCHEMA = pa.schema([("key", pa.string()), ("owner", pa.string()), ("host", pa.string()),
-                          ("pid", pa.int64()), ("expires", pa.float64())])
+                          ("pid", pa.int64()), ("expires", pa.float64()),
+                          ("created", pa.float64())])
+# Two writers that create the lease table at the same moment can both succeed, the second as
+# an overwrite of the first (seen with lancedb 0.40): no one claims a table younger than this.
+SETTLE_SECONDS = 1.0
 DEFAULT_TTL = 30.0  # seconds a dead writer keeps the store before another may take it
 DEFAULT_WAIT = 900.0  # seconds a writer waits for a live one before giving up
 
@@ -77,7 +81,8 @@ class WriterLease:
         if self._handle is not None:
             return self._handle
         row = pa.Table.from_pylist([{"key": LEASE_KEY, "owner": "", "host": "", "pid": 0,
-                                     "expires": 0.0}], schema=LEASE_SCHEMA)
+                                     "expires": 0.0, "created": time.time()}],
+                                   schema=LEASE_SCHEMA)
         for _ in range(100):
             try:
                 self._handle = self.store.db.open_table(LEASE_TABLE)
@@ -94,7 +99,7 @@ class WriterLease:
     def holder(self) -> dict:
         """The lease row as the store holds it now: owner, host, pid, expires."""
         rows = self._table().search().where(f"key = '{LEASE_KEY}'") \
-            .select(["owner", "host", "pid", "expires"]).to_arrow().to_pylist()
+            .select(["owner", "host", "pid", "expires", "created"]).to_arrow().to_pylist()
         if len(rows) != 1:
             raise StoreBusy(f"the store's writer lease has {len(rows)} rows — delete the "
                             f"{LEASE_TABLE} table of {self.store.uri} while no index runs")
@@ -110,16 +115,27 @@ class WriterLease:
         if dead is not None:  # a holder on this machine whose process is gone
             free += f" OR (owner = {sql_str(dead['owner'])} AND pid = {int(dead['pid'])})"
         table = self._table()
-        retry_conflicts(lambda: table.update(
-            where=f"key = '{LEASE_KEY}' AND (owner = {me}{free})",
-            values={"owner": self.owner, "host": self.host, "pid": os.getpid(),
-                    "expires": now + self.ttl}), attempts=50)
+        try:
+            retry_conflicts(lambda: table.update(
+                where=f"key = '{LEASE_KEY}' AND (owner = {me}{free})",
+                values={"owner": self.owner, "host": self.host, "pid": os.getpid(),
+                        "expires": now + self.ttl}), attempts=50)
+        except RuntimeError as exc:  # a creator's overwrite landed first: look again
+            if "Incompatible transaction" not in str(exc):
+                raise
+            return False
         return bool(self.holder()["owner"] == self.owner)
+
+    def _settle(self) -> None:
+        """Wait until the lease table is older than SETTLE_SECONDS (see above)."""
+        while (age := time.time() - self.holder()["created"]) < SETTLE_SECONDS:
+            time.sleep(SETTLE_SECONDS - age + 0.05)
 
     # -- acquire, renew, release ----------------------------------------------------------------
     def acquire(self) -> None:
         deadline = time.monotonic() + self.wait
         dead = None
+        self._settle()
         while not self._claim(renew=False, dead=dead):
             held = self.holder()
             owner, host, expires = held["owner"], held["host"], held["expires"]

@@ -83,7 +83,7 @@ def test_a_lease_from_another_machine_blocks_until_it_expires(tmp_path):
     lease._table()
     table = store.db.open_table(LEASE_TABLE)
     table.update(values={"owner": "remote-run", "host": "elsewhere", "pid": 1,
-                         "expires": time.time() + 1.5})
+                         "expires": time.time() + 4})
     with pytest.raises(StoreBusy, match="remote-run on elsewhere"):
         WriterLease(store, "local", wait=0.3, poll=0.1).acquire()
     with writer_lease(store, "local", wait=10, poll=0.2):  # after expiry it is free
