@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from semcode import progress
 from semcode.errors import StoreBusy
 
 if TYPE_CHECKING:
@@ -50,8 +51,18 @@ def new_owner() -> str:
     return f"writer-{uuid.uuid4().hex[:12]}"
 
 
-def _quiet(owner: str, host: str, seconds: float) -> None:
-    return None
+def _say_waiting() -> Waiting:
+    """Tell whoever listens (the CLI, the run log) that this writer waits, and for whom —
+    at the first wait and then every 10 seconds."""
+    last = [0.0]
+
+    def on_wait(owner: str, host: str, seconds: float) -> None:
+        if time.monotonic() - last[0] >= 10:
+            last[0] = time.monotonic()
+            progress.say(f"waiting for the store: {owner} on {host} is writing it (its lease "
+                         f"runs {seconds:.0f} s more unless renewed)")
+
+    return on_wait
 
 
 def _alive(pid: int) -> bool:
@@ -66,9 +77,10 @@ def _alive(pid: int) -> bool:
 
 class WriterLease:
     def __init__(self, store: "Store", owner: str, *, ttl: float = DEFAULT_TTL,
-                 wait: float = DEFAULT_WAIT, poll: float = 0.5, on_wait: Waiting = _quiet):
+                 wait: float = DEFAULT_WAIT, poll: float = 0.5,
+                 on_wait: Waiting | None = None):
         self.store, self.owner, self.ttl = store, owner, ttl
-        self.wait, self.poll, self.on_wait = wait, poll, on_wait
+        self.wait, self.poll, self.on_wait = wait, poll, on_wait or _say_waiting()
         self.host = socket.gethostname()
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
@@ -182,7 +194,8 @@ class WriterLease:
 
 @contextmanager
 def writer_lease(store: "Store", owner: str | None = None, **options: object) -> Iterator[None]:
-    """Hold the store's writer lease for the body (re-entrant for the same ``owner``)."""
+    """Hold the store's writer lease for the body. Not re-entrant: the holder's helpers
+    write under it without taking it again."""
     lease = WriterLease(store, owner or new_owner(), **options)  # type: ignore[arg-type]
     lease.acquire()
     try:

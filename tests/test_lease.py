@@ -88,3 +88,13 @@ def test_a_lease_from_another_machine_blocks_until_it_expires(tmp_path):
         WriterLease(store, "local", wait=0.3, poll=0.1).acquire()
     with writer_lease(store, "local", wait=10, poll=0.2):  # after expiry it is free
         assert lease.holder()["owner"] == "local"
+
+
+def test_a_writer_that_waits_says_so_to_whoever_listens(tmp_path):
+    from semcode import progress
+
+    store, heard = Store(str(tmp_path / "store")), []
+    with writer_lease(store, "busy-run"), progress.listen(heard.append):
+        with pytest.raises(StoreBusy):
+            WriterLease(store, "patient-run", wait=0.3, poll=0.1).acquire()
+    assert heard and "busy-run" in heard[0] and "waiting for the store" in heard[0]
