@@ -49,7 +49,7 @@ HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language
 
 MAX_K = 1_000
 MAX_QUERY_CHARS = 20_000
-MAX_QUERY_WORDS = 256  # distinct keywords sent to the full-text index
+MAX_QUERY_WORDS = 256  # keywords sent to the full-text index (a query's usually < 30)
 
 
 class Hit(Report):
@@ -216,7 +216,7 @@ class Searcher:
 
     def keyword_ranking(self, query: str, k: int, where: str | None,
                         warnings: list[str] | None = None) -> list[tuple[str, float]]:
-        words = " ".join(list(dict.fromkeys(query_keywords(query).split()))[:MAX_QUERY_WORDS])
+        words = " ".join(query_keywords(query).split()[:MAX_QUERY_WORDS])
         if not words:
             return []
         match = MatchQuery(words, "keywords")  # type: ignore[call-arg]  # the rest default
