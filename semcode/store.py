@@ -144,8 +144,10 @@ class Store:
         return self.table(name).count_rows(where) if self.has(name) else 0
 
     def scan(self, name: str, columns: list[str], where: str | None = None) -> pa.Table:
-        if not self.has(name):
-            return pa.table({c: [] for c in columns})
+        if not self.has(name):  # empty, with the columns' own types
+            known = _SCHEMAS.get(name.removesuffix("_next"))
+            return pa.table({c: pa.array([], known.field(c).type if known and c in known.names
+                                         else pa.string()) for c in columns})
         query = self.table(name).search().select(columns)
         if where:
             query = query.where(where)
@@ -331,7 +333,6 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
-_LAYOUTS: dict[str, list[str]] = {
-    "files": FILES_SCHEMA.names, "chunks": CHUNKS_SCHEMA.names, "meta": META_SCHEMA.names,
-    "vectors": vectors_schema(1).names,
-}
+_SCHEMAS: dict[str, pa.Schema] = {"files": FILES_SCHEMA, "chunks": CHUNKS_SCHEMA,
+                                  "meta": META_SCHEMA, "vectors": vectors_schema(1)}
+_LAYOUTS: dict[str, list[str]] = {name: schema.names for name, schema in _SCHEMAS.items()}
