@@ -59,3 +59,29 @@ def index_fixture_repo(root, embedder: EmbedderResource | None = None):
     repo = make_repo(root / "repo")
     store = str(root / "store")
     return repo, store, run_job(defs_for(repo, store, embedder))
+
+
+def index_with_fake(repo, store: str, embedder: EmbedderResource | None = None):
+    """`semcode index`'s own path (run_index_job) with the fake embedder: an IndexReport."""
+    from assets.local_run import run_index_job
+    from semcode.config import Settings
+
+    return run_index_job(Settings(repo=str(repo), store=store),
+                         embedder=embedder or FakeEmbedderResource())
+
+
+def copy_store(indexed: tuple, tmp_path) -> tuple:
+    """(repo, a private copy of the indexed store) for a test that damages it."""
+    import shutil
+
+    repo, store = indexed
+    shutil.copytree(store, tmp_path / "store")
+    return repo, str(tmp_path / "store")
+
+
+def indexed_with_fake(root) -> tuple:
+    """The fixture repository under ``root``, indexed with the fake embedder: (repo, store)."""
+    repo, store = make_repo(root / "repo"), str(root / "store")
+    report = index_with_fake(repo, store)
+    assert report.ok, report.text()
+    return repo, store

@@ -2,18 +2,16 @@
 builds at the same commit, and says what it repaired. A fake embedder is enough here (these
 are tests about bookkeeping); search over a repaired index is tested with the real model."""
 
-import shutil
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from assets.local_run import run_index_job
-from semcode.config import Settings
 from semcode.embedding import model_dimension
 from semcode.store import Store, sql_str
-from tests.conftest import ALL_PASSED, FakeEmbedder, make_repo
-from tests.dagster_helpers import FakeEmbedderResource
+from tests.conftest import ALL_PASSED, FakeEmbedder
+from tests.dagster_helpers import FakeEmbedderResource, copy_store, indexed_with_fake
+from tests.dagster_helpers import index_with_fake as index
 
 pytestmark = pytest.mark.slow
 VECTOR_COLUMNS = ["chunk_id", "text_hash", "model", "path", "language", "kind", "vector"]
@@ -21,22 +19,9 @@ VECTOR_COLUMNS = ["chunk_id", "text_hash", "model", "path", "language", "kind", 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("repair")
-    repo = make_repo(root / "repo")
-    store = str(root / "store")
-    assert index(repo, store).ok
-    return repo, store
+    return indexed_with_fake(tmp_path_factory.mktemp("repair"))
 
 
-def index(repo, store, embedder=None):
-    return run_index_job(Settings(repo=str(repo), store=store),
-                         embedder=embedder or FakeEmbedderResource())
-
-
-def copy(indexed, tmp_path):
-    repo, store = indexed
-    shutil.copytree(store, tmp_path / "store")
-    return repo, str(tmp_path / "store")
 
 
 def ids(store: str, table: str) -> list[str]:
@@ -57,7 +42,7 @@ def assert_whole(repo, store, tmp_path):
 def test_duplicate_vector_rows_are_gone_after_the_next_run(indexed, tmp_path):
     """The probe: three rows appended again (what two writers inserting the same new ids at
     once leave) failed every later run until the store was deleted by hand."""
-    repo, store = copy(indexed, tmp_path)
+    repo, store = copy_store(indexed, tmp_path)
     table = Store(store).table("vectors")
     table.add(table.search().select(VECTOR_COLUMNS).limit(3).to_arrow())
     assert len(ids(store, "vectors")) == len(set(ids(store, "vectors"))) + 3
@@ -69,7 +54,7 @@ def test_duplicate_vector_rows_are_gone_after_the_next_run(indexed, tmp_path):
 
 
 def test_duplicate_chunk_rows_are_repaired(indexed, tmp_path):
-    repo, store = copy(indexed, tmp_path)
+    repo, store = copy_store(indexed, tmp_path)
     table = Store(store).table("chunks")
     doubled = table.search().where("path = 'src/shop/cart.py'").to_arrow()
     table.add(doubled)
@@ -80,7 +65,7 @@ def test_duplicate_chunk_rows_are_repaired(indexed, tmp_path):
 
 
 def test_orphans_missing_vectors_and_chunks_of_files_that_left_converge(indexed, tmp_path):
-    repo, store = copy(indexed, tmp_path)
+    repo, store = copy_store(indexed, tmp_path)
     s = Store(store)
     victim = ids(store, "vectors")[0]
     s.delete("vectors", f"chunk_id = {sql_str(victim)}")
@@ -122,7 +107,7 @@ class _OtherResource(FakeEmbedderResource):
 
 
 def test_a_failed_model_switch_keeps_the_old_vectors_searchable(indexed, tmp_path):
-    repo, store = copy(indexed, tmp_path)
+    repo, store = copy_store(indexed, tmp_path)
     before = Counter(Store(store).scan("vectors", ["model"]).column("model").to_pylist())
     report = index(repo, store, _BrokenResource())
     assert not report.ok and "cannot encode" in (report.error or "")
@@ -132,7 +117,7 @@ def test_a_failed_model_switch_keeps_the_old_vectors_searchable(indexed, tmp_pat
 
 
 def test_a_model_switch_builds_the_new_vectors_then_swaps(indexed, tmp_path):
-    repo, store = copy(indexed, tmp_path)
+    repo, store = copy_store(indexed, tmp_path)
     chunks = len(ids(store, "chunks"))
     report = index(repo, store, _OtherResource())
     assert report.ok, report.text()

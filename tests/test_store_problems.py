@@ -4,7 +4,6 @@ it is, not the last verdict."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,29 +16,17 @@ from semcode.errors import StoreError, StoreNotFound
 from semcode.search import Searcher
 from semcode.store import CHUNKS_SCHEMA, Store
 from tests.conftest import ALL_PASSED, make_repo
-from tests.dagster_helpers import FakeEmbedderResource
+from tests.dagster_helpers import copy_store, indexed_with_fake
+from tests.dagster_helpers import index_with_fake as index
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("problems")
-    repo = make_repo(root / "repo")
-    store = str(root / "store")
-    assert index(repo, store).ok
-    return repo, store
+    return indexed_with_fake(tmp_path_factory.mktemp("problems"))
 
 
-def index(repo, store):
-    return run_index_job(Settings(repo=str(repo), store=store),
-                         embedder=FakeEmbedderResource())
-
-
-def copy(indexed, tmp_path) -> tuple[Path, str]:
-    repo, store = indexed
-    shutil.copytree(store, tmp_path / "store")
-    return repo, str(tmp_path / "store")
 
 
 def semcode(*args):
@@ -54,7 +41,7 @@ def _data_files(store: str, table: str) -> list[Path]:
 @pytest.mark.parametrize("table", ["chunks", "vectors", "files", "meta"])
 def test_a_table_whose_data_files_are_gone_is_rebuilt_by_the_next_run(indexed, tmp_path,
                                                                       table):
-    repo, store = copy(indexed, tmp_path)
+    repo, store = copy_store(indexed, tmp_path)
     victims = _data_files(store, table)
     assert victims
     for victim in victims:
@@ -65,7 +52,7 @@ def test_a_table_whose_data_files_are_gone_is_rebuilt_by_the_next_run(indexed, t
 
 
 def test_a_table_of_an_older_layout_is_rebuilt(indexed, tmp_path):
-    repo, store = copy(indexed, tmp_path)
+    repo, store = copy_store(indexed, tmp_path)
     s = Store(store)
     old = s.scan("chunks", [n for n in CHUNKS_SCHEMA.names if n != "keywords"])
     s.db.create_table("chunks", old, mode="overwrite")  # what an older semcode wrote
@@ -97,7 +84,7 @@ def test_deleted_full_text_index_files_fail_search_softly_and_the_next_run_rebui
 def test_status_reports_the_store_as_it_is_and_fails_when_broken(indexed, tmp_path):
     """Probe regression: 5 vectors deleted by hand, and status said "996 / 991" beside
     "vectors_match_chunks passed", exit 0."""
-    repo, store = copy(indexed, tmp_path)
+    repo, store = copy_store(indexed, tmp_path)
     healthy = semcode("status", "--repo", str(repo), "--store", store, "--json")
     assert healthy.returncode == 0 and json.loads(healthy.stdout)["checks"] == ALL_PASSED
     Store(store).delete("vectors", "language = 'python'")
