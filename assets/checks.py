@@ -5,13 +5,10 @@ import dagster as dg
 from assets.index import code_vectors
 from resources import EmbedderResource, StoreResource
 from semcode import checks
-from semcode.pipeline import now
 from semcode.reports import CheckReport
-from semcode.store import Store
 
 
-def _result(store: Store, report: CheckReport) -> dg.AssetCheckResult:
-    store.record_check(report.name, report.passed, now())
+def _result(report: CheckReport) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=report.passed, description=report.description,
                                metadata=report.evidence)
 
@@ -22,14 +19,14 @@ def vectors_match_chunks(store: StoreResource,
     """Exactly one vector per chunk: equal counts, equal id sets, no duplicates, the model's
     dimension and finite values."""
     handle, model = store.open(), embedder.get()
-    return _result(handle, checks.vectors_match_chunks(handle, model.model_id, model.dim))
+    return _result(checks.vectors_match_chunks(handle, model.model_id, model.dim))
 
 
 @dg.asset_check(asset=code_vectors, blocking=True)
 def chunks_match_manifest(store: StoreResource) -> dg.AssetCheckResult:
     """Every indexed file has chunks of its current content; no chunk outlives its file."""
     handle = store.open()
-    return _result(handle, checks.chunks_match_manifest(handle))
+    return _result(checks.chunks_match_manifest(handle))
 
 
 @dg.asset_check(asset=code_vectors, blocking=True)
@@ -37,4 +34,4 @@ def keyword_index_answers(store: StoreResource) -> dg.AssetCheckResult:
     """Keyword and hybrid search can answer: the full-text index exists, covers every chunk,
     and a query through it returns."""
     handle = store.open()
-    return _result(handle, checks.keyword_index_answers(handle))
+    return _result(checks.keyword_index_answers(handle))

@@ -6,30 +6,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode.discovery import INDEXED
+from semcode.idsets import absent, duplicated, sample
 from semcode.reports import CheckReport
 from semcode.store import Store
 
 SAMPLE = 10
-# Id sets are compared in Arrow (columns, joins), never as Python objects per row: memory
-# stays a few bytes per id, flat for a million chunks.
 
 
 def _ids(store: Store, table: str, column: str = "chunk_id") -> pa.Array:
     return store.scan(table, [column]).column(column).combine_chunks()
 
 
-def _duplicated(ids: pa.Array) -> pa.Array:
-    counts = pc.value_counts(ids)
-    return counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-
-
-def _absent(ids: pa.Array, others: pa.Array) -> pa.Array:
-    """Distinct ``ids`` not among ``others``."""
-    return pc.unique(ids.filter(pc.invert(pc.is_in(ids, value_set=others))))
-
-
 def _sample(ids: pa.Array) -> list[str]:
-    return sorted(ids.take(pc.sort_indices(ids)[:SAMPLE]).to_pylist()) if len(ids) else []
+    return sample(ids, SAMPLE)
 
 
 def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
@@ -37,8 +26,8 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
     dimension, finite values, one model."""
     chunk_ids, vector_ids = _ids(store, "chunks"), _ids(store, "vectors")
     models = sorted(pc.unique(_ids(store, "vectors", "model")).to_pylist())
-    missing, orphaned = _absent(chunk_ids, vector_ids), _absent(vector_ids, chunk_ids)
-    dup_chunks, dup_vectors = _duplicated(chunk_ids), _duplicated(vector_ids)
+    missing, orphaned = absent(chunk_ids, vector_ids), absent(vector_ids, chunk_ids)
+    dup_chunks, dup_vectors = duplicated(chunk_ids), duplicated(vector_ids)
     stored_dim = (store.table("vectors").schema.field("vector").type.list_size
                   if store.has("vectors") else dim)
     non_finite = 0
@@ -77,7 +66,7 @@ def chunks_match_manifest(store: Store) -> CheckReport:
         .group_by(["path", "content_hash"]).aggregate([])  # each (file, version) once
     chunk_paths = pc.unique(versions.column("path").combine_chunks())
     indexed_paths = indexed.column("path").combine_chunks()
-    without_chunks = _absent(indexed_paths, chunk_paths)
+    without_chunks = absent(indexed_paths, chunk_paths)
     stray = pc.unique(versions.join(indexed, keys=["path", "content_hash"],
                                     join_type="left anti").column("path").combine_chunks())
     passed = not (len(without_chunks) or len(stray))

@@ -13,11 +13,14 @@ from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
+import pyarrow.compute as pc
+
 from semcode import gitrepo, progress
 from semcode.chunking import Chunker
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.embedding import embedding_text
 from semcode.identifiers import keywords
+from semcode.idsets import duplicated, surplus
 from semcode.lease import writer_lease
 from semcode.reports import ShardReport, count_skips
 from semcode.store import Store, sql_in
@@ -125,18 +128,18 @@ def _drop_duplicated_paths(store: Store, shard: int) -> int:
     """Repair: a chunk id stored twice (two writers inserting the same new ids at once) takes
     its file's rows out of the shard, so that the file is parsed again. Returns the number
     of surplus rows."""
-    ids = store.scan("chunks", ["chunk_id", "path"], f"shard = {int(shard)}")
-    counts = Counter(ids.column("chunk_id").to_pylist())
-    surplus = sum(n - 1 for n in counts.values() if n > 1)
-    if surplus:
-        doubled = {cid for cid, n in counts.items() if n > 1}
-        paths = sorted({p for cid, p in zip(ids.column("chunk_id").to_pylist(),
-                                            ids.column("path").to_pylist(), strict=True)
-                        if cid in doubled})
-        store.delete("chunks", f"shard = {int(shard)} AND {sql_in('path', paths)}")
-        progress.say(f"shard {shard}: {surplus} duplicate chunk row(s) found; "
-                     f"re-parsing {len(paths)} file(s)")
-    return surplus
+    rows = store.scan("chunks", ["chunk_id", "path"], f"shard = {int(shard)}")
+    ids = rows.column("chunk_id").combine_chunks()
+    doubled = duplicated(ids)
+    if not len(doubled):
+        return 0
+    paths = sorted(pc.unique(rows.filter(pc.is_in(ids, value_set=doubled))
+                             .column("path")).to_pylist())
+    store.delete("chunks", f"shard = {int(shard)} AND {sql_in('path', paths)}")
+    extra = surplus(ids)
+    progress.say(f"shard {shard}: {extra} duplicate chunk row(s) found; "
+                 f"re-parsing {len(paths)} file(s)")
+    return extra
 
 
 def _chunk_files(stale: list[dict], repo: str, is_git: bool,

@@ -183,18 +183,6 @@ class Store:
         """What the last successful vectors step recorded: its commit, model and counts."""
         return _parse_meta(VectorReport, self.get_meta("vectors"))
 
-    CHECK_PREFIX = "check:"
-
-    def record_check(self, name: str, passed: bool, at: str) -> None:
-        """One meta row per check: checks run in parallel steps, so a shared JSON value
-        rewritten by each would lose one of them."""
-        self.set_meta(**{f"{self.CHECK_PREFIX}{name}": {"passed": passed, "at": at}})
-
-    def check_results(self) -> dict[str, bool]:
-        rows = self.scan("meta", ["key", "value"]).to_pylist()
-        return {r["key"].removeprefix(self.CHECK_PREFIX): json.loads(r["value"])["passed"]
-                for r in rows if r["key"].startswith(self.CHECK_PREFIX)}
-
     # -- writes ------------------------------------------------------------------------------
     def replace_files(self, rows: list[dict]) -> None:
         """The manifest of one snapshot, in one commit."""

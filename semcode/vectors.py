@@ -4,7 +4,6 @@ gone, repair duplicates, and never mix two models' vectors — nor drop the old 
 new model's are complete."""
 
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,6 +13,7 @@ from lancedb.table import Table
 
 from semcode import progress
 from semcode.embedding import TextEncoder, embedding_text
+from semcode.idsets import duplicated, surplus
 from semcode.reports import VectorReport
 from semcode.store import Store, sql_in, sql_str, vectors_schema
 
@@ -56,16 +56,16 @@ def _target(store: Store, model_id: str, dim: int) -> str:
 def _dedupe(store: Store, name: str) -> int:
     """Repair: keep one row of every chunk id stored more than once (two writers inserting
     the same new ids at once). Returns the number of surplus rows removed."""
-    ids = Counter(store.scan(name, ["chunk_id"]).column("chunk_id").to_pylist())
-    doubled = sorted(cid for cid, n in ids.items() if n > 1)
+    ids = store.scan(name, ["chunk_id"]).column("chunk_id").combine_chunks()
+    doubled = sorted(duplicated(ids).to_pylist())
     for batch in _batches(doubled):
         rows = store.scan(name, VECTOR_COLUMNS, sql_in("chunk_id", batch)).to_pylist()
         keep = list({r["chunk_id"]: r for r in rows}.values())
         store.replace_rows(name, sql_in("chunk_id", batch), keep)
-    surplus = sum(ids[cid] - 1 for cid in doubled)
-    if surplus:
-        progress.say(f"{name}: removed {surplus} duplicate vector row(s)")
-    return surplus
+    extra = surplus(ids) if doubled else 0
+    if extra:
+        progress.say(f"{name}: removed {extra} duplicate vector row(s)")
+    return extra
 
 
 def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) -> VectorReport:
