@@ -34,3 +34,30 @@ def pypi_sdist_repo(spec: str, subdir: str | None = None) -> Path:
     subprocess.run([*git, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit",
                     "-q", "-m", f"{spec} source"], check=True)
     return repo
+
+
+def linux_drivers_repo() -> Path:
+    """Linux 6.1's ``drivers/`` tree (31,595 files, 876 MB) as a one-commit git repository.
+
+    From Debian's ``linux-source-6.1`` package: ``apt-get download``, ``dpkg-deb -x``, then only
+    ``drivers/`` out of the tarball inside. Cached under ``bench/out/corpora``.
+    """
+    repo = CACHE / "linux-6.1-drivers"
+    if (repo / ".git").is_dir():
+        return repo
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        subprocess.run(["apt-get", "download", "linux-source-6.1"], cwd=work, check=True)
+        subprocess.run(["dpkg-deb", "-x", str(next(work.glob("linux-source-6.1_*.deb"))),
+                        str(work / "pkg")], check=True)
+        tarball = next((work / "pkg").rglob("linux-source-6.1.tar.*"))
+        subprocess.run(["tar", "-xf", str(tarball), "-C", str(work), "linux-source-6.1/drivers"],
+                       check=True)
+        repo.mkdir(parents=True)
+        shutil.move(str(work / "linux-source-6.1" / "drivers"), str(repo / "drivers"))
+    git = ["git", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit",
+                    "-q", "-m", "linux 6.1 drivers/"], check=True)
+    return repo

@@ -9,12 +9,13 @@ windows that are packed greedily back up to the budget (split, then merge, as in
 Languages without a grammar are packed the same way with no boundaries to prefer.
 """
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
 
-from tree_sitter import Node, Parser
-from tree_sitter_language_pack import get_parser
+from tree_sitter import Node, Parser, Query, QueryCursor
+from tree_sitter_language_pack import get_language, get_parser
 
 from semcode.embedding import embedding_text
 from semcode.languages import CONTAINER_KINDS, METHOD_PARENTS, LanguageSpec, spec_for
@@ -45,6 +46,61 @@ class _Member:
 @lru_cache(maxsize=32)
 def _parser(grammar: str) -> Parser:
     return get_parser(grammar)  # type: ignore[arg-type]  # bundled: no download at run time
+
+
+@lru_cache(maxsize=32)
+def _candidates_query(language_name: str) -> Query | None:
+    """One query for every node type that may be a definition (a type the grammar lacks is
+    left out; a ``*_specifier`` counts only with a body: ``struct S *p`` defines nothing)."""
+    spec = spec_for(language_name)
+    assert spec is not None and spec.grammar is not None
+    language = get_language(spec.grammar)  # type: ignore[arg-type]
+    types = sorted({*spec.definitions, *spec.wrappers, *spec.assignments})
+    patterns = [f"({t} body: (_))" if t.endswith("_specifier") else f"({t})"
+                for t in types if language.id_for_node_kind(t, True) is not None]
+    return Query(language, f"[{' '.join(patterns)}] @d") if patterns else None
+
+
+class _Candidates:
+    """The nodes of one tree that may be definitions, found by a query that walks the tree in
+    C, in document order (an outer node before the nodes inside it). ``members`` reads these
+    instead of visiting every node of the tree in Python."""
+
+    def __init__(self, root: Node, spec: LanguageSpec):
+        query = _candidates_query(spec.name)
+        found = QueryCursor(query).captures(root).get("d", []) if query else []
+        self.nodes = sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
+        self.starts = [n.start_byte for n in self.nodes]
+
+    def members(self, node: Node, spec: LanguageSpec) -> list["_Member"]:
+        """The nearest definitions below ``node``, in order (not looking inside them)."""
+        found: list[_Member] = []
+        covered = -1  # where the last definition found ends: nothing inside it is nearest
+        for c in self.nodes[bisect_left(self.starts, node.start_byte):]:
+            if c.start_byte >= node.end_byte:
+                break
+            if c.start_byte < covered or c.end_byte > node.end_byte or not _below(c, node):
+                continue
+            member = _definition(c, spec)
+            if member is not None:
+                found.append(member)
+                covered = c.end_byte
+        return found
+
+
+def _below(candidate: Node, node: Node) -> bool:
+    """``candidate`` lies inside ``node`` (a node of the very same span may be its parent)."""
+    if (candidate.start_byte, candidate.end_byte) != (node.start_byte, node.end_byte):
+        return True
+    if candidate == node:
+        return False
+    parent = candidate.parent
+    while parent is not None and parent.end_byte - parent.start_byte == \
+            node.end_byte - node.start_byte:
+        if parent == node:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _first_line(node: Node) -> int:
@@ -111,12 +167,13 @@ class Chunker:
         lines = text.split("\n")
         if text.endswith("\n"):
             lines.pop()
-        file = _File(self, lines)
         spec = spec_for(language)
         if spec is None or spec.grammar is None:
+            file = _File(self, lines, None)
             units = file.windows(1, len(lines), "block", "", ())
         else:
             root = _parser(spec.grammar).parse(text.encode("utf-8")).root_node
+            file = _File(self, lines, _Candidates(root, spec))
             units = file.layout(root, 1, len(lines), "module", "", spec, container=True)
         return file.finish(units)
 
@@ -124,10 +181,12 @@ class Chunker:
 class _File:
     """The state of chunking one file: its lines and their token counts."""
 
-    def __init__(self, chunker: Chunker, lines: list[str]):
+    def __init__(self, chunker: Chunker, lines: list[str], candidates: "_Candidates | None"):
         self.chunker = chunker
         self.budget = chunker.budget
         self.lines = lines
+        self.candidates = candidates
+        self.headers: dict[str, int] = {}
         self.line_tokens = chunker.counter.count_many(lines)
         self.prefix = [0, *accumulate(self.line_tokens)]
 
@@ -140,7 +199,7 @@ class _File:
     # -- structure ---------------------------------------------------------------------------
     def layout(self, node: Node, start: int, end: int, kind: str, symbol: str,
                spec: LanguageSpec, container: bool) -> list[Chunk]:
-        members = self.members(node, spec)
+        members = self.candidates.members(node, spec) if self.candidates else []
         if self.tokens(start, end) <= self.budget and not (container and members):
             return [self.unit(start, end, kind, symbol)]
         if not (container and members):
@@ -164,19 +223,6 @@ class _File:
         if cursor <= end:
             units += self.gap(cursor, end, kind, symbol, node)
         return units
-
-    def members(self, node: Node, spec: LanguageSpec) -> list[_Member]:
-        """The nearest definitions below ``node``, in order (not looking inside them)."""
-        found: list[_Member] = []
-        stack = list(reversed(node.named_children))
-        while stack:
-            child = stack.pop()
-            member = _definition(child, spec)
-            if member is None:
-                stack.extend(reversed(child.named_children))
-            else:
-                found.append(member)
-        return found
 
     def gap(self, start: int, end: int, kind: str, symbol: str, node: Node) -> list[Chunk]:
         if self.tokens(start, end) <= self.budget:
@@ -243,28 +289,46 @@ class _File:
         return self.prove_budget(merged)
 
     def prove_budget(self, units: list[Chunk]) -> list[Chunk]:
-        """Count what the model will read (header included) with the real tokenizer and
-        re-split any chunk over the window, leaving room for its header."""
+        """Count what the model will read (header included) and re-split any chunk over the
+        window, leaving room for its header. With an additive tokenizer a whole-line chunk's
+        count is its header's plus its lines'; anything else is tokenized again."""
         counter, budget = self.chunker.counter, self.chunker.budget
-        counts = counter.count_many([embedding_text(u.symbol, u.text) for u in units])
+        symbols = sorted({u.symbol for u in units} - self.headers.keys())
+        headers = counter.count_many([embedding_text(s, "") for s in symbols])
+        self.headers.update(zip(symbols, headers, strict=True))
+        counts = [self.read_size(u) for u in units]
         final: list[Chunk] = []
         for unit, count in zip(units, counts, strict=True):
             if count <= budget:
                 final.append(unit)
                 continue
-            room = budget - counter.count(embedding_text(unit.symbol, ""))
+            room = budget - self.header_size(unit.symbol)
             for piece in self.windows(unit.start_line, unit.end_line, unit.kind, unit.symbol,
                                       (), room - 2):
-                if counter.count(embedding_text(piece.symbol, piece.text)) <= budget:
+                if self.read_size(piece) <= budget:
                     final.append(piece)
                     continue  # else: a tokenizer that counts newlines; cut by tokens
                 final += [Chunk(piece.kind, piece.symbol, piece.start_line, piece.end_line, t)
                           for t in counter.split_text(piece.text, room // 2)]
         return final
 
+    def read_size(self, unit: Chunk) -> int:
+        """Tokens of ``embedding_text(unit)``: what the model reads."""
+        if self.chunker.counter.additive and self.whole(unit):
+            return self.header_size(unit.symbol) + self.tokens(unit.start_line, unit.end_line)
+        return self.chunker.counter.count(embedding_text(unit.symbol, unit.text))
+
+    def header_size(self, symbol: str) -> int:
+        if symbol not in self.headers:
+            self.headers[symbol] = self.chunker.counter.count(embedding_text(symbol, ""))
+        return self.headers[symbol]
+
+    def whole(self, unit: Chunk) -> bool:
+        """The chunk is its lines, not a piece of one long line."""
+        return unit.text == "\n".join(self.lines[unit.start_line - 1 : unit.end_line])
+
     def size(self, unit: Chunk) -> int:
-        whole = unit.text == "\n".join(self.lines[unit.start_line - 1 : unit.end_line])
-        return self.tokens(unit.start_line, unit.end_line) if whole \
+        return self.tokens(unit.start_line, unit.end_line) if self.whole(unit) \
             else self.chunker.counter.count(unit.text)
 
     def join(self, first: Chunk, second: Chunk, keep: Chunk) -> Chunk | None:

@@ -2,6 +2,7 @@
 ``HTTPServer`` all yield their parts, next to the identifier itself."""
 
 import re
+from functools import lru_cache
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b|_)|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -15,13 +16,14 @@ def split_identifier(name: str) -> list[str]:
 def keywords(text: str) -> str:
     """The text as the full-text index should see it: each identifier, lower-cased, followed
     by its parts when it has more than one."""
-    words: list[str] = []
-    for ident in _IDENTIFIER.findall(text):
-        parts = split_identifier(ident)
-        words.append(ident.lower())
-        if len(parts) > 1:
-            words.extend(parts)
-    return " ".join(words)
+    return " ".join(map(_identifier_words, _IDENTIFIER.findall(text)))
+
+
+@lru_cache(maxsize=1 << 16)
+def _identifier_words(ident: str) -> str:
+    """Code repeats its identifiers: each is split once per process."""
+    parts = split_identifier(ident)
+    return " ".join([ident.lower(), *parts]) if len(parts) > 1 else ident.lower()
 
 
 # Dropped from natural-language *queries* only (never from the index, never from
