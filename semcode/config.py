@@ -16,6 +16,7 @@ from semcode.errors import ConfigError
 
 DEFAULT_SHARDS = 8
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+STATIC_MODEL = "static"  # the fast tier: a static model distilled from DEFAULT_MODEL
 DEFAULT_DEVICE = "cpu"
 DEFAULT_BATCH_SIZE = 16  # fastest on a 2-core CPU (BENCHMARKS.md)
 DEFAULT_MAX_FILE_BYTES = 1_000_000

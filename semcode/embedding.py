@@ -12,6 +12,8 @@ from semcode.config import DEFAULT_BATCH_SIZE, DEFAULT_DEVICE
 from semcode.errors import ConfigError
 from semcode.identifiers import split_identifier
 from semcode.model_files import model_id, model_path
+from semcode.static_model import BATCH_SIZE as STATIC_BATCH_SIZE
+from semcode.static_model import is_static
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -90,7 +92,9 @@ class Embedder:
         self.model = model
         self.model_id = model_id(model)
         self.device = device
-        self.batch_size = batch_size
+        # a static model wants large batches; the default size is the transformer's
+        self.batch_size = STATIC_BATCH_SIZE if is_static(model) and \
+            batch_size == DEFAULT_BATCH_SIZE else batch_size
         self._st: SentenceTransformer | None = None
 
     def _load(self) -> "SentenceTransformer":

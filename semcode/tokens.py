@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from semcode.model_files import max_tokens, model_path
+from semcode.model_files import max_tokens, model_path, tokenizer_model
 
 SPECIAL_TOKENS = 2  # [CLS] … [SEP]
 # Pre-tokenizers that cut at every whitespace: no token spans a newline.
@@ -58,6 +58,7 @@ class TokenCounter:
 
 @lru_cache(maxsize=4)
 def token_counter(model: str) -> TokenCounter:
+    model = tokenizer_model(model)
     path = Path(model_path(model))
     if (path / "tokenizer.json").is_file():
         tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
