@@ -4,7 +4,8 @@ The shard count is part of the graph (it fixes the partitions), so the two asset
 depend on it are built by ``build_index_assets`` from the settings' partitions.
 """
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -18,9 +19,12 @@ from semcode.reports import ChunksReport
 from semcode.sharding import shard_number
 
 
-def run_log(context: dg.AssetExecutionContext) -> AbstractContextManager[None]:
-    """What the engine says for a person (a wait, a repair) goes to the run's log."""
-    return progress.listen(context.log.info)
+@contextmanager
+def run_log(context: dg.AssetExecutionContext) -> Iterator[None]:
+    """What the engine says for a person (a wait, a repair) and how far it got (done of
+    total, rate, ETA; every 10 s per stage) go to the run's log."""
+    with progress.listen(context.log.info), progress.watch(progress.Meter(context.log.info)):
+        yield
 
 
 def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.AssetsDefinition]:

@@ -1,5 +1,6 @@
 """Human output for the CLI, with rich: progress while indexing, highlighted hits, status."""
 
+from contextlib import ExitStack
 from pathlib import Path
 
 from rich.console import Console
@@ -7,12 +8,16 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from semcode import progress
 from semcode.reports import IndexReport, IndexStatus
@@ -21,36 +26,50 @@ from semcode.search import Hit
 out = Console()
 err = Console(stderr=True)
 
-STAGES = {"snapshot": "snapshot", "parse": "parse shards", "embed": "embed chunks",
-          "index": "search indexes"}
+STAGES = {"snapshot": "snapshot", "parse": "parse files", "chunks": "  chunks",
+          "embed": "embed chunks", "index": "search indexes"}
 LEXERS = {"csharp": "csharp", "cpp": "cpp", "tsx": "tsx", "shell": "bash", "text": "text"}
 
 
+class RateColumn(ProgressColumn):
+    """``410 files/s``: the stage's average rate so far."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        if elapsed < 1 or not task.completed:
+            return Text("")
+        unit = progress.UNITS.get(task.fields.get("stage", ""), "")
+        return Text(f"{task.completed / elapsed:,.0f} {unit}/s", style="cyan")
+
+
 class IndexProgress:
-    """Shows the engine's progress reports as bars on stderr (stdout stays for --json)."""
+    """Shows the engine's progress reports as bars on stderr (stdout stays for --json): done
+    of total, rate and time left per stage; a counter (total 0) shows its count and rate."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.bars = Progress(TextColumn("{task.description:<13}"), BarColumn(),
-                             MofNCompleteColumn(), TimeElapsedColumn(), console=err)
+        self.bars = Progress(TextColumn("{task.description:<14}"), BarColumn(),
+                             MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(),
+                             TimeRemainingColumn(), console=err)
         self.tasks: dict[str, TaskID] = {}
+        self._stack = ExitStack()
 
     def report(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
-            self.tasks[stage] = self.bars.add_task(STAGES.get(stage, stage), total=total)
-        self.bars.update(self.tasks[stage], completed=done, total=total)
+            self.tasks[stage] = self.bars.add_task(STAGES.get(stage, stage), stage=stage,
+                                                   total=total or None)
+        self.bars.update(self.tasks[stage], completed=done, total=total or None)
 
     def __enter__(self) -> "IndexProgress":
         if self.enabled:
             self.bars.start()
-            progress.set_reporter(self.report)
-        self._listening = progress.listen(lambda message: err.print(f"[yellow]{message}[/]"))
-        self._listening.__enter__()
+            self._stack.enter_context(progress.watch(self.report))
+        self._stack.enter_context(
+            progress.listen(lambda message: err.print(f"[yellow]{message}[/]")))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._listening.__exit__(None, None, None)
-        progress.set_reporter(None)
+        self._stack.close()
         if self.enabled:
             self.bars.stop()
 

@@ -8,11 +8,15 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
+from queue import Empty
+from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode import gitrepo, progress
@@ -20,11 +24,13 @@ from semcode.chunking import Chunker
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.embedding import embedding_text
 from semcode.identifiers import keywords
-from semcode.idsets import duplicated, surplus
+from semcode.idsets import absent, duplicated, surplus
 from semcode.lease import writer_lease
 from semcode.reports import ShardReport, count_skips
-from semcode.store import Store, sql_in
+from semcode.store import CHUNKS_SCHEMA, Store, sql_in
 from semcode.tokens import token_counter
+
+ROW_BATCH = 4096  # chunk rows turned from Python objects into Arrow at a time
 
 
 def text_hash(text: str) -> str:
@@ -100,25 +106,27 @@ def _index_shard(store: Store, repo: str, shard: int, model: str, is_git: bool,
                                  "commit", "size", "reason"], where).to_pylist()
     wanted = {f["path"]: f for f in files if f["status"] == INDEXED}
     duplicates = _drop_duplicated_paths(store, shard)
-    stored = store.scan("chunks", ["path", "content_hash"], where)
+    stored = store.scan("chunks", ["path", "content_hash"], where) \
+        .group_by(["path", "content_hash"]).aggregate([])  # one row per file, not per chunk
     stored_hash = dict(zip(stored.column("path").to_pylist(),
                            stored.column("content_hash").to_pylist(), strict=True))
     stale = [f for p, f in wanted.items() if stored_hash.get(p) != f["content_hash"]]
     gone = set(stored_hash) - set(wanted)
+    _sink.add(len(wanted) - len(stale), 0)
     rows, skips = _chunk_files(stale, repo, is_git, Chunker(token_counter(model),
                                                              reserve_tokens))
     replaced = [f["path"] for f in stale] + sorted(gone)
     scope = f"{where} AND {sql_in('path', replaced)}"
-    before = set(store.scan("chunks", ["chunk_id"], scope).column("chunk_id").to_pylist()
-                 if replaced else ())
+    before = store.scan("chunks", ["chunk_id"], scope).column("chunk_id").combine_chunks() \
+        if replaced else pa.array([], pa.string())
     store.write_shard(shard, rows, replaced)
     store.update_files(skips)
-    after = {r["chunk_id"] for r in rows}
+    after = rows.column("chunk_id").combine_chunks()
     return ShardReport(
         shard=shard, files_seen=len(files), parsed=len(stale) - len(skips),
         unchanged=len(wanted) - len(stale), skipped=len(files) - len(wanted) + len(skips),
-        removed=len(gone), chunks_added=len(after - before),
-        chunks_removed=len(before - after), chunks_total=store.count("chunks", where),
+        removed=len(gone), chunks_added=len(absent(after, before)),
+        chunks_removed=len(absent(before, after)), chunks_total=store.count("chunks", where),
         new_skips=count_skips(s["reason"] for s in skips),
         repaired={"duplicate_chunks": duplicates} if duplicates else {},
         seconds=round(time.perf_counter() - started, 3))
@@ -143,47 +151,140 @@ def _drop_duplicated_paths(store: Store, shard: int) -> int:
 
 
 def _chunk_files(stale: list[dict], repo: str, is_git: bool,
-                 chunker: Chunker) -> tuple[list[dict], list[dict]]:
-    """Chunk rows of every readable file, and a skip (with its reason) for each other."""
+                 chunker: Chunker) -> tuple[pa.Table, list[dict]]:
+    """Chunk rows of every readable file, and a skip (with its reason) for each other. Rows
+    are held in Arrow, a few thousand at a time as Python objects."""
     reader, rows, skips = _Reader(repo, is_git), [], []
+    batches: list[pa.RecordBatch] = []
     try:
         for f in stale:
             data, reason = reader.read(f)
             if data is not None:
                 try:
-                    rows += chunk_rows(f, data.decode("utf-8"), chunker, f["commit"])
+                    new = chunk_rows(f, data.decode("utf-8"), chunker, f["commit"])
+                    rows += new
+                    _sink.add(1, len(new))
+                    if len(rows) >= ROW_BATCH:
+                        batches.append(pa.RecordBatch.from_pylist(rows, schema=CHUNKS_SCHEMA))
+                        rows = []
                     continue
                 except Exception as exc:  # one bad file is a skip, never a lost shard
                     reason = f"parse_error: {type(exc).__name__}: {exc}"[:300]
             skips.append({**f, "status": SKIPPED, "reason": reason})
+            _sink.add(1, 0)
     finally:
         reader.close()
-    return rows, skips
+        _sink.flush()
+    batches.append(pa.RecordBatch.from_pylist(rows, schema=CHUNKS_SCHEMA))
+    return pa.Table.from_batches(batches, schema=CHUNKS_SCHEMA), skips
 
 
 def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is_git: bool,
                  workers: int | None = None, reserve_tokens: int = 0,
                  owner: str | None = None) -> list[ShardReport]:
     """Index several shards in parallel, one process per core; each commits on its own. The
-    writer lease is held (as ``owner``) for all of them; the workers die with this process."""
+    writer lease is held (as ``owner``) for all of them; the workers die with this process.
+    Progress is reported in files (and chunks) as the workers go, not per shard."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(shards)))
     one = partial(index_shard, store_uri=store_uri, repo=repo, model=model, is_git=is_git,
                   reserve_tokens=reserve_tokens, held=True)
-    progress.report("parse", 0, len(shards))
+    store = Store(store_uri)
+    shown = ParseProgress(store.count("files", f"status = '{INDEXED}' AND "
+                                      f"shard IN ({', '.join(str(int(s)) for s in shards)})"))
     results: list[ShardReport] = []
-    with writer_lease(Store(store_uri), owner):
+    with writer_lease(store, owner):
         if workers == 1:
-            for shard in shards:
-                results.append(one(shard=shard))
-                progress.report("parse", len(results), len(shards))
-            return results
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+            global _sink
+            _sink, outer = _Sink(shown.add), _sink
+            try:
+                return [one(shard=shard) for shard in shards]
+            finally:
+                _sink = outer
+        context = get_context("spawn")
+        queue = context.Queue()
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                                 initargs=(os.getpid(), queue)) as pool, \
+                shown.draining(queue):
             futures = [pool.submit(one, shard=s) for s in shards]
             for future in as_completed(futures):
                 results.append(future.result())
-                progress.report("parse", len(results), len(shards))
     return sorted(results, key=lambda r: r.shard)
+
+
+class ParseProgress:
+    """Files and chunks done across every worker, reported as the ``parse`` stage and the
+    ``chunks`` counter."""
+
+    def __init__(self, total_files: int):
+        self.files = self.chunks = 0
+        self.total = total_files
+        progress.report("parse", 0, total_files)
+
+    def add(self, files: int, chunks: int) -> None:
+        self.files += files
+        self.chunks += chunks
+        progress.report("chunks", self.chunks, 0)
+        progress.report("parse", min(self.files, self.total), self.total)
+
+    def draining(self, queue: Any) -> "_Drain":
+        return _Drain(self, queue)
+
+
+class _Drain:
+    """A thread that adds what the workers put on ``queue`` until the pool is done."""
+
+    def __init__(self, shown: ParseProgress, queue: Any):
+        self.shown, self.queue = shown, queue
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="semcode-parse-progress",
+                                       daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.is_set() or not self.queue.empty():
+            try:
+                self.shown.add(*self.queue.get(timeout=0.2))
+            except Empty:
+                continue
+
+    def __enter__(self) -> "_Drain":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+class _Sink:
+    """Where a process sends its parse progress: added up and passed on at most twice a
+    second (a worker's goes through a queue to the parent)."""
+
+    def __init__(self, send: Callable[[int, int], None] | None = None, every: float = 0.5):
+        self.send, self.every = send, every
+        self.files = self.chunks = 0
+        self.sent = time.monotonic()
+
+    def add(self, files: int, chunks: int) -> None:
+        self.files += files
+        self.chunks += chunks
+        if time.monotonic() - self.sent >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.send is not None and (self.files or self.chunks):
+            self.send(self.files, self.chunks)
+        self.files = self.chunks = 0
+        self.sent = time.monotonic()
+
+
+_sink = _Sink()  # nobody listening
+
+
+def _worker_init(parent: int, queue: Any) -> None:
+    global _sink
+    die_with_parent(parent)
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per core already
+    _sink = _Sink(lambda files, chunks: queue.put((files, chunks)))
 
 
 def die_with_parent(parent: int) -> None:

@@ -197,17 +197,19 @@ class Store:
         retry_conflicts(lambda: table.merge_insert("path").when_matched_update_all()
                         .when_not_matched_insert_all().execute(data))
 
-    def write_shard(self, shard: int, rows: list[dict], replaced_paths: Iterable[str]) -> None:
+    def write_shard(self, shard: int, rows: pa.Table | list[dict],
+                    replaced_paths: Iterable[str]) -> None:
         """Replace every chunk of ``replaced_paths`` in ``shard`` with ``rows``: one commit."""
         paths = sorted(set(replaced_paths))
-        if not paths and not rows:
+        if not paths and not len(rows):
             return
         table = self.chunks()
         scope = f"shard = {int(shard)} AND {sql_in('path', paths)}"
-        if not rows:
+        if not len(rows):
             retry_conflicts(lambda: table.delete(scope))
             return
-        data = pa.Table.from_pylist(rows, schema=CHUNKS_SCHEMA)
+        data = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows,
+                                                                            schema=CHUNKS_SCHEMA)
         retry_conflicts(lambda: table.merge_insert("chunk_id").when_matched_update_all()
                         .when_not_matched_insert_all()
                         .when_not_matched_by_source_delete(scope).execute(data))
@@ -247,30 +249,36 @@ class Store:
         """Full-text index on the code-aware ``keywords`` column (no stemming, no stop words:
         they mangle identifiers), compaction, and an ANN index once brute force gets slow.
         ``optimize()`` folds new rows into existing indexes; an index that exists but does
-        not answer (its files lost) is rebuilt."""
-        done = {}
+        not answer (its files lost) is rebuilt. Reported as the ``index`` stage, 4 steps."""
+        done: dict[str, str] = {}
+        progress.report("index", 0, 4)
         if self.has("chunks"):
             chunks = self.table("chunks")
             names = {i.name for i in chunks.list_indices()}
             if "keywords_idx" not in names or self.keyword_index_problem():
+                progress.say(f"building the full-text index over {chunks.count_rows():,} chunks")
                 retry_conflicts(lambda: chunks.create_index(
                     "keywords", config=FTS(base_tokenizer="whitespace", lower_case=True,
                                            stem=False, remove_stop_words=False,
                                            ascii_folding=False, with_position=False),
                     replace=True))
                 done["fts"] = "rebuilt" if "keywords_idx" in names else "created"
-            progress.report("compact", 0, 1)
+            progress.report("index", 1, 4)
             retry_conflicts(lambda: chunks.optimize())
+        progress.report("index", 2, 4)
         if self.has("vectors"):
             vectors = self.table("vectors")
             names = {i.name for i in vectors.list_indices()}
-            if ("vector_idx" not in names and vectors.count_rows() >= ann_min_rows) or \
+            rows = vectors.count_rows()
+            if ("vector_idx" not in names and rows >= ann_min_rows) or \
                     ("vector_idx" in names and self.vector_index_problem()):
+                progress.say(f"building the vector index over {rows:,} vectors")
                 retry_conflicts(lambda: vectors.create_index(
                     "vector", config=HnswSq(distance_type="cosine"), replace=True))
                 done["ann"] = "rebuilt" if "vector_idx" in names else "created"
+            progress.report("index", 3, 4)
             retry_conflicts(lambda: vectors.optimize())
-        progress.report("compact", 1, 1)
+        progress.report("index", 4, 4)
         return done
 
     def keyword_index_problem(self) -> str:

@@ -4,11 +4,12 @@ gone, repair duplicates, and never mix two models' vectors — nor drop the old 
 new model's are complete."""
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from lancedb.table import Table
 
 from semcode import progress
@@ -17,7 +18,9 @@ from semcode.idsets import duplicated, surplus
 from semcode.reports import VectorReport
 from semcode.store import Store, sql_in, sql_str, vectors_schema
 
-WINDOW = 512  # texts per encode call: sorted by length inside, written while the next encodes
+WINDOW = 512  # texts per encode call to start with: sorted by length inside, written
+MAX_WINDOW = 16384  # while the next encodes; grown while a call takes under a second
+STREAM_BATCH = 16384  # chunk rows read at a time
 ID_BATCH = 2000  # ids per IN (…) filter
 VECTORS, NEXT = "vectors", "vectors_next"
 VECTOR_COLUMNS = ["chunk_id", "text_hash", "model", "path", "language", "kind", "vector"]
@@ -69,40 +72,29 @@ def _dedupe(store: Store, name: str) -> int:
 
 
 def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) -> VectorReport:
-    """Bring the vectors level with ``chunks``, whatever state they are found in."""
+    """Bring the vectors level with ``chunks``, whatever state they are found in. Memory is
+    a few bytes per chunk (ids in Arrow) plus one window of texts: texts are streamed."""
     started = time.perf_counter()
     dim = embedder.dim
     result = VectorReport(model=embedder.model_id, dim=dim)
     name = _target(store, embedder.model_id, dim)
     table = store.table(name, vectors_schema(dim))
     duplicates = _dedupe(store, name)
-    chunks = store.scan("chunks", ["chunk_id", "text_hash", "path", "language", "kind"])
-    meta = {r["chunk_id"]: r for r in chunks.to_pylist()}
-    have = store.scan(name, ["chunk_id", "text_hash"]).to_pylist()
-    have_ids = {r["chunk_id"] for r in have}
-    source_of = {r["text_hash"]: r["chunk_id"] for r in have}
-    missing = [cid for cid in meta if cid not in have_ids]
-    reuse = [cid for cid in missing if meta[cid]["text_hash"] in source_of]
-    to_embed = [cid for cid in missing if meta[cid]["text_hash"] not in source_of]
-    orphans = sorted(have_ids - meta.keys())
-
-    def rows(ids: list[str], vectors: np.ndarray) -> pa.Table:
-        return pa.Table.from_pydict({
-            "chunk_id": ids,
-            "text_hash": [meta[i]["text_hash"] for i in ids],
-            "model": [embedder.model_id] * len(ids),
-            "path": [meta[i]["path"] for i in ids],
-            "language": [meta[i]["language"] for i in ids],
-            "kind": [meta[i]["kind"] for i in ids],
-            "vector": pa.FixedSizeListArray.from_arrays(
-                pa.array(vectors.reshape(-1), pa.float32()), dim),
-        }, schema=vectors_schema(dim))
-
-    _copy_reused(store, name, table, reuse, meta, source_of, rows)
+    chunks = store.scan("chunks", ["chunk_id", "text_hash"])
+    have = store.scan(name, ["chunk_id", "text_hash"])
+    missing = chunks.filter(_not_in(chunks.column("chunk_id"), have.column("chunk_id")))
+    orphans = have.column("chunk_id").filter(
+        _not_in(have.column("chunk_id"), chunks.column("chunk_id")))
+    # One chunk of each text that has no vector yet is encoded; every other missing chunk
+    # then copies the vector of its text, found by hash: no text is ever encoded twice.
+    new = missing.filter(_not_in(missing.column("text_hash"), have.column("text_hash")))
+    firsts = new.group_by("text_hash").aggregate([("chunk_id", "min")]).column("chunk_id_min")
     result.embedded, result.encode_seconds = _embed_missing(
-        store, table, embedder, to_embed, meta, rows, window)
-    result.reused = len(reuse) + len(to_embed) - result.embedded
-    for batch in _batches(orphans):
+        store, table, embedder, firsts.combine_chunks(), chunks.num_rows, window)
+    copies = missing.filter(_not_in(missing.column("chunk_id"), firsts))
+    _copy_reused(store, name, table, copies, embedder.model_id, dim)
+    result.reused = copies.num_rows
+    for batch in _batches(orphans.to_pylist()):
         store.delete(name, sql_in("chunk_id", batch))
     result.deleted = len(orphans)
     if name == NEXT:  # complete: the new model's vectors replace the old in one commit
@@ -111,67 +103,103 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) ->
         store.drop(NEXT)
     if duplicates:
         result.repaired = {"duplicate_vectors": duplicates}
-    progress.report("index", 0, 1)
     store.refresh_search_indexes()
-    progress.report("index", 1, 1)
     result.total = store.count(VECTORS)
     result.seconds = round(time.perf_counter() - started, 3)
     result.encode_seconds = round(result.encode_seconds, 3)
     return result
 
 
-RowBuilder = Callable[[list[str], np.ndarray], pa.Table]
+def _not_in(values: pa.ChunkedArray | pa.Array, others: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A mask: which ``values`` are not among ``others``."""
+    if not len(others):
+        return pa.array([True] * len(values), pa.bool_())
+    return pc.invert(pc.is_in(values, value_set=others.combine_chunks()
+                              if isinstance(others, pa.ChunkedArray) else others))
 
 
-def _copy_reused(store: Store, name: str, table: Table, reuse: list[str],
-                 meta: dict[str, dict], source_of: dict[str, str], rows: RowBuilder) -> None:
-    for batch in _batches(reuse):
-        sources = sorted({source_of[meta[cid]["text_hash"]] for cid in batch})
-        found = store.scan(name, ["text_hash", "vector"], sql_in("chunk_id", sources))
-        by_hash = dict(zip(found.column("text_hash").to_pylist(),
-                           found.column("vector").to_numpy(zero_copy_only=False), strict=True))
-        vectors = np.stack([by_hash[meta[cid]["text_hash"]] for cid in batch])
-        table.add(rows(batch, vectors.astype(np.float32)))
+def _vector_rows(rows: pa.Table, vectors: np.ndarray, model_id: str, dim: int) -> pa.Table:
+    """Vector rows for chunk ``rows`` (chunk_id, text_hash, path, language, kind)."""
+    return pa.Table.from_arrays(
+        [rows.column("chunk_id"), rows.column("text_hash"),
+         pa.array([model_id] * rows.num_rows, pa.string()), rows.column("path"),
+         rows.column("language"), rows.column("kind"),
+         pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), dim)],
+        schema=vectors_schema(dim))
 
 
-def _embed_missing(store: Store, table: Table, embedder: TextEncoder, to_embed: list[str],
-                   meta: dict[str, dict], rows: RowBuilder, window: int) -> tuple[int, float]:
-    """Stream chunk texts, encode each distinct text once, write while the next window
-    encodes. Returns the number of texts encoded and the seconds spent encoding."""
-    ids_by_hash: dict[str, list[str]] = {}
-    for cid in to_embed:
-        ids_by_hash.setdefault(meta[cid]["text_hash"], []).append(cid)
-    if not ids_by_hash:
+ROW_COLUMNS = ["chunk_id", "text_hash", "path", "language", "kind"]
+
+
+def _copy_reused(store: Store, name: str, table: Table, copies: pa.Table, model_id: str,
+                 dim: int) -> None:
+    """Vectors for ``copies`` (chunk_id, text_hash) from rows of the same text."""
+    hashes = pc.unique(copies.column("text_hash")).to_pylist()
+    for batch in _batches(hashes):
+        found = store.scan(name, ["text_hash", "vector"], sql_in("text_hash", batch))
+        found = found.take(_first_of_each(found.column("text_hash")))
+        ids = copies.column("chunk_id").filter(pc.is_in(copies.column("text_hash"),
+                                                        value_set=pa.array(batch)))
+        rows = store.scan("chunks", ROW_COLUMNS, sql_in("chunk_id", ids.to_pylist()))
+        at = pc.index_in(rows.column("text_hash").combine_chunks(),
+                         value_set=found.column("text_hash").combine_chunks())
+        vectors = found.column("vector").combine_chunks().take(at)
+        table.add(_vector_rows(rows, vectors.flatten().to_numpy(), model_id, dim))
+
+
+def _first_of_each(values: pa.ChunkedArray) -> pa.Array:
+    """Indices of the first row of each distinct value."""
+    table = pa.table({"v": values, "i": pa.array(range(len(values)), pa.int64())})
+    return table.group_by("v").aggregate([("i", "min")]).column("i_min")
+
+
+def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa.Array,
+                   total_chunks: int, window: int) -> tuple[int, float]:
+    """Stream the chunks, encode the texts of ``firsts`` (one chunk per distinct text), and
+    write each window while the next encodes. A window grows while an encode call takes
+    under a second (a static model wants thousands of texts a call, a transformer hundreds).
+    Returns the number of texts encoded and the seconds spent encoding."""
+    total = len(firsts)
+    if not total:
         return 0, 0.0
-    encode_seconds, done, total = 0.0, 0, len(ids_by_hash)
+    encode_seconds, done = 0.0, 0
     progress.report("embed", 0, total)
-    pending_texts: dict[str, str] = {}
+    everything = total == total_chunks  # a first index: no filter needed
+    pending: list[pa.Table] = []
     with ThreadPoolExecutor(1) as writer:
         writes = []
 
         def flush() -> None:
-            nonlocal encode_seconds, done
-            hashes = list(pending_texts)
+            nonlocal encode_seconds, done, window
+            rows = pa.concat_tables(pending)
+            pending.clear()
+            texts = [embedding_text(s, t) for s, t in zip(
+                rows.column("symbol").to_pylist(), rows.column("text").to_pylist(), strict=True)]
             t0 = time.perf_counter()
-            vectors = embedder.encode([pending_texts[h] for h in hashes])
-            encode_seconds += time.perf_counter() - t0
-            ids = [cid for h in hashes for cid in ids_by_hash[h]]
-            repeat = [len(ids_by_hash[h]) for h in hashes]
-            writes.append(writer.submit(table.add, rows(ids, np.repeat(vectors, repeat, 0))))
-            done += len(hashes)
-            pending_texts.clear()
+            vectors = embedder.encode(texts)
+            spent = time.perf_counter() - t0
+            encode_seconds += spent
+            if spent < 1.0:
+                window = min(window * 2, MAX_WINDOW)
+            writes.append(writer.submit(table.add, _vector_rows(
+                rows, vectors, embedder.model_id, embedder.dim)))
+            done += rows.num_rows
             progress.report("embed", done, total)
 
-        seen: set[str] = set()
-        for batch in store.stream("chunks", ["text_hash", "symbol", "text"]):
-            for h, symbol, text in zip(*(batch.column(c).to_pylist()
-                                         for c in ("text_hash", "symbol", "text")), strict=True):
-                if h in ids_by_hash and h not in seen:
-                    seen.add(h)
-                    pending_texts[h] = embedding_text(symbol, text)
-                    if len(pending_texts) >= window:
-                        flush()
-        if pending_texts:
+        held = 0
+        for batch in store.stream("chunks", [*ROW_COLUMNS, "symbol", "text"],
+                                  batch_size=STREAM_BATCH):
+            rows = pa.Table.from_batches([batch])
+            if not everything:
+                rows = rows.filter(pc.is_in(rows.column("chunk_id"), value_set=firsts))
+            for start in range(0, rows.num_rows, window):
+                part = rows.slice(start, window)
+                pending.append(part)
+                held += part.num_rows
+                if held >= window:
+                    flush()
+                    held = 0
+        if pending:
             flush()
         for w in writes:
             w.result()

@@ -28,8 +28,8 @@ def main() -> None:
             armed.set()
             threading.Timer(float(delay), os.kill, (os.getpid(), signal.SIGKILL)).start()
 
-    progress.set_reporter(reporter)
-    report = run_index_job(Settings(repo=repo, store=store))
+    with progress.watch(reporter):
+        report = run_index_job(Settings(repo=repo, store=store))
     print(report.to_json())
     sys.exit(3)  # the kill point was never reached
 
