@@ -112,8 +112,6 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) ->
 
 def _not_in(values: pa.ChunkedArray | pa.Array, others: pa.ChunkedArray | pa.Array) -> pa.Array:
     """A mask: which ``values`` are not among ``others``."""
-    if not len(others):
-        return pa.array([True] * len(values), pa.bool_())
     return pc.invert(pc.is_in(values, value_set=others.combine_chunks()
                               if isinstance(others, pa.ChunkedArray) else others))
 
@@ -192,10 +190,12 @@ def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa
             rows = pa.Table.from_batches([batch])
             if not everything:
                 rows = rows.filter(pc.is_in(rows.column("chunk_id"), value_set=firsts))
-            for start in range(0, rows.num_rows, window):
-                part = rows.slice(start, window)
+            start = 0
+            while start < rows.num_rows:  # the window may grow with each flush
+                part = rows.slice(start, window - held)
                 pending.append(part)
                 held += part.num_rows
+                start += part.num_rows
                 if held >= window:
                     flush()
                     held = 0
