@@ -1,0 +1,66 @@
+"""The search indexes at scale: rows written since an index was last brought up to date are
+still found, and the table is compacted only once they are a few percent of it."""
+
+import numpy as np
+import pyarrow as pa
+from lancedb.query import MatchQuery
+
+from semcode.checks import keyword_index_answers
+from semcode.store import Store, ann_config, unindexed_allowance, vectors_schema
+
+
+def _chunks(paths: list[str], shard: int = 0, word: str = "common") -> list[dict]:
+    return [{"chunk_id": f"{p}#0", "path": p, "shard": shard, "language": "c",
+             "kind": "function", "symbol": p, "start_line": 1, "end_line": 1, "text": p,
+             "text_hash": p, "keywords": f"{word} {p.replace('/', ' ')}",
+             "content_hash": p, "commit": "c1"} for p in paths]
+
+
+def _keyword_hits(store: Store, word: str) -> list[str]:
+    match = MatchQuery(word, "keywords")  # type: ignore[call-arg]
+    return store.table("chunks").search(match, query_type="fts").limit(5) \
+        .to_arrow().column("path").to_pylist()
+
+
+def _unindexed(store: Store) -> int:
+    return store.table("chunks").index_stats("keywords_idx").num_unindexed_rows
+
+
+def test_a_small_write_is_searched_beside_the_index_and_a_large_one_is_folded_in(tmp_path):
+    store = Store(str(tmp_path / "store"))
+    store.write_shard(0, _chunks([f"f{i}" for i in range(1000)]), [])
+    store.refresh_search_indexes()
+    assert _unindexed(store) == 0
+
+    store.write_shard(1, _chunks(["fresh"], shard=1, word="brandnew"), ["fresh"])
+    assert store.refresh_search_indexes().get("chunks") is None  # no compaction for one row
+    assert _unindexed(store) == 1 <= unindexed_allowance(1001)
+    assert _keyword_hits(store, "brandnew") == ["fresh"]
+    assert keyword_index_answers(store).passed
+
+    many = [f"g{i}" for i in range(100)]
+    store.write_shard(2, _chunks(many, shard=2), many)
+    assert _unindexed(store) > unindexed_allowance(store.count("chunks"))
+    assert not keyword_index_answers(store).passed  # the check sees an index left behind
+    assert store.refresh_search_indexes().get("chunks") == "optimized"
+    assert _unindexed(store) == 0 and keyword_index_answers(store).passed
+    assert _keyword_hits(store, "brandnew") == ["fresh"]
+
+
+def test_the_ann_index_has_partitions_of_bounded_size(tmp_path):
+    assert ann_config(1_420_000).num_partitions == 71
+    assert ann_config(50_000).num_partitions == 2
+    store = Store(str(tmp_path / "store"))
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((2000, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [f"c{i}" for i in range(2000)]
+    table = store.table("vectors", vectors_schema(8))
+    table.add(pa.Table.from_arrays(
+        [pa.array(ids), pa.array(ids), pa.array(["m"] * 2000), pa.array(ids),
+         pa.array(["c"] * 2000), pa.array(["function"] * 2000),
+         pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 8)],
+        schema=vectors_schema(8)))
+    assert store.refresh_search_indexes(ann_min_rows=1000)["ann"] == "created"
+    hit = table.search(vectors[7]).distance_type("cosine").limit(1).to_arrow()
+    assert hit.column("chunk_id").to_pylist() == ["c7"]
