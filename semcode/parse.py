@@ -105,20 +105,20 @@ def _index_shard(store: Store, repo: str, shard: int, model: str, is_git: bool,
     files = store.scan("files", ["path", "shard", "language", "content_hash", "status",
                                  "commit", "size", "reason"], where).to_pylist()
     wanted = {f["path"]: f for f in files if f["status"] == INDEXED}
-    duplicates = _drop_duplicated_paths(store, shard)
-    stored = store.scan("chunks", ["path", "content_hash"], where) \
-        .group_by(["path", "content_hash"]).aggregate([])  # one row per file, not per chunk
-    stored_hash = dict(zip(stored.column("path").to_pylist(),
-                           stored.column("content_hash").to_pylist(), strict=True))
+    # One scan of the shard's chunk rows serves the repair, the diff and the report.
+    stored = store.scan("chunks", ["chunk_id", "path", "content_hash"], where)
+    duplicates, stored = _drop_duplicated_paths(store, shard, stored)
+    versions = stored.group_by(["path", "content_hash"]).aggregate([])  # a row per file
+    stored_hash = dict(zip(versions.column("path").to_pylist(),
+                           versions.column("content_hash").to_pylist(), strict=True))
     stale = [f for p, f in wanted.items() if stored_hash.get(p) != f["content_hash"]]
     gone = set(stored_hash) - set(wanted)
     _sink.add(len(wanted) - len(stale), 0)
     rows, skips = _chunk_files(stale, repo, is_git, Chunker(token_counter(model),
                                                              reserve_tokens))
     replaced = [f["path"] for f in stale] + sorted(gone)
-    scope = f"{where} AND {sql_in('path', replaced)}"
-    before = store.scan("chunks", ["chunk_id"], scope).column("chunk_id").combine_chunks() \
-        if replaced else pa.array([], pa.string())
+    before = stored.column("chunk_id").filter(pc.is_in(
+        stored.column("path"), value_set=pa.array(replaced, pa.string()))).combine_chunks()
     store.write_shard(shard, rows, replaced)
     store.update_files(skips)
     after = rows.column("chunk_id").combine_chunks()
@@ -132,22 +132,20 @@ def _index_shard(store: Store, repo: str, shard: int, model: str, is_git: bool,
         seconds=round(time.perf_counter() - started, 3))
 
 
-def _drop_duplicated_paths(store: Store, shard: int) -> int:
+def _drop_duplicated_paths(store: Store, shard: int, stored: pa.Table) -> tuple[int, pa.Table]:
     """Repair: a chunk id stored twice (two writers inserting the same new ids at once) takes
     its file's rows out of the shard, so that the file is parsed again. Returns the number
-    of surplus rows."""
-    rows = store.scan("chunks", ["chunk_id", "path"], f"shard = {int(shard)}")
-    ids = rows.column("chunk_id").combine_chunks()
+    of surplus rows and the ``stored`` rows (chunk_id, path, …) that are left."""
+    ids = stored.column("chunk_id").combine_chunks()
     doubled = duplicated(ids)
     if not len(doubled):
-        return 0
-    paths = sorted(pc.unique(rows.filter(pc.is_in(ids, value_set=doubled))
-                             .column("path")).to_pylist())
-    store.delete("chunks", f"shard = {int(shard)} AND {sql_in('path', paths)}")
+        return 0, stored
+    paths = pc.unique(stored.column("path").filter(pc.is_in(ids, value_set=doubled)))
+    store.delete("chunks", f"shard = {int(shard)} AND {sql_in('path', paths.to_pylist())}")
     extra = surplus(ids)
     progress.say(f"shard {shard}: {extra} duplicate chunk row(s) found; "
                  f"re-parsing {len(paths)} file(s)")
-    return extra
+    return extra, stored.filter(pc.invert(pc.is_in(stored.column("path"), value_set=paths)))
 
 
 def _chunk_files(stale: list[dict], repo: str, is_git: bool,
