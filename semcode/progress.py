@@ -7,9 +7,11 @@ A stage whose total is 0 is a counter with no known end (chunks written while fi
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+T = TypeVar("T")
 Reporter = Callable[[str, int, int], None]
 Messenger = Callable[[str], None]
 _reporters: list[Reporter] = []
@@ -19,24 +21,23 @@ UNITS = {"parse": "files", "chunks": "chunks", "embed": "chunks", "index": "step
          "snapshot": "steps"}
 
 
-@contextmanager
-def watch(reporter: Reporter) -> Iterator[None]:
+def watch(reporter: Reporter) -> AbstractContextManager[None]:
     """Receive every ``report`` while the body runs."""
-    _reporters.append(reporter)
-    try:
-        yield
-    finally:
-        _reporters.remove(reporter)
+    return _registered(_reporters, reporter)
+
+
+def listen(messenger: Messenger) -> AbstractContextManager[None]:
+    """Hear what the engine says (``say``) while the body runs."""
+    return _registered(_messengers, messenger)
 
 
 @contextmanager
-def listen(messenger: Messenger) -> Iterator[None]:
-    """Hear what the engine says (``say``) while the body runs."""
-    _messengers.append(messenger)
+def _registered(registry: list[T], item: T) -> Iterator[None]:
+    registry.append(item)
     try:
         yield
     finally:
-        _messengers.remove(messenger)
+        registry.remove(item)
 
 
 def report(stage: str, done: int, total: int) -> None:

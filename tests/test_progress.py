@@ -15,9 +15,14 @@ class Clock:
         return self.now
 
 
+def make_meter() -> tuple[progress.Meter, list[str], Clock]:
+    lines: list[str] = []
+    clock = Clock()
+    return progress.Meter(lines.append, every=10, clock=clock), lines, clock
+
+
 def test_meter_writes_rate_and_eta_at_most_every_interval():
-    lines, clock = [], Clock()
-    meter = progress.Meter(lines.append, every=10, clock=clock)
+    meter, lines, clock = make_meter()
     meter("parse", 0, 1000)
     clock.now += 5
     meter("parse", 100, 1000)  # too soon for a line
@@ -28,8 +33,7 @@ def test_meter_writes_rate_and_eta_at_most_every_interval():
 
 
 def test_meter_says_once_when_a_stage_ends_and_how_long_it_took():
-    lines, clock = [], Clock()
-    meter = progress.Meter(lines.append, every=10, clock=clock)
+    meter, lines, clock = make_meter()
     meter("embed", 0, 300)
     clock.now += 125
     meter("embed", 300, 300)
@@ -38,8 +42,7 @@ def test_meter_says_once_when_a_stage_ends_and_how_long_it_took():
 
 
 def test_meter_starts_over_when_a_stage_runs_again():
-    lines, clock = [], Clock()
-    meter = progress.Meter(lines.append, every=10, clock=clock)
+    meter, lines, clock = make_meter()
     meter("index", 4, 4)
     clock.now += 60
     meter("index", 0, 4)
