@@ -277,6 +277,8 @@ class Store:
             rows = vectors.count_rows()
             if ("vector_idx" not in names and rows >= ann_min_rows) or \
                     ("vector_idx" in names and self.vector_index_problem()):
+                if _behind(vectors, None):  # compact first: an index is remapped by it
+                    retry_conflicts(lambda: vectors.optimize())
                 progress.say(f"building the vector index over {rows:,} vectors")
                 retry_conflicts(lambda: vectors.create_index("vector", config=ann_config(rows),
                                                              replace=True))

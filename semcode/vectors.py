@@ -5,7 +5,7 @@ new model's are complete."""
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +21,7 @@ from semcode.store import Store, sql_in, sql_str, vectors_schema
 WINDOW = 512  # texts per encode call to start with: sorted by length inside, written
 MAX_WINDOW = 16384  # while the next encodes; grown while a call takes under a second
 STREAM_BATCH = 16384  # chunk rows read at a time
+WRITE_ROWS, WRITE_SECONDS = 131_072, 30.0  # vector rows per write, or a write this often
 ID_BATCH = 2000  # ids per IN (…) filter
 VECTORS, NEXT = "vectors", "vectors_next"
 VECTOR_COLUMNS = ["chunk_id", "text_hash", "model", "path", "language", "kind", "vector"]
@@ -154,8 +155,8 @@ def _first_of_each(values: pa.ChunkedArray) -> pa.Array:
 def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa.Array,
                    total_chunks: int, window: int) -> tuple[int, float]:
     """Stream the chunks, encode the texts of ``firsts`` (one chunk per distinct text), and
-    write each window while the next encodes. A window grows while an encode call takes
-    under a second (a static model wants thousands of texts a call, a transformer hundreds).
+    write while the next window encodes. A window grows while an encode call takes under a
+    second (a static model wants thousands of texts a call, a transformer hundreds).
     Returns the number of texts encoded and the seconds spent encoding."""
     total = len(firsts)
     if not total:
@@ -164,8 +165,7 @@ def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa
     progress.report("embed", 0, total)
     everything = total == total_chunks  # a first index: no filter needed
     pending: list[pa.Table] = []
-    with ThreadPoolExecutor(1) as writer:
-        writes = []
+    with _Writes(table) as writes:
 
         def flush() -> None:
             nonlocal encode_seconds, done, window
@@ -179,8 +179,7 @@ def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa
             encode_seconds += spent
             if spent < 1.0:
                 window = min(window * 2, MAX_WINDOW)
-            writes.append(writer.submit(table.add, _vector_rows(
-                rows, vectors, embedder.model_id, embedder.dim)))
+            writes.add(_vector_rows(rows, vectors, embedder.model_id, embedder.dim))
             done += rows.num_rows
             progress.report("embed", done, total)
 
@@ -201,6 +200,41 @@ def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa
                     held = 0
         if pending:
             flush()
-        for w in writes:
-            w.result()
     return done, encode_seconds
+
+
+class _Writes:
+    """Vector rows appended by a background thread, gathered into large writes: at least
+    ``rows`` rows, or whatever ``seconds`` brought (a slow model still saves its work
+    often). Few large fragments keep the table from needing a compaction."""
+
+    def __init__(self, table: Table, rows: int = WRITE_ROWS, seconds: float = WRITE_SECONDS):
+        self.table, self.rows, self.seconds = table, rows, seconds
+        self.held: list[pa.Table] = []
+        self.since = time.monotonic()
+        self.pool = ThreadPoolExecutor(1)
+        self.futures: list[Future] = []
+
+    def add(self, rows: pa.Table) -> None:
+        self.held.append(rows)
+        if sum(t.num_rows for t in self.held) >= self.rows or \
+                time.monotonic() - self.since >= self.seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.held:
+            self.futures.append(self.pool.submit(self.table.add, pa.concat_tables(self.held)))
+            self.held = []
+        self.since = time.monotonic()
+
+    def __enter__(self) -> "_Writes":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.flush()
+            for future in self.futures:
+                future.result()
+        finally:
+            self.pool.shutdown()
