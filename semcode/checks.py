@@ -27,12 +27,15 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
     chunk_ids, vector_ids = _ids(store, "chunks"), _ids(store, "vectors")
     models = sorted(pc.unique(store.scan("vectors", ["model"], "model != "
                                          f"{sql_str(model_id)}").column("model")).to_pylist())
-    missing, orphaned = absent(chunk_ids, vector_ids), absent(vector_ids, chunk_ids)
     dup_chunks, dup_vectors = duplicated(chunk_ids), duplicated(vector_ids)
+    missing = absent(chunk_ids, vector_ids)
+    # Without duplicates, the vectors outside the chunks are exactly the surplus in count.
+    orphaned = absent(vector_ids, chunk_ids) if len(dup_chunks) or len(dup_vectors) or \
+        len(vector_ids) != len(chunk_ids) - len(missing) else vector_ids.slice(0, 0)
     stored_dim = (store.table("vectors").schema.field("vector").type.list_size
                   if store.has("vectors") else dim)
     non_finite = 0
-    for batch in store.stream("vectors", ["vector"]):
+    for batch in store.stream("vectors", ["vector"], batch_size=65536):
         values = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
         non_finite += int(np.count_nonzero(~np.isfinite(values)))
     wrong_model = models  # only other models were read

@@ -13,9 +13,10 @@ from semcode.errors import ConfigError
 from semcode.identifiers import split_identifier
 from semcode.model_files import model_id, model_path
 from semcode.static_model import BATCH_SIZE as STATIC_BATCH_SIZE
-from semcode.static_model import is_static
+from semcode.static_model import encode_static, is_static, load_static_model
 
 if TYPE_CHECKING:
+    from model2vec import StaticModel
     from sentence_transformers import SentenceTransformer
 
 
@@ -42,6 +43,8 @@ def model_dimension(model: str) -> int | None:
     layer's size (times its pooling modes), changed by any Dense layer after it. None when a
     module's effect on the size cannot be read (the model is then loaded and asked)."""
     root = Path(model_path(model))
+    if is_static(model):  # model2vec's config says its width
+        return int(json.loads((root / "config.json").read_text())["hidden_dim"])
     modules = root / "modules.json"
     if not modules.is_file():
         return None
@@ -96,6 +99,7 @@ class Embedder:
         self.batch_size = STATIC_BATCH_SIZE if is_static(model) and \
             batch_size == DEFAULT_BATCH_SIZE else batch_size
         self._st: SentenceTransformer | None = None
+        self._static: StaticModel | None = None
 
     def _load(self) -> "SentenceTransformer":
         if self._st is None:
@@ -126,9 +130,14 @@ class Embedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = np.asarray(self._load().encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
+        if is_static(self.model):
+            if self._static is None:
+                self._static = load_static_model(model_path(self.model))
+            vectors = encode_static(self._static, texts, self.batch_size)
+        else:
+            vectors = np.asarray(self._load().encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
         if vectors.shape[1] != self.dim:  # never store vectors of a size the table does not say
             raise ConfigError(f"model {self.model} produced vectors of size {vectors.shape[1]}"
                               f", not the {self.dim} its files describe")

@@ -11,6 +11,7 @@ manifest in Python (gitignore-style patterns), never passed to SQL as patterns.
 """
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from lancedb.query import MatchQuery
@@ -34,6 +35,7 @@ from semcode.reports import Report
 from semcode.store import Store, sql_in, sql_str
 
 Filters = Sequence[str]
+Ranked = tuple[str, float, str]  # chunk id, score, kind
 # Measured on the shared harness (BENCHMARKS.md), kept because each helped on every
 # development corpus: a steeper RRF curve than the usual 60, BM25 at 0.7 of the vector
 # side's weight, and a mild preference for functions and methods over glue code, class
@@ -92,6 +94,7 @@ class Searcher:
                  device: str = DEFAULT_DEVICE, weights: tuple[float, float] = WEIGHTS,
                  depth: int = DEPTH, rrf_k: int = RRF_K, kind_prior: float = OTHER_KINDS_PRIOR):
         self.store = Store(store_uri, create=False)
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="semcode-keyword")
         if not self.store.has("vectors"):
             raise StoreNotFound(f"no index at {store_uri} — run `semcode index` first")
         last = self.store.last_vectors()
@@ -157,14 +160,16 @@ class Searcher:
             ranked = self.vector_ranking(self.embedder.encode([query])[0], k, where)
         elif mode == "keyword":
             ranked = self.keyword_ranking(query, k, where, answer.warnings)
-        else:
+        else:  # the keyword side runs while the query is embedded and ranked by vector
+            keyword_side = self.pool.submit(self.keyword_ranking, query, depth, where,
+                                            answer.warnings)
             by_vector = self.vector_ranking(self.embedder.encode([query])[0], depth, where)
-            by_keyword = self.keyword_ranking(query, depth, where, answer.warnings)
-            fused = rrf([[c for c, _ in by_vector], [c for c, _ in by_keyword]],
+            by_keyword = keyword_side.result()
+            fused = rrf([[c for c, _, _ in by_vector], [c for c, _, _ in by_keyword]],
                         list(self.weights), self.rrf_k)
-            answer.hits = self.with_kind_prior(self.hits(fused[: 2 * depth]))[:k]
+            answer.hits = self.hits(self.with_kind_prior(fused, by_vector + by_keyword)[:k])
             return answer
-        answer.hits = self.hits(ranked)
+        answer.hits = self.hits([(c, s) for c, s, _ in ranked])
         return answer
 
     def warnings(self, mode: str) -> list[str]:
@@ -176,11 +181,13 @@ class Searcher:
                     "keyword only — run `semcode index`"]
         return []
 
-    def with_kind_prior(self, hits: list[Hit]) -> list[Hit]:
-        for hit in hits:
-            if hit.kind not in CALLABLE_KINDS:
-                hit.score = round(hit.score * self.kind_prior, 6)
-        return sorted(hits, key=lambda h: -h.score)
+    def with_kind_prior(self, fused: list[tuple[str, float]],
+                        kinds: list[Ranked]) -> list[tuple[str, float]]:
+        """Fused scores times the prior for chunks that are not callables, best first."""
+        kind_of = {cid: kind for cid, _, kind in kinds}
+        scored = [(cid, score if kind_of.get(cid) in CALLABLE_KINDS else score * self.kind_prior)
+                  for cid, score in fused]
+        return sorted(scored, key=lambda pair: -pair[1])
 
     def similar(self, path: str, line: int | None = None, *, k: int = DEFAULT_LIMIT,
                 languages: Filters = (), paths: Filters = (), kinds: Filters = ()) -> list[Hit]:
@@ -199,23 +206,23 @@ class Searcher:
         vector = vector / (np.linalg.norm(vector) or 1.0)
         filters = [f for f in (self.where(languages, paths, kinds),
                                f"NOT {sql_in('chunk_id', ids)}") if f]
-        return self.hits(self.vector_ranking(vector, k, " AND ".join(filters)))
+        ranked = self.vector_ranking(vector, k, " AND ".join(filters))
+        return self.hits([(cid, score) for cid, score, _ in ranked])
 
     # -- the two sides -----------------------------------------------------------------------
-    def vector_ranking(self, vector: np.ndarray, k: int,
-                       where: str | None) -> list[tuple[str, float]]:
+    def vector_ranking(self, vector: np.ndarray, k: int, where: str | None) -> list[Ranked]:
         query = self.vectors.search(np.asarray(vector, dtype=np.float32),
                                     vector_column_name="vector") \
             .distance_type("cosine")  # type: ignore[attr-defined]  # a vector query
         if where:
             query = query.where(where, prefilter=True)
-        rows = query.select(["chunk_id", "_distance"]).limit(k).to_arrow()
-        return [(cid, 1.0 - float(d)) for cid, d in zip(rows.column("chunk_id").to_pylist(),
-                                                        rows.column("_distance").to_pylist(),
-                                                        strict=True)]
+        rows = query.select(["chunk_id", "kind", "_distance"]).limit(k).to_arrow()
+        return [(cid, 1.0 - float(d), kind) for cid, d, kind in zip(
+            rows.column("chunk_id").to_pylist(), rows.column("_distance").to_pylist(),
+            rows.column("kind").to_pylist(), strict=True)]
 
     def keyword_ranking(self, query: str, k: int, where: str | None,
-                        warnings: list[str] | None = None) -> list[tuple[str, float]]:
+                        warnings: list[str] | None = None) -> list[Ranked]:
         words = " ".join(query_keywords(query).split()[:MAX_QUERY_WORDS])
         if not words:
             return []
@@ -224,7 +231,7 @@ class Searcher:
         if where:
             search = search.where(where, prefilter=True)
         try:
-            rows = search.select(["chunk_id", "_score"]).limit(k).to_arrow()
+            rows = search.select(["chunk_id", "kind", "_score"]).limit(k).to_arrow()
         except (RuntimeError, OSError) as exc:  # the full-text index is missing or damaged
             if warnings is None:
                 raise StoreError(f"keyword search failed ({exc}) — run `semcode index` to "
@@ -233,7 +240,8 @@ class Searcher:
                             "damaged), so results are by meaning only — run `semcode index`")
             return []
         return list(zip(rows.column("chunk_id").to_pylist(),
-                        [float(s) for s in rows.column("_score").to_pylist()], strict=True))
+                        [float(s) for s in rows.column("_score").to_pylist()],
+                        rows.column("kind").to_pylist(), strict=True))
 
     def hits(self, ranked: list[tuple[str, float]]) -> list[Hit]:
         if not ranked:

@@ -2,9 +2,10 @@
 packaged default.
 
 model2vec runs every token of the default model's vocabulary through all-MiniLM-L6-v2 once,
-keeps each token's vector (PCA to 256 dimensions, Zipf-weighted), and from then on a text's
-vector is the mean of its tokens' vectors: no transformer at search or index time, hundreds of
-times faster on a CPU, and well below the transformer in quality (BENCHMARKS.md). It is the
+keeps each token's vector (PCA to 256 dimensions, SIF-weighted), and from then on a text's
+vector is the mean of its tokens' vectors: no transformer (and no torch) at search or index
+time, hundreds of times faster on a CPU, and well below the transformer in quality
+(BENCHMARKS.md). It is the
 tier for huge repositories and for machines without a GPU; the transformer stays the default.
 
 The distillation runs offline, once per machine (15 seconds on 2 cores here), into the user's
@@ -19,11 +20,16 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 from platformdirs import user_cache_dir
 
 from semcode import progress
 from semcode.config import DEFAULT_MODEL, STATIC_MODEL
+
+if TYPE_CHECKING:
+    from model2vec import StaticModel
 
 PCA_DIMS = 256
 BATCH_SIZE = 2048  # measured: 9,800 chunks/s at 2048, 4,700 at the transformer's 16
@@ -46,31 +52,45 @@ def static_model_dir() -> Path:
 def static_model_path() -> str:
     """The distilled model's directory, distilling it first if this machine has none."""
     target = static_model_dir()
-    if (target / "modules.json").is_file():
+    if (target / "config.json").is_file():
         return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f"{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be distilling it right now
-        if not (target / "modules.json").is_file():
+        if not (target / "config.json").is_file():
             _distill(target)
     return str(target)
 
 
+def load_static_model(path: str) -> "StaticModel":
+    """model2vec's own numpy model: loading and encoding need no torch."""
+    from model2vec import StaticModel
+
+    return StaticModel.from_pretrained(path)
+
+
+def encode_static(model: "StaticModel", texts: list[str], batch_size: int) -> np.ndarray:
+    """Mean of the texts' token vectors, normalized; every token counts (no truncation:
+    chunks are already within the source model's window)."""
+    return np.asarray(model.encode(texts, max_length=None, normalize=True, batch_size=batch_size,
+                                   use_multiprocessing=False, show_progress_bar=False),
+                      dtype=np.float32)
+
+
 def _distill(target: Path) -> None:
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, StaticEmbedding
+    from model2vec.distill import distill
 
     from semcode.model_files import model_path
 
     progress.say(f"distilling the static model from {DEFAULT_MODEL}, once on this machine "
                  f"(under a minute on 2 cores) into {target}")
-    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+    logging.getLogger("model2vec").setLevel(logging.ERROR)
     with contextlib.redirect_stderr(io.StringIO()):  # model2vec's progress bars
-        static = StaticEmbedding.from_distillation(model_path(DEFAULT_MODEL), device="cpu",
-                                                   pca_dims=PCA_DIMS)
+        model = distill(model_name=model_path(DEFAULT_MODEL), pca_dims=PCA_DIMS,
+                        device="cpu", quantize_to="float32")
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        SentenceTransformer(modules=[static, Normalize()], device="cpu").save(str(staging))
+        model.save_pretrained(str(staging))
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)  # whole or absent: a killed distillation leaves no model
     finally:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import lancedb
 import pyarrow as pa
-from lancedb.index import FTS, IvfHnswSq
+from lancedb.index import FTS, BTree, IvfHnswSq
 from lancedb.query import MatchQuery
 from lancedb.table import Table
 
@@ -266,6 +266,10 @@ class Store:
                                            ascii_folding=False, with_position=False),
                     replace=True))
                 done["fts"] = "rebuilt" if "keywords_idx" in names else "created"
+            if "chunk_id_idx" not in names:  # hits are fetched by id: no scan of the table
+                retry_conflicts(lambda: chunks.create_index("chunk_id", config=BTree(),
+                                                            replace=True))
+                done["ids"] = "created"
             progress.report("index", 1, 4)
             if _behind(chunks, "keywords_idx"):
                 retry_conflicts(lambda: chunks.optimize())
