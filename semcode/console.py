@@ -39,6 +39,8 @@ class RateColumn(ProgressColumn):
         if elapsed < 1 or not task.completed:
             return Text("")
         unit = progress.UNITS.get(task.fields.get("stage", ""), "")
+        if unit == "steps":  # a handful of uneven steps: a rate would mislead
+            return Text("")
         return Text(f"{task.completed / elapsed:,.0f} {unit}/s", style="cyan")
 
 
