@@ -11,7 +11,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 
@@ -65,7 +65,7 @@ class Snapshot:
     files: list[FileEntry]
 
     def rows(self) -> list[dict]:
-        return [asdict(f) for f in self.files]
+        return [dict(vars(f)) for f in self.files]  # flat fields: asdict's deep copy is 10x slower
 
 
 def path_reason(path: str, ignore: pathspec.PathSpec | None) -> str:

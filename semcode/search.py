@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from lancedb.query import MatchQuery
 
 from semcode.config import (
@@ -246,8 +248,15 @@ class Searcher:
     def hits(self, ranked: list[tuple[str, float]]) -> list[Hit]:
         if not ranked:
             return []
-        rows = self.chunks.search().where(sql_in("chunk_id", [c for c, _ in ranked])) \
-            .select(HIT_COLUMNS).to_arrow()
+        ids = [c for c, _ in ranked]
+        try:
+            rows = self.chunks.search().where(sql_in("chunk_id", ids)).select(HIT_COLUMNS) \
+                .to_arrow()
+        except (RuntimeError, OSError):  # the id index is damaged: read past it (slow)
+            rows = pa.concat_tables(
+                pa.Table.from_batches([b]).filter(pc.is_in(b.column("chunk_id"),
+                                                           value_set=pa.array(ids)))
+                for b in self.store.stream("chunks", HIT_COLUMNS, batch_size=65536))
         by_id = {r["chunk_id"]: r for r in rows.to_pylist()}
         return [Hit(score=round(score, 6), **by_id[cid]) for cid, score in ranked
                 if cid in by_id]

@@ -266,10 +266,10 @@ class Store:
                                            ascii_folding=False, with_position=False),
                     replace=True))
                 done["fts"] = "rebuilt" if "keywords_idx" in names else "created"
-            if "chunk_id_idx" not in names:  # hits are fetched by id: no scan of the table
+            if "chunk_id_idx" not in names or self.id_index_problem():  # hits are fetched by id
                 retry_conflicts(lambda: chunks.create_index("chunk_id", config=BTree(),
                                                             replace=True))
-                done["ids"] = "created"
+                done["ids"] = "rebuilt" if "chunk_id_idx" in names else "created"
             progress.report("index", 1, 4)
             if _behind(chunks, "keywords_idx"):
                 retry_conflicts(lambda: chunks.optimize())
@@ -309,6 +309,14 @@ class Store:
             return f"the full-text index does not answer: {_first_line(exc)}"
         return ""
 
+    def id_index_problem(self) -> str:
+        """Why a lookup of chunks by id fails, or ``""``."""
+        try:
+            self.table("chunks").search().where("chunk_id = ''").limit(1).to_arrow()
+        except (RuntimeError, OSError, ValueError) as exc:
+            return f"the chunk id index does not answer: {_first_line(exc)}"
+        return ""
+
     def vector_index_problem(self) -> str:
         """Why the ANN index of ``vectors`` cannot answer, or ``""``."""
         vectors = self.table("vectors")
@@ -333,7 +341,8 @@ class Store:
                 if set(table.schema.names) != set(expected):
                     problems[name] = "an older layout"
                     continue
-                table.search().select([expected[0]]).to_arrow()
+                table.search().select([_NARROW.get(name.removesuffix("_next"),
+                                                   expected[0])]).to_arrow()
             except (RuntimeError, OSError, ValueError) as exc:
                 problems[name] = _first_line(exc)
         return problems
@@ -377,3 +386,5 @@ def _first_line(exc: BaseException) -> str:
 _SCHEMAS: dict[str, pa.Schema] = {"files": FILES_SCHEMA, "chunks": CHUNKS_SCHEMA,
                                   "meta": META_SCHEMA, "vectors": vectors_schema(1)}
 _LAYOUTS: dict[str, list[str]] = {name: schema.names for name, schema in _SCHEMAS.items()}
+# The cheapest column to read through a whole table (any column touches every data file).
+_NARROW = {"files": "shard", "chunks": "shard", "vectors": "kind"}

@@ -57,10 +57,10 @@ def _target(store: Store, model_id: str, dim: int) -> str:
     return NEXT
 
 
-def _dedupe(store: Store, name: str) -> int:
+def _dedupe(store: Store, name: str, ids: pa.Array) -> int:
     """Repair: keep one row of every chunk id stored more than once (two writers inserting
-    the same new ids at once). Returns the number of surplus rows removed."""
-    ids = store.scan(name, ["chunk_id"]).column("chunk_id").combine_chunks()
+    the same new ids at once); ``ids`` are the table's. Returns the number of surplus rows
+    removed."""
     doubled = sorted(duplicated(ids).to_pylist())
     for batch in _batches(doubled):
         rows = store.scan(name, VECTOR_COLUMNS, sql_in("chunk_id", batch)).to_pylist()
@@ -80,9 +80,11 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) ->
     result = VectorReport(model=embedder.model_id, dim=dim)
     name = _target(store, embedder.model_id, dim)
     table = store.table(name, vectors_schema(dim))
-    duplicates = _dedupe(store, name)
-    chunks = store.scan("chunks", ["chunk_id", "text_hash"])
     have = store.scan(name, ["chunk_id", "text_hash"])
+    duplicates = _dedupe(store, name, have.column("chunk_id").combine_chunks())
+    if duplicates:
+        have = store.scan(name, ["chunk_id", "text_hash"])
+    chunks = store.scan("chunks", ["chunk_id", "text_hash"])
     missing = chunks.filter(_not_in(chunks.column("chunk_id"), have.column("chunk_id")))
     orphans = have.column("chunk_id").filter(
         _not_in(have.column("chunk_id"), chunks.column("chunk_id")))
@@ -184,8 +186,7 @@ def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa
             progress.report("embed", done, total)
 
         held = 0
-        for batch in store.stream("chunks", [*ROW_COLUMNS, "symbol", "text"],
-                                  batch_size=STREAM_BATCH):
+        for batch in _texts(store, firsts, everything):
             rows = pa.Table.from_batches([batch])
             if not everything:
                 rows = rows.filter(pc.is_in(rows.column("chunk_id"), value_set=firsts))
@@ -201,6 +202,16 @@ def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa
         if pending:
             flush()
     return done, encode_seconds
+
+
+def _texts(store: Store, firsts: pa.Array, everything: bool) -> Iterator[pa.RecordBatch]:
+    """The rows of ``firsts`` with their texts: a few are looked up by id (the chunk id
+    index answers), many are streamed from the whole table."""
+    columns = [*ROW_COLUMNS, "symbol", "text"]
+    if everything or len(firsts) > ID_BATCH:
+        yield from store.stream("chunks", columns, batch_size=STREAM_BATCH)
+        return
+    yield from store.scan("chunks", columns, sql_in("chunk_id", firsts.to_pylist())).to_batches()
 
 
 class _Writes:
