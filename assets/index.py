@@ -13,7 +13,7 @@ from assets.metadata import to_metadata
 from assets.partitions import COMMIT_TAG
 from resources import EmbedderResource, RepoResource, StoreResource
 from semcode import progress
-from semcode.parse import index_shards
+from semcode.parse import index_shards, workers_for
 from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport
 from semcode.sharding import shard_number
@@ -60,6 +60,7 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
                                    shards=[shard_number(key) for key in context.partition_keys],
                                    model=embedder.model,
                                    is_git=snapshot.is_git if snapshot else True,
+                                   workers=workers_for(snapshot.changed) if snapshot else None,
                                    owner=context.run_id)
         report = ChunksReport.from_shards(snapshot.commit if snapshot else "", reports)
         context.log.info(report.text())

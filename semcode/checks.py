@@ -25,13 +25,16 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
     """One vector per chunk: no duplicate ids, equal counts and id sets, the model's
     dimension, finite values, one model."""
     chunk_ids, vector_ids = _ids(store, "chunks"), _ids(store, "vectors")
-    models = sorted(pc.unique(store.scan("vectors", ["model"], "model != "
-                                         f"{sql_str(model_id)}").column("model")).to_pylist())
-    dup_chunks, dup_vectors = duplicated(chunk_ids), duplicated(vector_ids)
-    missing = absent(chunk_ids, vector_ids)
-    # Without duplicates, the vectors outside the chunks are exactly the surplus in count.
-    orphaned = absent(vector_ids, chunk_ids) if len(dup_chunks) or len(dup_vectors) or \
-        len(vector_ids) != len(chunk_ids) - len(missing) else vector_ids.slice(0, 0)
+    other = f"model != {sql_str(model_id)}"
+    models = sorted(pc.unique(store.scan("vectors", ["model"], other).column("model"))
+                    .to_pylist()) if store.count("vectors", other) else []
+    dup_chunks, missing = duplicated(chunk_ids), absent(chunk_ids, vector_ids)
+    # Every chunk id among as many vector ids, all distinct: the vector ids are the same set,
+    # so they hold no duplicate and no orphan (the usual case, two passes saved).
+    same = not len(dup_chunks) and not len(missing) and len(vector_ids) == len(chunk_ids)
+    none = vector_ids.slice(0, 0)
+    dup_vectors = none if same else duplicated(vector_ids)
+    orphaned = none if same else absent(vector_ids, chunk_ids)
     stored_dim = (store.table("vectors").schema.field("vector").type.list_size
                   if store.has("vectors") else dim)
     non_finite = 0

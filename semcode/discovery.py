@@ -108,10 +108,8 @@ def _load_ignore(text: str | None) -> pathspec.PathSpec | None:
 
 
 def _classify(path: str, size: int, content_hash: str, read: Callable[[], bytes | None],
-              previous: dict, limit: int, ignore: pathspec.PathSpec | None) -> str:
-    reason = path_reason(path, ignore)
-    if reason:
-        return reason
+              previous: dict, limit: int) -> str:
+    """Why a file whose name passed ``path_reason`` is skipped, from its size and content."""
     if size > limit:
         return f"too_large: {size} bytes over the {limit}-byte limit"
     old = previous.get(path)
@@ -144,7 +142,7 @@ def snapshot_git(repo: Path, commit: str, branch: str, shards: int, limit: int,
                 reason = "symlink: not followed"
             else:
                 reason = path_reason(path, ignore) or bad_name or _classify(
-                    path, e.size, e.oid, partial(blobs.read, e.oid), previous, limit, ignore)
+                    path, e.size, e.oid, partial(blobs.read, e.oid), previous, limit)
             files.append(_entry(path, shards, max(e.size, 0), e.oid, reason, commit))
     return Snapshot(commit, branch, True, files)
 
@@ -173,7 +171,7 @@ def snapshot_worktree(root: Path, shards: int, limit: int, previous: dict) -> Sn
         if not reason:
             data = full.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
-            reason = _classify(path, size, digest, partial(_given, data), previous, limit, None)
+            reason = _classify(path, size, digest, partial(_given, data), previous, limit)
         files.append(_entry(path, shards, size, digest, reason, ""))
     tree_hash = hashlib.sha256("\n".join(f"{f.path}\0{f.content_hash}" for f in files)
                                .encode("utf-8", "surrogateescape")).hexdigest()[:16]

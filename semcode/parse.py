@@ -177,6 +177,15 @@ def _chunk_files(stale: list[dict], repo: str, is_git: bool,
     return pa.Table.from_batches(batches, schema=CHUNKS_SCHEMA), skips
 
 
+IN_PROCESS_FILES = 200  # parsing this many files costs about what starting a pool does
+
+
+def workers_for(changed_files: int) -> int | None:
+    """A pool of one process per core, unless the snapshot changed so few files that
+    starting the pool would cost more than it saves (a push of a few files)."""
+    return 1 if changed_files <= IN_PROCESS_FILES else None
+
+
 def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is_git: bool,
                  workers: int | None = None, reserve_tokens: int = 0,
                  owner: str | None = None) -> list[ShardReport]:

@@ -33,6 +33,7 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
     for name, why in damaged.items():  # rebuilt by this run: chunks re-parsed, vectors reused
         progress.say(f"table {name} of {store.uri} cannot be used ({why}); rebuilding it")
         store.drop(name)
+    lookups = store.drop_broken_lookup_indexes()
     last = store.last_snapshot()
     old = store.scan("files", ["path", "content_hash", "reason"]).to_pylist() \
         if last is not None and last.rules == RULES_VERSION else []
@@ -50,7 +51,10 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
         rules=RULES_VERSION, at=now(), files=len(snap.files),
         indexed=len(snap.files) - len(skipped), skipped=len(skipped),
         skip_reasons=count_skips(skipped),
-        repaired={"damaged_tables": len(damaged)} if damaged else {},
+        changed=sum(1 for f in snap.files if f.status == INDEXED
+                    and previous.get(f.path, ("",))[0] != f.content_hash),
+        repaired={k: v for k, v in (("damaged_tables", len(damaged)),
+                                     ("lookup_indexes", len(lookups))) if v},
         seconds=round(time.perf_counter() - started, 3))
     store.set_meta(snapshot=report.to_dict())
     progress.report("snapshot", 1, 1)

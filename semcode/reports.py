@@ -57,6 +57,7 @@ class SnapshotReport(Report):
     indexed: int = 0
     skipped: int = 0
     skip_reasons: dict[str, int] = {}
+    changed: int = 0  # indexed files new or changed since the last manifest
     repaired: dict[str, int] = {}
     seconds: float = 0.0
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import lancedb
 import pyarrow as pa
-from lancedb.index import FTS, BTree, IvfHnswSq
+from lancedb.index import FTS, Bitmap, BTree, IvfHnswSq
 from lancedb.query import MatchQuery
 from lancedb.table import Table
 
@@ -270,6 +270,10 @@ class Store:
                 retry_conflicts(lambda: chunks.create_index("chunk_id", config=BTree(),
                                                             replace=True))
                 done["ids"] = "rebuilt" if "chunk_id_idx" in names else "created"
+            if "shard_idx" not in names or self.shard_index_problem():  # a shard reads its rows
+                retry_conflicts(lambda: chunks.create_index("shard", config=Bitmap(),
+                                                            replace=True))
+                done["shards"] = "rebuilt" if "shard_idx" in names else "created"
             progress.report("index", 1, 4)
             if _behind(chunks, "keywords_idx"):
                 retry_conflicts(lambda: chunks.optimize())
@@ -311,10 +315,33 @@ class Store:
 
     def id_index_problem(self) -> str:
         """Why a lookup of chunks by id fails, or ``""``."""
+        return self._lookup_problem("chunk_id = ''", "the chunk id index")
+
+    def shard_index_problem(self) -> str:
+        """Why a lookup of chunks by shard fails, or ``""``."""
+        return self._lookup_problem("shard = -1", "the shard index")
+
+    def drop_broken_lookup_indexes(self) -> list[str]:
+        """Drop an id or shard index of ``chunks`` that fails a lookup (its files lost): the
+        shards read through them before the vectors step would rebuild them. Returns what
+        was dropped; the vectors step builds them again."""
+        if not self.has("chunks"):
+            return []
+        chunks, dropped = self.table("chunks"), []
+        names = {i.name for i in chunks.list_indices()}
+        for name, problem in (("chunk_id_idx", self.id_index_problem),
+                              ("shard_idx", self.shard_index_problem)):
+            if name in names and (why := problem()):
+                progress.say(f"{why}; rebuilding it")
+                chunks.drop_index(name)
+                dropped.append(name)
+        return dropped
+
+    def _lookup_problem(self, where: str, index: str) -> str:
         try:
-            self.table("chunks").search().where("chunk_id = ''").limit(1).to_arrow()
+            self.table("chunks").search().where(where).limit(1).to_arrow()
         except (RuntimeError, OSError, ValueError) as exc:
-            return f"the chunk id index does not answer: {_first_line(exc)}"
+            return f"{index} does not answer: {_first_line(exc)}"
         return ""
 
     def vector_index_problem(self) -> str:
