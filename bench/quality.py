@@ -1,15 +1,17 @@
 """Search quality on the shared harness (../shared/eval): MRR@10, R@1, R@10 per corpus and
 mode, the plain baseline on the same model, and warm query latency.
 
-Builds the development corpora the harness README names (click, requests, commander,
-logrus), indexes each with `semcode index`, answers every query in every mode in-process,
-and scores with the harness's own score.py. Usage:
+Builds the 16 development corpora the harness README names, indexes each with
+`semcode index` (``--model``: any model, ``static`` for the fast tier) into a store per
+model, answers every query in every mode in-process, and scores with the harness's own
+score.py. Usage:
 
-    python bench/quality.py [--corpora click,requests,commander,logrus] [--weights 1,1]
+    python bench/quality.py [--model static] [--corpora click,requests] [--weights 1,1]
 """
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -25,13 +27,30 @@ sys.path.insert(0, str(EVAL))
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import unpack_sdist  # noqa: E402
+from semcode.config import DEFAULT_MODEL  # noqa: E402
 
-CORPORA = {
+GOCODE = "usr/share/gocode/src/github.com"
+CORPORA = {  # the harness's whole development set (../shared/eval/README.md)
     "click": ("pypi", "click==8.1.8", "src", "make_corpus.py"),
     "requests": ("pypi", "requests==2.32.3", "src", "make_corpus.py"),
+    "attrs": ("pypi", "attrs==24.2.0", "src/attr", "make_corpus.py"),
+    "httpx": ("pypi", "httpx==0.27.2", "httpx", "make_corpus.py"),
+    "tqdm": ("pypi", "tqdm==4.66.5", "tqdm", "make_corpus.py"),
+    "more-itertools": ("pypi", "more-itertools==10.5.0", "more_itertools", "make_corpus.py"),
+    "sqlparse": ("pypi", "sqlparse==0.5.1", "sqlparse", "make_corpus.py"),
+    "markdown-it-py": ("pypi", "markdown-it-py==3.0.0", "markdown_it", "make_corpus.py"),
     "commander": ("npm", "commander@12.1.0", "package/lib", "make_corpus_js.py"),
-    "logrus": ("deb", "golang-github-sirupsen-logrus-dev=1.9.0-1",
-               "usr/share/gocode/src/github.com/sirupsen/logrus", "make_corpus_go.py"),
+    "ws": ("npm", "ws@8.18.0", "package/lib", "make_corpus_js.py"),
+    "mocha": ("npm", "mocha@10.7.3", "package/lib", "make_corpus_js.py"),
+    "eslint-rules": ("npm", "eslint@9.14.0", "package/lib/rules", "make_corpus_js.py"),
+    "logrus": ("deb", "golang-github-sirupsen-logrus-dev=1.9.0-1", f"{GOCODE}/sirupsen/logrus",
+               "make_corpus_go.py"),
+    "testify": ("deb", "golang-github-stretchr-testify-dev=1.8.1-1",
+                f"{GOCODE}/stretchr/testify", "make_corpus_go.py"),
+    "gorilla-mux": ("deb", "golang-github-gorilla-mux-dev=1.8.0-1", f"{GOCODE}/gorilla/mux",
+                    "make_corpus_go.py"),
+    "uuid": ("deb", "golang-github-google-uuid-dev=1.3.0-1", f"{GOCODE}/google/uuid",
+             "make_corpus_go.py"),
 }
 
 
@@ -70,19 +89,24 @@ def build_task(name: str) -> Path:
     return task
 
 
-def index(task: Path) -> dict:
+def store_of(task: Path, model: str) -> Path:
+    return task / "stores" / model
+
+
+def index(task: Path, model: str) -> dict:
+    env = {**os.environ, "SEMCODE_MODEL": model, "SEMCODE_STORE": str(store_of(task, model))}
     proc = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(task / "repo"),
-                           "--json"], capture_output=True, text=True, check=True)
+                           "--json"], capture_output=True, text=True, check=True, env=env)
     return json.loads(proc.stdout)
 
 
-def evaluate(task: Path, modes: list[str], weights: tuple[float, float]) -> dict:
+def evaluate(task: Path, model: str, modes: list[str], weights: tuple[float, float]) -> dict:
     from score import score
 
     from semcode.search import Searcher
 
     queries = [json.loads(line) for line in open(task / "queries.jsonl")]
-    searcher = Searcher(str(task / "repo" / ".semcode" / "lancedb"), weights=weights)
+    searcher = Searcher(str(store_of(task, model)), model=model, weights=weights)
     searcher.search("warm up the model", k=10)
     figures = {}
     for mode in modes:
@@ -121,18 +145,19 @@ def main() -> None:
     parser.add_argument("--modes", default="hybrid,vector,keyword")
     parser.add_argument("--weights", default="1,0.7", help="RRF weights: vector,keyword")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="e.g. static")
     args = parser.parse_args()
     weights = tuple(float(w) for w in args.weights.split(","))
     report = {}
     for name in args.corpora.split(","):
         task = build_task(name)
-        summary = index(task)
+        summary = index(task, args.model)
         report[name] = {"chunks": summary["chunks"]["total"],
-                        **evaluate(task, args.modes.split(","), weights)}
+                        **evaluate(task, args.model, args.modes.split(","), weights)}
         if not args.no_baseline and CORPORA[name][3] == "make_corpus.py":
             report[name]["naive_baseline"] = baseline(task)
         print(name, json.dumps(report[name]), flush=True)
-    (OUT / "report.json").write_text(json.dumps(report, indent=2))
+    (OUT / f"report-{args.model}.json").write_text(json.dumps(report, indent=2))
     print(mrr_table(report))
 
 

@@ -24,12 +24,12 @@ KILL_POINTS = [
     ("snapshot", 0, 0.0),
     ("parse", 0, 0.2),  # workers starting
     ("parse", 0, 1.5),  # workers parsing and committing shards
-    ("parse", 1, 0.0),  # between shard commits
+    ("parse", 1, 0.0),  # as the first files are done
     ("embed", 0, 0.3),  # mid-embedding
     ("embed", 0, 1.5),
-    ("index", 0, 0.0),  # the full-text index being built
-    ("compact", 0, 0.0),  # compaction
-    ("compact", 0, 0.05),
+    ("index", 0, 0.0),  # the full-text, id and shard indexes being built
+    ("index", 1, 0.0),  # the chunks table's compaction, when due
+    ("index", 2, 0.05),  # the vectors table's index and compaction
 ]
 
 
