@@ -7,8 +7,9 @@ import pyarrow.compute as pc
 
 from semcode.discovery import INDEXED
 from semcode.idsets import absent, duplicated, sample
+from semcode.index_policy import unindexed_allowance
 from semcode.reports import CheckReport
-from semcode.store import Store, sql_str, unindexed_allowance
+from semcode.store import Store, sql_str
 
 SAMPLE = 10
 

@@ -9,19 +9,16 @@ windows that are packed greedily back up to the budget (split, then merge, as in
 Languages without a grammar are packed the same way with no boundaries to prefer.
 """
 
-from bisect import bisect_left
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import accumulate
 
-from tree_sitter import Node, Parser, Query, QueryCursor
-from tree_sitter_language_pack import get_language, get_parser
+from tree_sitter import Node
 
 from semcode.embedding import embedding_text
 from semcode.languages import CONTAINER_KINDS, METHOD_PARENTS, LanguageSpec, spec_for
+from semcode.syntax import Candidates, first_line, last_line, parser
 from semcode.tokens import TokenCounter
 
-MAX_NAME = 120
 MIN_TOKENS = 6  # a chunk smaller than this joins a neighbour
 
 
@@ -32,126 +29,6 @@ class Chunk:
     start_line: int  # 1-based, inclusive
     end_line: int  # 1-based, inclusive
     text: str
-
-
-@dataclass
-class _Member:
-    node: Node  # the definition itself (inside any wrapper)
-    start: int
-    end: int
-    kind: str
-    name: str
-
-
-@lru_cache(maxsize=32)
-def _parser(grammar: str) -> Parser:
-    return get_parser(grammar)  # type: ignore[arg-type]  # bundled: no download at run time
-
-
-@lru_cache(maxsize=32)
-def _candidates_query(language_name: str) -> Query | None:
-    """One query for every node type that may be a definition (a type the grammar lacks is
-    left out; a ``*_specifier`` counts only with a body: ``struct S *p`` defines nothing)."""
-    spec = spec_for(language_name)
-    assert spec is not None and spec.grammar is not None
-    language = get_language(spec.grammar)  # type: ignore[arg-type]
-    types = sorted({*spec.definitions, *spec.wrappers, *spec.assignments})
-    patterns = [f"({t} body: (_))" if t.endswith("_specifier") else f"({t})"
-                for t in types if language.id_for_node_kind(t, True) is not None]
-    return Query(language, f"[{' '.join(patterns)}] @d") if patterns else None
-
-
-class _Candidates:
-    """The nodes of one tree that may be definitions, found by a query that walks the tree in
-    C, in document order (an outer node before the nodes inside it). ``members`` reads these
-    instead of visiting every node of the tree in Python."""
-
-    def __init__(self, root: Node, spec: LanguageSpec):
-        query = _candidates_query(spec.name)
-        found = QueryCursor(query).captures(root).get("d", []) if query else []
-        self.nodes = sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
-        self.starts = [n.start_byte for n in self.nodes]
-
-    def members(self, node: Node, spec: LanguageSpec) -> list["_Member"]:
-        """The nearest definitions below ``node``, in order (not looking inside them)."""
-        found: list[_Member] = []
-        covered = -1  # where the last definition found ends: nothing inside it is nearest
-        for c in self.nodes[bisect_left(self.starts, node.start_byte):]:
-            if c.start_byte >= node.end_byte:
-                break
-            if c.start_byte < covered or c.end_byte > node.end_byte or not _below(c, node):
-                continue
-            member = _definition(c, spec)
-            if member is not None:
-                found.append(member)
-                covered = c.end_byte
-        return found
-
-
-def _below(candidate: Node, node: Node) -> bool:
-    """``candidate`` lies inside ``node`` (a node of the very same span may be its parent)."""
-    if (candidate.start_byte, candidate.end_byte) != (node.start_byte, node.end_byte):
-        return True
-    if candidate == node:
-        return False
-    parent = candidate.parent
-    while parent is not None and parent.end_byte - parent.start_byte == \
-            node.end_byte - node.start_byte:
-        if parent == node:
-            return True
-        parent = parent.parent
-    return False
-
-
-def _first_line(node: Node) -> int:
-    return node.start_point[0] + 1
-
-
-def _last_line(node: Node) -> int:
-    row, col = node.end_point
-    return row if col == 0 and row > node.start_point[0] else row + 1
-
-
-def _text(node: Node) -> str:
-    return " ".join((node.text or b"").decode("utf-8", "replace").split())[:MAX_NAME]
-
-
-def _field_or_child(node: Node, name: str) -> Node | None:
-    found = node.child_by_field_name(name)
-    if found is None:
-        found = next((c for c in node.named_children if c.type == name), None)
-    return found
-
-
-def _name(node: Node, spec: LanguageSpec) -> str:
-    current = node
-    for field in spec.name_fields.get(node.type, ("name",)):
-        nxt = _field_or_child(current, field)
-        if nxt is None:
-            break
-        current = nxt
-    while (inner := current.child_by_field_name("declarator")) is not None:
-        current = inner
-    if current is not node:
-        return _text(current)
-    heading = next((c for c in node.named_children if c.type.endswith("_heading")), None)
-    if heading is not None:
-        return _text(heading).lstrip("#").strip()
-    return ""
-
-
-def _qualifier(node: Node, spec: LanguageSpec) -> str:
-    field = spec.qualifier_fields.get(node.type)
-    holder = node.child_by_field_name(field) if field else None
-    if holder is None:
-        return ""
-    stack = [holder]
-    while stack:
-        current = stack.pop()
-        if current.type == "type_identifier":
-            return _text(current)
-        stack.extend(reversed(current.named_children))
-    return ""
 
 
 class Chunker:
@@ -172,8 +49,8 @@ class Chunker:
             file = _File(self, lines, None)
             units = file.windows(1, len(lines), "block", "", ())
         else:
-            root = _parser(spec.grammar).parse(text.encode("utf-8")).root_node
-            file = _File(self, lines, _Candidates(root, spec))
+            root = parser(spec.grammar).parse(text.encode("utf-8")).root_node
+            file = _File(self, lines, Candidates(root, spec))
             units = file.layout(root, 1, len(lines), "module", "", spec, container=True)
         return file.finish(units)
 
@@ -181,7 +58,7 @@ class Chunker:
 class _File:
     """The state of chunking one file: its lines and their token counts."""
 
-    def __init__(self, chunker: Chunker, lines: list[str], candidates: "_Candidates | None"):
+    def __init__(self, chunker: Chunker, lines: list[str], candidates: "Candidates | None"):
         self.chunker = chunker
         self.budget = chunker.budget
         self.lines = lines
@@ -363,43 +240,7 @@ def _boundaries(node: Node) -> set[int]:
     """Lines where a child (or grandchild of a multi-line child) of ``node`` begins."""
     lines: set[int] = set()
     for child in node.named_children:
-        lines.add(_first_line(child))
-        if _last_line(child) > _first_line(child):
-            lines.update(_first_line(g) for g in child.named_children)
+        lines.add(first_line(child))
+        if last_line(child) > first_line(child):
+            lines.update(first_line(g) for g in child.named_children)
     return lines
-
-
-def _definition(node: Node, spec: LanguageSpec) -> _Member | None:
-    outer, inner = node, node
-    while inner.type in spec.wrappers:
-        nxt = next((c for c in inner.named_children if c.type in spec.definitions
-                    or c.type in spec.wrappers or c.type in spec.assignments), None)
-        if nxt is None:
-            return None
-        inner = nxt
-    kind = spec.definitions.get(inner.type)
-    name_node = inner
-    if kind is None and inner.type in spec.assignments:
-        declarators = [c for c in inner.named_children if c.type == "variable_declarator"]
-        value = declarators[0].child_by_field_name("value") if len(declarators) == 1 else None
-        if value is None or value.type not in _FUNCTION_VALUES:
-            return None
-        kind = "class" if value.type == "class" else "function"
-        name_node = declarators[0]
-    if kind is None:
-        return None
-    if inner.type.endswith("_specifier") and inner.child_by_field_name("body") is None:
-        return None  # `struct S *p` names a type, it does not define one
-    name = _name(name_node, spec)
-    qualifier = _qualifier(inner, spec)
-    start = _first_line(outer)
-    prev = outer.prev_named_sibling
-    while prev is not None and prev.type in spec.leading and _last_line(prev) == start - 1:
-        start = _first_line(prev)
-        prev = prev.prev_named_sibling
-    return _Member(inner, start, _last_line(outer), kind,
-                   f"{qualifier}.{name}" if qualifier and name else name)
-
-
-_FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "class",
-                              "generator_function"})

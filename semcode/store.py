@@ -20,12 +20,13 @@ from typing import Any, TypeVar
 
 import lancedb
 import pyarrow as pa
-from lancedb.index import FTS, Bitmap, BTree, IvfHnswSq
+from lancedb.index import FTS, Bitmap, BTree
 from lancedb.query import MatchQuery
 from lancedb.table import Table
 
 from semcode import progress
 from semcode.errors import StoreError, StoreNotFound, as_commit_conflict
+from semcode.index_policy import ann_config, behind
 from semcode.reports import SnapshotReport, VectorReport
 
 T = TypeVar("T")
@@ -275,7 +276,7 @@ class Store:
                                                             replace=True))
                 done["shards"] = "rebuilt" if "shard_idx" in names else "created"
             progress.report("index", 1, 4)
-            if _behind(chunks, "keywords_idx"):
+            if behind(chunks, "keywords_idx"):
                 retry_conflicts(lambda: chunks.optimize())
                 done["chunks"] = "optimized"
         progress.report("index", 2, 4)
@@ -285,7 +286,7 @@ class Store:
             rows = vectors.count_rows()
             if ("vector_idx" not in names and rows >= ann_min_rows) or \
                     ("vector_idx" in names and self.vector_index_problem()):
-                if _behind(vectors, None):  # compact first: an index is remapped by it
+                if behind(vectors, None):  # compact first: an index is remapped by it
                     retry_conflicts(lambda: vectors.optimize())
                 progress.say(f"building the vector index over {rows:,} vectors")
                 retry_conflicts(lambda: vectors.create_index("vector", config=ann_config(rows),
@@ -293,7 +294,7 @@ class Store:
                 done["ann"] = "rebuilt" if "vector_idx" in names else "created"
                 names.add("vector_idx")
             progress.report("index", 3, 4)
-            if _behind(vectors, "vector_idx" if "vector_idx" in names else None):
+            if behind(vectors, "vector_idx" if "vector_idx" in names else None):
                 retry_conflicts(lambda: vectors.optimize())
                 done["vectors"] = "optimized"
         progress.report("index", 4, 4)
@@ -373,37 +374,6 @@ class Store:
             except (RuntimeError, OSError, ValueError) as exc:
                 problems[name] = _first_line(exc)
         return problems
-
-
-# Rows an index may lag behind by (searched by a scan meanwhile), as a share of the table,
-# and the fragments a table may have before it is compacted.
-UNINDEXED_SHARE = 0.02
-MAX_FRAGMENTS = 64
-
-
-def unindexed_allowance(rows: int) -> int:
-    return int(rows * UNINDEXED_SHARE)
-
-
-def _behind(table: Table, index: str | None) -> bool:
-    """Whether ``table`` is due an ``optimize()``: too many rows outside its index, or too
-    many small files."""
-    stats: dict = table.stats()  # type: ignore[assignment]  # a dict at run time
-    if stats["fragment_stats"]["num_fragments"] > MAX_FRAGMENTS:
-        return True
-    if index is None:
-        return False
-    indexed = table.index_stats(index)
-    return indexed is not None and \
-        indexed.num_unindexed_rows > unindexed_allowance(stats["num_rows"])
-
-
-def ann_config(rows: int) -> IvfHnswSq:
-    """An HNSW graph per IVF partition of about 20,000 vectors: LanceDB's default (one
-    graph over everything, built with ef_construction=300) took over N minutes for Linux's
-    1.4M vectors on 2 cores (bench/ann.py)."""
-    return IvfHnswSq(distance_type="cosine", num_partitions=max(1, rows // 20_000),
-                     ef_construction=100, m=16)
 
 
 def _first_line(exc: BaseException) -> str:

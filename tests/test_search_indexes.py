@@ -6,7 +6,8 @@ import pyarrow as pa
 from lancedb.query import MatchQuery
 
 from semcode.checks import keyword_index_answers
-from semcode.store import Store, ann_config, unindexed_allowance, vectors_schema
+from semcode.index_policy import ann_config, unindexed_allowance
+from semcode.store import Store, vectors_schema
 
 
 def _chunks(paths: list[str], shard: int = 0, word: str = "common") -> list[dict]:
