@@ -27,8 +27,8 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
     dimension, finite values, one model."""
     chunk_ids, vector_ids = _ids(store, "chunks"), _ids(store, "vectors")
     other = f"model != {sql_str(model_id)}"
-    models = sorted(pc.unique(store.scan("vectors", ["model"], other).column("model"))
-                    .to_pylist()) if store.count("vectors", other) else []
+    wrong_model = sorted(pc.unique(store.scan("vectors", ["model"], other).column("model"))
+                         .to_pylist()) if store.count("vectors", other) else []
     dup_chunks, missing = duplicated(chunk_ids), absent(chunk_ids, vector_ids)
     # Every chunk id among as many vector ids, all distinct: the vector ids are the same set,
     # so they hold no duplicate and no orphan (the usual case, two passes saved).
@@ -42,7 +42,6 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
     for batch in store.stream("vectors", ["vector"], batch_size=65536):
         values = batch.column("vector").flatten().to_numpy(zero_copy_only=False)
         non_finite += int(np.count_nonzero(~np.isfinite(values)))
-    wrong_model = models  # only other models were read
     passed = not (len(missing) or len(orphaned) or len(dup_chunks) or len(dup_vectors)
                   or non_finite or wrong_model or stored_dim != dim
                   or len(chunk_ids) != len(vector_ids))
@@ -57,7 +56,7 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
         "missing_vectors": len(missing), "orphaned_vectors": len(orphaned),
         "duplicate_chunk_ids": len(dup_chunks), "duplicate_vector_ids": len(dup_vectors),
         "non_finite_values": non_finite, "dimension": stored_dim, "expected_dimension": dim,
-        "other_models": ", ".join(models), "expected_model": model_id,
+        "other_models": ", ".join(wrong_model), "expected_model": model_id,
         "sample_missing": ", ".join(_sample(missing)),
         "sample_orphaned": ", ".join(_sample(orphaned)),
         "sample_duplicates": ", ".join((_sample(dup_chunks) + _sample(dup_vectors))[:SAMPLE]),
