@@ -15,6 +15,7 @@ def resources_for(settings: Settings,
                              remote=settings.remote, max_file_bytes=settings.max_file_bytes),
         "store": StoreResource(uri=settings.store_uri),
         "embedder": embedder or EmbedderResource(model=settings.model, device=settings.device,
+                                                 backend=settings.backend,
                                                  batch_size=settings.batch_size),
     }
 

@@ -1,7 +1,13 @@
 import dagster as dg
 from pydantic import Field
 
-from semcode.config import DEFAULT_BATCH_SIZE, DEFAULT_DEVICE, DEFAULT_MODEL
+from semcode.config import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_DEVICE,
+    DEFAULT_MODEL,
+)
 from semcode.embedding import TextEncoder, shared_embedder
 
 
@@ -11,8 +17,11 @@ class EmbedderResource(dg.ConfigurableResource):
 
     model: str = Field(default=DEFAULT_MODEL, description="Model name or path (SEMCODE_MODEL).")
     device: str = Field(default=DEFAULT_DEVICE, description="cpu, cuda or mps (SEMCODE_DEVICE).")
+    backend: str = Field(default=DEFAULT_BACKEND,
+                         description="How the model runs: " + ", ".join(BACKENDS)
+                         + " (SEMCODE_BACKEND).")
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE,
                             description="Texts per forward pass (SEMCODE_BATCH_SIZE).")
 
     def get(self) -> TextEncoder:
-        return shared_embedder(self.model, self.device, self.batch_size)
+        return shared_embedder(self.model, self.device, self.batch_size, self.backend)

@@ -61,7 +61,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _searcher(settings: Settings) -> "Searcher":
     from semcode.search import Searcher
 
-    return Searcher(settings.store_uri, model=settings.model, device=settings.device)
+    return Searcher(settings.store_uri, model=settings.model, device=settings.device,
+                    backend=settings.backend)
 
 
 def _hits_json(key: str, value: str, hits: "list[Hit]", warnings: Sequence[str] = ()) -> str:

@@ -18,6 +18,9 @@ DEFAULT_SHARDS = 8
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 STATIC_MODEL = "static"  # the fast tier: a static model distilled from DEFAULT_MODEL
 DEFAULT_DEVICE = "cpu"
+# how the transformer runs (semcode/backends.py); auto: the fastest faithful one for the device
+BACKENDS = ("auto", "torch", "torch-bf16", "torch-fp16", "onnx", "onnx-int8", "openvino")
+DEFAULT_BACKEND = "auto"
 DEFAULT_BATCH_SIZE = 16  # fastest on a 2-core CPU (BENCHMARKS.md)
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 STORE_DIRNAME = ".semcode"
@@ -31,7 +34,8 @@ MAX_LIMIT = 50  # hits one MCP call may ask for
 # field name → environment variable
 ENV_VARS = {
     "repo": "SEMCODE_REPO", "store": "SEMCODE_STORE", "shards": "SEMCODE_SHARDS",
-    "model": "SEMCODE_MODEL", "device": "SEMCODE_DEVICE", "batch_size": "SEMCODE_BATCH_SIZE",
+    "model": "SEMCODE_MODEL", "device": "SEMCODE_DEVICE", "backend": "SEMCODE_BACKEND",
+    "batch_size": "SEMCODE_BATCH_SIZE",
     "branch": "SEMCODE_BRANCH", "remote": "SEMCODE_REMOTE",
 }
 
@@ -48,6 +52,7 @@ class Settings:
     shards: int = DEFAULT_SHARDS
     model: str = DEFAULT_MODEL
     device: str = DEFAULT_DEVICE
+    backend: str = DEFAULT_BACKEND
     batch_size: int = DEFAULT_BATCH_SIZE
     branch: str = ""  # empty: the branch checked out in the repository
     remote: str = ""  # a remote to fetch before reading the branch (the sensor)
@@ -59,6 +64,9 @@ class Settings:
             if not isinstance(value, int) or value < 1:
                 where = ENV_VARS.get(name, name)
                 raise ConfigError(f"{where}={value!r}: must be a whole number of at least 1")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"SEMCODE_BACKEND={self.backend!r} is not a backend — use one of "
+                              f"{', '.join(BACKENDS)}")
 
     @property
     def store_uri(self) -> str:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from semcode.config import DEFAULT_BATCH_SIZE, DEFAULT_DEVICE
+from semcode import backends
+from semcode.config import DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_DEVICE
 from semcode.errors import ConfigError
 from semcode.identifiers import split_identifier
 from semcode.model_files import model_id, model_path
@@ -17,7 +18,6 @@ from semcode.static_model import encode_static, is_static, load_static_model
 
 if TYPE_CHECKING:
     from model2vec import StaticModel
-    from sentence_transformers import SentenceTransformer
 
 
 def embedding_text(symbol: str, text: str) -> str:
@@ -88,41 +88,50 @@ class TextEncoder(Protocol):
 
 
 class Embedder:
-    """Loads the model once, on first use; ``encode`` sorts by length inside each call."""
+    """Loads the model once, on first use, on its backend (``semcode/backends.py``);
+    ``encode`` sorts by length inside each call. A query embedder (``for_queries``) never
+    exports a graph: it runs on PyTorch until an index run has built one."""
 
     def __init__(self, model: str, device: str = DEFAULT_DEVICE,
-                 batch_size: int = DEFAULT_BATCH_SIZE):
+                 batch_size: int = DEFAULT_BATCH_SIZE, backend: str = DEFAULT_BACKEND,
+                 for_queries: bool = False):
         self.model = model
         self.model_id = model_id(model)
         self.device = device
-        # a static model wants large batches; the default size is the transformer's
-        self.batch_size = STATIC_BATCH_SIZE if is_static(model) and \
-            batch_size == DEFAULT_BATCH_SIZE else batch_size
-        self._st: SentenceTransformer | None = None
+        self.backend = "static" if is_static(model) else backends.resolve(backend, device)
+        self.for_queries = for_queries
+        # a static model and a GPU want large batches; the default size is a CPU's
+        default = batch_size == DEFAULT_BATCH_SIZE
+        self.batch_size = STATIC_BATCH_SIZE if is_static(model) and default else \
+            backends.GPU_BATCH_SIZE if default and device.startswith("cuda") else batch_size
+        self._runner: backends.Runner | None = None
         self._static: StaticModel | None = None
 
-    def _load(self) -> "SentenceTransformer":
-        if self._st is None:
+    def _load(self) -> backends.Runner:
+        if self._runner is None:
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
+            self._runner = backends.load_runner(self.model, self.backend, self.device,
+                                                may_export=not self.for_queries)
+        return self._runner
 
-            hf_logging.disable_progress_bar()
-
-            self._st = SentenceTransformer(model_path(self.model), device=self.device)
-        return self._st
+    @property
+    def runs_on(self) -> str:
+        """What encodes, once loaded: ``openvino (bf16)``, ``torch (fp32)``, ``static``."""
+        if is_static(self.model):
+            return "static"
+        runner = self._load()
+        kind = runner.kind if isinstance(runner, backends.GraphRunner) else "torch"
+        return f"{kind} ({runner.precision})"
 
     @cached_property
     def dim(self) -> int:
         known = model_dimension(self.model)
         if known:
             return known
-        st = self._load()
-        get_dim = getattr(st, "get_embedding_dimension", None) or \
-            st.get_sentence_embedding_dimension
-        dim = get_dim()
-        if dim is None:
+        runner = self._load()
+        dim = runner.encode(["x"], 1).shape[1]
+        if not dim:
             raise ConfigError(f"model {self.model} does not say its vector size — use a "
                               "sentence-transformers model with a pooling layer")
         return int(dim)
@@ -135,9 +144,7 @@ class Embedder:
                 self._static = load_static_model(model_path(self.model))
             vectors = encode_static(self._static, texts, self.batch_size)
         else:
-            vectors = np.asarray(self._load().encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
+            vectors = np.asarray(self._load().encode(texts, self.batch_size), dtype=np.float32)
         if vectors.shape[1] != self.dim:  # never store vectors of a size the table does not say
             raise ConfigError(f"model {self.model} produced vectors of size {vectors.shape[1]}"
                               f", not the {self.dim} its files describe")
@@ -145,6 +152,7 @@ class Embedder:
 
 
 @lru_cache(maxsize=4)
-def shared_embedder(model: str, device: str, batch_size: int) -> Embedder:
+def shared_embedder(model: str, device: str, batch_size: int,
+                    backend: str = DEFAULT_BACKEND, for_queries: bool = False) -> Embedder:
     """One embedder per process and configuration (the model loads once)."""
-    return Embedder(model, device, batch_size)
+    return Embedder(model, device, batch_size, backend, for_queries)

@@ -66,7 +66,7 @@ class _Index:
             if self._searcher is None:
                 self._searcher = await _answer(lambda: Searcher(
                     self.settings.store_uri, model=self.settings.model,
-                    device=self.settings.device))
+                    device=self.settings.device, backend=self.settings.backend))
             return self._searcher
 
 

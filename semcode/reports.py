@@ -121,6 +121,7 @@ class VectorReport(Report):
 
     model: str
     dim: int = 0
+    backend: str = ""  # what encoded this run's texts: ``openvino (bf16)``; empty if none
     commit: str | None = None
     branch: str | None = None
     at: str = ""

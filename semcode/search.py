@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from lancedb.query import MatchQuery
 
 from semcode.config import (
+    DEFAULT_BACKEND,
     DEFAULT_BATCH_SIZE,
     DEFAULT_DEVICE,
     DEFAULT_LIMIT,
@@ -93,7 +94,8 @@ class Searcher:
     threads for reading."""
 
     def __init__(self, store_uri: str, *, model: str = DEFAULT_MODEL,
-                 device: str = DEFAULT_DEVICE, weights: tuple[float, float] = WEIGHTS,
+                 device: str = DEFAULT_DEVICE, backend: str = DEFAULT_BACKEND,
+                 weights: tuple[float, float] = WEIGHTS,
                  depth: int = DEPTH, rrf_k: int = RRF_K, kind_prior: float = OTHER_KINDS_PRIOR):
         self.store = Store(store_uri, create=False)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="semcode-keyword")
@@ -105,7 +107,8 @@ class Searcher:
                              f"search it with SEMCODE_MODEL={last.model}, or run "
                              "`semcode index` to re-embed it with the configured model")
         self.model_id = model_id(model)
-        self.embedder = shared_embedder(model, device, DEFAULT_BATCH_SIZE)
+        self.embedder = shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend,
+                                        for_queries=True)
         self.vectors = self.store.table("vectors")
         self.chunks = self.store.table("chunks")
         self.weights = weights

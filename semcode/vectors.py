@@ -94,6 +94,8 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) ->
     firsts = new.group_by("text_hash").aggregate([("chunk_id", "min")]).column("chunk_id_min")
     result.embedded, result.encode_seconds = _embed_missing(
         store, table, embedder, firsts.combine_chunks(), chunks.num_rows, window)
+    if result.embedded:  # what encoded them (a fake encoder in tests says nothing)
+        result.backend = str(getattr(embedder, "runs_on", ""))
     copies = missing.filter(_not_in(missing.column("chunk_id"), firsts))
     _copy_reused(store, name, table, copies, embedder.model_id, dim)
     result.reused = copies.num_rows
