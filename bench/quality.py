@@ -6,7 +6,7 @@ Builds the 16 development corpora the harness README names, indexes each with
 model, answers every query in every mode in-process, and scores with the harness's own
 score.py. Usage:
 
-    python bench/quality.py [--model static] [--corpora click,requests] [--weights 1,1]
+    python bench/quality.py [--model static] [--backend torch] [--corpora click,requests]
 """
 
 import argparse
@@ -89,24 +89,27 @@ def build_task(name: str) -> Path:
     return task
 
 
-def store_of(task: Path, model: str) -> Path:
-    return task / "stores" / model
+def store_of(task: Path, model: str, backend: str = "auto") -> Path:
+    return task / "stores" / (model if backend == "auto" else f"{model}-{backend}")
 
 
-def index(task: Path, model: str) -> dict:
-    env = {**os.environ, "SEMCODE_MODEL": model, "SEMCODE_STORE": str(store_of(task, model))}
+def index(task: Path, model: str, backend: str = "auto") -> dict:
+    env = {**os.environ, "SEMCODE_MODEL": model, "SEMCODE_BACKEND": backend,
+           "SEMCODE_STORE": str(store_of(task, model, backend))}
     proc = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(task / "repo"),
                            "--json"], capture_output=True, text=True, check=True, env=env)
     return json.loads(proc.stdout)
 
 
-def evaluate(task: Path, model: str, modes: list[str], weights: tuple[float, float]) -> dict:
+def evaluate(task: Path, model: str, modes: list[str], weights: tuple[float, float],
+             backend: str = "auto") -> dict:
     from score import score
 
     from semcode.search import Searcher
 
     queries = [json.loads(line) for line in open(task / "queries.jsonl")]
-    searcher = Searcher(str(store_of(task, model)), model=model, weights=weights)
+    searcher = Searcher(str(store_of(task, model, backend)), model=model, backend=backend,
+                        weights=weights)
     searcher.search("warm up the model", k=10)
     figures = {}
     for mode in modes:
@@ -146,18 +149,22 @@ def main() -> None:
     parser.add_argument("--weights", default="1,0.7", help="RRF weights: vector,keyword")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="e.g. static")
+    parser.add_argument("--backend", default="auto", help="e.g. torch, openvino, onnx-int8")
     args = parser.parse_args()
     weights = tuple(float(w) for w in args.weights.split(","))
     report = {}
     for name in args.corpora.split(","):
         task = build_task(name)
-        summary = index(task, args.model)
+        summary = index(task, args.model, args.backend)
         report[name] = {"chunks": summary["chunks"]["total"],
-                        **evaluate(task, args.model, args.modes.split(","), weights)}
+                        "backend": summary["vectors"]["backend"],
+                        **evaluate(task, args.model, args.modes.split(","), weights,
+                                   args.backend)}
         if not args.no_baseline and CORPORA[name][3] == "make_corpus.py":
             report[name]["naive_baseline"] = baseline(task)
         print(name, json.dumps(report[name]), flush=True)
-    (OUT / f"report-{args.model}.json").write_text(json.dumps(report, indent=2))
+    suffix = args.model if args.backend == "auto" else f"{args.model}-{args.backend}"
+    (OUT / f"report-{suffix}.json").write_text(json.dumps(report, indent=2))
     print(mrr_table(report))
 
 

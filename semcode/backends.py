@@ -17,11 +17,13 @@ model's vectors, and switching one does not re-embed the store.
 
 import contextlib
 import fcntl
+import io
 import json
 import logging
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,7 +133,8 @@ def _export_onnx(model: str, into: Path) -> None:
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return self.st(dict(zip(names, tensors, strict=True)))["sentence_embedding"]
 
-    with torch.no_grad(), contextlib.redirect_stderr(open(os.devnull, "w")):
+    with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes it treats as constant
         torch.onnx.export(Pipeline().eval(), tuple(example.values()), str(into / "model.onnx"),
                           input_names=names, output_names=["embedding"], opset_version=17,
                           dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names},

@@ -27,7 +27,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     that repository: its files are indexed (and shown) relative to its top."""
     repo = getattr(args, "repo", None) or getattr(args, "repo_path", None)
     settings = Settings.from_env(repo=repo, store=getattr(args, "store", None),
-                                 shards=getattr(args, "shards", None))
+                                 shards=getattr(args, "shards", None),
+                                 backend=getattr(args, "backend", None))
     if Path(settings.repo).is_dir() and gitrepo.is_git_repo(settings.repo):
         top = str(gitrepo.toplevel(settings.repo))
         if top != settings.repo_path:
@@ -44,13 +45,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not Path(settings.repo).is_dir():
         print(f"semcode: repository not found: {settings.repo_path}", file=sys.stderr)
         return EXIT_USAGE
-    from assets.local_run import run_index_job
-    from semcode.store import Store
+    from semcode.pipeline import nothing_to_do
 
-    Store(settings.store_uri)  # a store that cannot be written fails here, clearly
+    report = None if args.full else nothing_to_do(settings)
+    if report is None:  # work to do: the Dagster job, in this process
+        from assets.local_run import run_index_job
+        from semcode.store import Store
 
-    with IndexProgress(enabled=not args.json and sys.stderr.isatty()):
-        report = run_index_job(settings)
+        Store(settings.store_uri)  # a store that cannot be written fails here, clearly
+        with IndexProgress(enabled=not args.json and sys.stderr.isatty()):
+            report = run_index_job(settings)
     if args.json:
         print(report.to_json())
     else:
@@ -161,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, repo_flag=False)
     p.add_argument("--shards", type=int,
                    help=f"file shards (default: SEMCODE_SHARDS or {DEFAULT_SHARDS})")
+    p.add_argument("--backend", help="how the model runs (default: SEMCODE_BACKEND or auto)")
+    p.add_argument("--full", action="store_true",
+                   help="run the job even when the store already indexes the branch head")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.set_defaults(func=cmd_index)
 

@@ -77,6 +77,12 @@ class IndexProgress:
 
 
 def print_summary(report: IndexReport, store: str) -> None:
+    if report.up_to_date:
+        out.print(f"[green]up to date[/]: {report.commit} is indexed — {report.chunks.total} "
+                  f"chunks, {report.vectors.total} vectors; checks passed against the store "
+                  "now (`--full` runs the job anyway)")
+        out.print(f"store: {store}")
+        return
     table = Table(title=f"indexed {report.commit or '?'}", show_header=True)
     for column in ("", "total", "changes"):
         table.add_column(column)
@@ -85,7 +91,7 @@ def print_summary(report: IndexReport, store: str) -> None:
                   f"{f.skipped} skipped, {f.removed} removed")
     table.add_row("chunks", str(c.total), f"+{c.added} −{c.removed}")
     table.add_row("vectors", str(v.total), f"{v.embedded} embedded, {v.reused} reused, "
-                  f"{v.deleted} deleted")
+                  f"{v.deleted} deleted" + (f" — {v.backend}" if v.backend else ""))
     out.print(table)
     for name, passed in report.checks.items():
         out.print(f"  {'[green]✓' if passed else '[red]✗'} {name}[/]")

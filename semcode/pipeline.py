@@ -3,14 +3,27 @@ call these; so can anything else."""
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
-from semcode import progress
+from semcode import gitrepo, progress
+from semcode.config import Settings
 from semcode.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.embedding import TextEncoder
+from semcode.errors import StoreNotFound
 from semcode.lease import writer_lease
-from semcode.reports import SnapshotReport, VectorReport, count_skips
+from semcode.model_files import model_id
+from semcode.reports import (
+    ChunkCounts,
+    FileCounts,
+    IndexReport,
+    SnapshotReport,
+    VectorCounts,
+    VectorReport,
+    count_skips,
+)
+from semcode.status import live_checks
 from semcode.store import Store
-from semcode.vectors import update_vectors
+from semcode.vectors import NEXT, update_vectors
 
 
 def now() -> str:
@@ -48,7 +61,7 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
     skipped = [f.reason for f in snap.files if f.status != INDEXED]
     report = SnapshotReport(
         commit=snap.commit, branch=snap.branch, is_git=snap.is_git, shards=shards,
-        rules=RULES_VERSION, at=now(), files=len(snap.files),
+        rules=RULES_VERSION, max_file_bytes=max_file_bytes, at=now(), files=len(snap.files),
         indexed=len(snap.files) - len(skipped), skipped=len(skipped),
         skip_reasons=count_skips(skipped),
         changed=sum(1 for f in snap.files if f.status == INDEXED
@@ -72,3 +85,36 @@ def record_vectors(store: Store, embedder: TextEncoder,
             "branch": snapshot.branch if snapshot else None, "at": now()})
         store.set_meta(vectors=report.to_dict())
     return report
+
+
+def nothing_to_do(settings: Settings) -> IndexReport | None:
+    """The report of a run with nothing to do — the store already indexes the branch head
+    with these settings, and its checks pass against the store as it is now — or None when a
+    run has work (or this cannot be told cheaply: outside git, an older store). What a commit
+    hook or an editor save pays when nothing changed: a few git calls and the checks."""
+    repo = Path(settings.repo_path)
+    if not repo.is_dir() or not gitrepo.is_git_repo(repo):
+        return None
+    top = gitrepo.toplevel(repo)
+    head = gitrepo.resolve(top, settings.branch or gitrepo.current_branch(top))
+    try:
+        store = Store(settings.store_uri, create=False)
+    except StoreNotFound:
+        return None
+    snapshot, vectors = store.last_snapshot(), store.last_vectors()
+    if head is None or snapshot is None or vectors is None or not store.has("vectors") or \
+            (snapshot.commit, snapshot.shards, snapshot.rules, snapshot.max_file_bytes,
+             vectors.commit, vectors.model) != (head, settings.shards, RULES_VERSION,
+                                               settings.max_file_bytes, head,
+                                               model_id(settings.model)) or \
+            store.has(NEXT):
+        return None
+    verdicts = live_checks(store, vectors)
+    if not all(verdicts.values()):
+        return None  # a run repairs what the checks found
+    return IndexReport(
+        commit=head, up_to_date=True, checks=verdicts,
+        files=FileCounts(seen=snapshot.files, unchanged=snapshot.indexed,
+                         skipped=snapshot.skipped),
+        chunks=ChunkCounts(total=store.count("chunks")),
+        vectors=VectorCounts(total=store.count("vectors")))

@@ -52,6 +52,7 @@ class SnapshotReport(Report):
     is_git: bool = True
     shards: int
     rules: int
+    max_file_bytes: int = 0  # 0: not recorded (an older store)
     at: str
     files: int = 0
     indexed: int = 0
@@ -166,6 +167,7 @@ class VectorCounts(Report):
     embedded: int = 0
     reused: int = 0
     deleted: int = 0
+    backend: str = ""  # what encoded them: ``openvino (bf16)``; empty when nothing was
 
 
 class IndexReport(Report):
@@ -177,6 +179,8 @@ class IndexReport(Report):
     vectors: VectorCounts = VectorCounts()
     checks: dict[str, bool] = {}
     repairs: dict[str, int] = {}  # damage this run found and set right
+    seconds: dict[str, float] = {}  # where the run's time went: snapshot, parse, embed, …
+    up_to_date: bool = False  # nothing to do: the store already indexed this commit
     error: str | None = None
 
     @property
@@ -197,13 +201,19 @@ class IndexReport(Report):
             chunks=ChunkCounts(total=c.chunks_total, added=c.chunks_added,
                                removed=c.chunks_removed),
             vectors=VectorCounts(total=v.total, embedded=v.embedded, reused=v.reused,
-                                 deleted=v.deleted),
+                                 deleted=v.deleted, backend=v.backend),
             checks=checks, error=error,
-            repairs={**(snapshot.repaired if snapshot else {}), **c.repaired, **v.repaired})
+            repairs={**(snapshot.repaired if snapshot else {}), **c.repaired, **v.repaired},
+            seconds={"snapshot": snapshot.seconds if snapshot else 0.0, "parse": c.seconds,
+                     "embed": v.encode_seconds,
+                     "vectors_other": round(max(v.seconds - v.encode_seconds, 0.0), 3)})
 
     def text(self) -> str:
         f, c, v = self.files, self.chunks, self.vectors
         checks = ", ".join(f"{k} {'passed' if ok else 'FAILED'}" for k, ok in self.checks.items())
+        if self.up_to_date:
+            return (f"up to date: {self.commit or '?'} is indexed — {c.total} chunks, "
+                    f"{v.total} vectors, checks {checks}")
         lines = [f"indexed {self.commit or '?'}",
                  f"files {f.seen}: {f.parsed} parsed, {f.unchanged} unchanged, "
                  f"{f.skipped} skipped, {f.removed} removed",

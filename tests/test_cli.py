@@ -32,11 +32,13 @@ def test_index_json_prints_exactly_one_summary_object(indexed_repo):
     assert len(lines) == 1
     summary = json.loads(lines[0])
     assert set(summary) == {"commit", "files", "chunks", "vectors", "checks", "repairs",
-                            "error"}
+                            "seconds", "up_to_date", "error"}
     assert summary["error"] is None
     assert set(summary["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed"}
     assert set(summary["chunks"]) == {"total", "added", "removed"}
-    assert set(summary["vectors"]) == {"total", "embedded", "reused", "deleted"}
+    assert set(summary["vectors"]) == {"total", "embedded", "reused", "deleted", "backend"}
+    assert summary["vectors"]["backend"].startswith("openvino")  # auto on a CPU
+    assert summary["up_to_date"] is False and summary["seconds"]["embed"] > 0
     assert summary["checks"] == ALL_PASSED
     assert summary["chunks"]["total"] == summary["vectors"]["total"] > 0
     assert summary["files"]["seen"] == summary["files"]["parsed"] + summary["files"]["skipped"]
