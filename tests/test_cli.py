@@ -117,3 +117,18 @@ def test_stdin_survives_bad_bytes_and_bad_queries(indexed_repo):
     assert len(answers) == len(lines)
     assert "characters" in answers[2]["error"]
     assert answers[-1]["hits"][0]["symbol"] == "Mailer.sendWelcomeEmail"
+
+
+def test_index_with_nothing_to_do_starts_no_dagster_and_loads_no_model(indexed_repo):
+    repo, _ = indexed_repo
+    probe = ("import sys; from semcode.cli import main; main(['index', sys.argv[1], '--json']);"
+             "print(sorted(m for m in ('dagster', 'torch', 'sentence_transformers', 'openvino')"
+             " if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", probe, str(repo)], capture_output=True,
+                          text=True, timeout=600)
+    summary, loaded = proc.stdout.strip().splitlines()
+    assert json.loads(summary)["up_to_date"] is True
+    assert json.loads(summary)["checks"] == ALL_PASSED
+    assert loaded == "[]"
+    full = json.loads(semcode("index", str(repo), "--json", "--full").stdout)
+    assert full["up_to_date"] is False and full["vectors"]["embedded"] == 0
