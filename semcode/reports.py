@@ -136,7 +136,8 @@ class VectorReport(Report):
 
     def text(self) -> str:
         return (f"vectors {self.total}: {self.embedded} embedded, {self.reused} reused, "
-                f"{self.deleted} deleted ({self.model})")
+                f"{self.deleted} deleted ({self.model}"
+                f"{f', {self.backend}' if self.backend else ''})")
 
 
 class CheckReport(Report):

@@ -89,7 +89,7 @@ def test_the_index_json_contract_keeps_its_fields():
     assert {"commit", "files", "chunks", "vectors", "checks"} <= set(data)
     assert set(data["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed"}
     assert set(data["chunks"]) == {"total", "added", "removed"}
-    assert set(data["vectors"]) == {"total", "embedded", "reused", "deleted"}
+    assert set(data["vectors"]) == {"total", "embedded", "reused", "deleted", "backend"}
     status = IndexStatus(store="s", exists=True).to_dict()
     assert {"store", "exists", "files", "chunks", "vectors", "model", "indexed_commit",
             "checks", "freshness"} <= set(status)
