@@ -55,3 +55,16 @@ def test_outside_git_every_run_does_the_work(tmp_path):
     store = str(tmp_path / "store")
     assert index_with_fake(plain, store).ok
     assert nothing_to_do(Settings(repo=str(plain), store=store, model=FAKE)) is None
+
+
+def test_a_full_reparse_re_embeds_nothing(tmp_path):
+    """Another shard count drops and re-parses every chunk row; the vectors stay cached."""
+    from assets.local_run import run_index_job
+    from tests.dagster_helpers import FakeEmbedderResource
+
+    repo, store, settings = indexed(tmp_path)
+    before = Store(store).count("vectors")
+    report = run_index_job(settings.with_overrides(shards=3, model="all-MiniLM-L6-v2"),
+                           embedder=FakeEmbedderResource())
+    assert report.ok and report.files.parsed > 0
+    assert report.vectors.embedded == 0 and report.vectors.total == before
