@@ -55,6 +55,8 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
         parallel."""
         handle = store.open()
         snapshot = handle.last_snapshot()
+        if snapshot is None or snapshot.changed:
+            embedder.warm_up()  # new text to embed, most likely: the load overlaps the parse
         with run_log(context):
             reports = index_shards(store_uri=handle.uri, repo=repo.path,
                                    shards=[shard_number(key) for key in context.partition_keys],

@@ -58,7 +58,7 @@ def run(repo: Path, env: dict) -> dict:
         sys.exit(proc.stderr[-3000:])
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["wall"] = wall
-    out["phases"] = {"interpreter start": wall - out.pop("in_process"), **out["phases"]}
+    out["phases"] = {"interpreter start and exit": wall - out.pop("in_process"), **out["phases"]}
     return out
 
 

@@ -1,3 +1,5 @@
+import multiprocessing
+
 import dagster as dg
 from pydantic import Field
 
@@ -22,6 +24,14 @@ class EmbedderResource(dg.ConfigurableResource):
                          + " (SEMCODE_BACKEND).")
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE,
                             description="Texts per forward pass (SEMCODE_BATCH_SIZE).")
+
+    def warm_up(self) -> None:
+        """Load the model in the background while the shards parse — only when the vectors
+        step will run in this process (``semcode index``, ``execute_in_process``); under the
+        multiprocess executor each step has a process of its own."""
+        warm = getattr(self.get(), "warm_up", None)
+        if warm is not None and multiprocessing.parent_process() is None:
+            warm()
 
     def get(self) -> TextEncoder:
         return shared_embedder(self.model, self.device, self.batch_size, self.backend)

@@ -1,7 +1,9 @@
 """Embedding with sentence-transformers: normalized float32 vectors, model id attached."""
 
+import contextlib
 import json
 import os
+import threading
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -106,14 +108,30 @@ class Embedder:
             backends.GPU_BATCH_SIZE if default and device.startswith("cuda") else batch_size
         self._runner: backends.Runner | None = None
         self._static: StaticModel | None = None
+        self._loading = threading.Lock()
+        self._warming: threading.Thread | None = None
 
     def _load(self) -> backends.Runner:
-        if self._runner is None:
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            self._runner = backends.load_runner(self.model, self.backend, self.device,
-                                                may_export=not self.for_queries)
-        return self._runner
+        with self._loading:  # one load, also when warm_up's thread is still at it
+            if self._runner is None:
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                self._runner = backends.load_runner(self.model, self.backend, self.device,
+                                                    may_export=not self.for_queries)
+            return self._runner
+
+    def warm_up(self) -> None:
+        """Start loading the model in a thread, so the load (PyTorch's import alone takes
+        seconds) overlaps the parse instead of delaying the first encode. A failed load
+        is retried, and raised, by the first ``encode``."""
+        if is_static(self.model) or self._runner is not None or self._warming is not None:
+            return
+        self._warming = threading.Thread(target=self._quiet_load, name="semcode-model-load")
+        self._warming.start()
+
+    def _quiet_load(self) -> None:
+        with contextlib.suppress(Exception):
+            self._load()
 
     @property
     def runs_on(self) -> str:
