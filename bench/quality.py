@@ -7,6 +7,7 @@ model, answers every query in every mode in-process, and scores with the harness
 score.py. Usage:
 
     python bench/quality.py [--model static] [--backend torch] [--corpora click,requests]
+    python bench/quality.py --compare torch,openvino,torch-bf16   # saved reports side by side
 """
 
 import argparse
@@ -150,7 +151,12 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="e.g. static")
     parser.add_argument("--backend", default="auto", help="e.g. torch, openvino, onnx-int8")
+    parser.add_argument("--compare", help="backends whose saved reports to set side by side "
+                                          "(no run), e.g. torch,openvino,onnx-int8")
     args = parser.parse_args()
+    if args.compare:
+        print(compare(args.model, args.compare.split(",")))
+        return
     weights = tuple(float(w) for w in args.weights.split(","))
     report = {}
     for name in args.corpora.split(","):
@@ -166,6 +172,27 @@ def main() -> None:
     suffix = args.model if args.backend == "auto" else f"{args.model}-{args.backend}"
     (OUT / f"report-{suffix}.json").write_text(json.dumps(report, indent=2))
     print(mrr_table(report))
+
+
+def compare(model: str, backends: list[str]) -> str:
+    """MRR@10 of hybrid and vector search per corpus, one column per backend's saved report,
+    then each language's mean and the mean of all 16 (the fidelity gate: within 0.01)."""
+    import pandas as pd
+
+    language = {"make_corpus.py": "python", "make_corpus_js.py": "javascript",
+                "make_corpus_go.py": "go"}
+    reports = {b: json.loads((OUT / f"report-{model if b == 'auto' else f'{model}-{b}'}.json")
+                             .read_text()) for b in backends}
+    tables = []
+    for mode in ("hybrid", "vector"):
+        table = pd.DataFrame({b: {c: r[c][mode]["mrr10"] for c in CORPORA}
+                              for b, r in reports.items()})
+        groups = table.groupby(lambda c: language[CORPORA[c][3]]).mean()
+        groups.index = [f"mean ({lang})" for lang in groups.index]
+        overall = table.mean().to_frame("mean (all 16)").T
+        tables.append(f"{mode} MRR@10\n\n"
+                      + pd.concat([table, groups, overall]).round(3).to_markdown())
+    return "\n\n".join(tables)
 
 
 def mrr_table(report: dict) -> str:
