@@ -10,7 +10,7 @@ QUERY  ?= split a syntax node that is over the token budget into windows
 
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup demo test lint bench bench-scale bench-quality dev clean
+.PHONY: setup demo test lint bench bench-backends bench-scale bench-quality dev clean
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ test: lint
 bench: setup
 	$(PY) bench/full_index.py
 	$(PY) bench/incremental.py
+	$(PY) bench/fixed_cost.py
+
+# every backend's speed and fidelity on the same chunks (~6 min here)
+bench-backends: setup
+	$(PY) bench/backends.py
 
 # Linux 6.1 drivers/ (31,596 files) with the static tier: ~10 min here, ~1 GB download
 bench-scale: setup
