@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -223,8 +224,14 @@ class GraphRunner:
                                            {"INFERENCE_NUM_THREADS": threads})
         # bf16 where the CPU has it, fp32 where it does not: OpenVINO decides, we report it
         self.precision = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
-        request = compiled.create_infer_request()
-        return lambda feed: request.infer(feed)[0].copy()
+        mine = threading.local()  # a request serves one call at a time: one per thread
+
+        def infer(feed: dict) -> np.ndarray:
+            if not hasattr(mine, "request"):
+                mine.request = compiled.create_infer_request()
+            return mine.request.infer(feed)[0].copy()
+
+        return infer
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         encodings = self.tokenizer.encode_batch_fast(texts)

@@ -107,3 +107,15 @@ def test_auto_is_openvino_on_a_cpu_fp16_on_a_gpu_and_torch_without_openvino(monk
 def test_an_unknown_backend_is_a_clear_error():
     with pytest.raises(ConfigError, match="openvino"):
         Settings.from_env({"SEMCODE_BACKEND": "tensorrt"})
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnx"])
+def test_a_graph_runner_answers_threads_at_once(cache, reference, backend):
+    """Search shares one embedder between threads (MCP answers calls concurrently)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    embedder = Embedder(DEFAULT_MODEL, backend=backend)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: embedder.encode([CODE[i % len(CODE)]])[0], range(24)))
+    for i, vector in enumerate(answers):
+        assert float(vector @ reference[i % len(CODE)]) >= 0.98
