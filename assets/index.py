@@ -4,19 +4,26 @@ The shard count is part of the graph (it fixes the partitions), so the two asset
 depend on it are built by ``build_index_assets`` from the settings' partitions.
 """
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 
 from assets.metadata import to_metadata
-from assets.partitions import COMMIT_TAG
+from assets.partitions import COMMIT_TAG, INDEX_POOL
 from resources import EmbedderResource, RepoResource, StoreResource
 from semcode import progress
 from semcode.parse import index_shards, workers_for
 from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport
 from semcode.sharding import shard_number
+
+# single_run() is what the UI's "Materialize all" needs; Dagster marks the parameter beta
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+# One run for every shard, whoever launches it ("Materialize all" in the UI included): a
+# range run parses the shards in one process pool, and the run queue sees one run.
+ONE_RUN = dg.BackfillPolicy.single_run()
 
 
 @contextmanager
@@ -31,7 +38,8 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
     """``repo_snapshot`` and ``code_chunks`` for this many shards."""
     shard_count = len(partitions.get_partition_keys())
 
-    @dg.asset(group_name="index", kinds={"git", "lancedb"})
+    @dg.asset(group_name="index", kinds={"git", "lancedb"}, pool=INDEX_POOL,
+              backfill_policy=ONE_RUN)
     def repo_snapshot(context: dg.AssetExecutionContext, repo: RepoResource,
                       store: StoreResource) -> dg.MaterializeResult:
         """Pins one commit — the run's ``semcode/commit`` tag, else the head of the tracked
@@ -47,6 +55,7 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
         return dg.MaterializeResult(metadata=to_metadata(report))
 
     @dg.asset(group_name="index", partitions_def=partitions, deps=[repo_snapshot],
+              backfill_policy=ONE_RUN, pool=INDEX_POOL,
               kinds={"tree-sitter", "lancedb"})
     def code_chunks(context: dg.AssetExecutionContext, repo: RepoResource,
                     store: StoreResource, embedder: EmbedderResource) -> dg.MaterializeResult:
@@ -71,7 +80,8 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
     return [repo_snapshot, code_chunks]
 
 
-@dg.asset(group_name="index", deps=["code_chunks"], kinds={"pytorch", "lancedb"})
+@dg.asset(group_name="index", deps=["code_chunks"], kinds={"pytorch", "lancedb"},
+          pool=INDEX_POOL, backfill_policy=ONE_RUN)
 def code_vectors(context: dg.AssetExecutionContext, store: StoreResource,
                  embedder: EmbedderResource) -> dg.MaterializeResult:
     """Embeds every chunk without a vector (reusing vectors of identical text), deletes
