@@ -10,14 +10,16 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from assets.metadata import to_metadata
+from assets.metadata import shard_metadata, to_metadata
 from assets.partitions import COMMIT_TAG, INDEX_POOL
 from resources import EmbedderResource, RepoResource, StoreResource
 from semcode import progress
+from semcode.discovery import INDEXED
 from semcode.parse import index_shards, workers_for
 from semcode.pipeline import record_snapshot, record_vectors
-from semcode.reports import ChunksReport
-from semcode.sharding import shard_number
+from semcode.reports import ChunksReport, count_skips
+from semcode.sharding import shard_key, shard_number
+from semcode.store import Store
 
 # single_run() is what the UI's "Materialize all" needs; Dagster marks the parameter beta
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
@@ -58,10 +60,11 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
               backfill_policy=ONE_RUN, pool=INDEX_POOL,
               kinds={"tree-sitter", "lancedb"})
     def code_chunks(context: dg.AssetExecutionContext, repo: RepoResource,
-                    store: StoreResource, embedder: EmbedderResource) -> dg.MaterializeResult:
+                    store: StoreResource, embedder: EmbedderResource,
+                    ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
         """Parses the shard's changed files into syntax-aware chunks and commits the shard's
         rows in one write. A range run gets every shard at once and parses them in
-        parallel."""
+        parallel; each partition then records its own shard's figures."""
         handle = store.open()
         snapshot = handle.last_snapshot()
         if snapshot is None or snapshot.changed:
@@ -75,7 +78,14 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
                                    owner=context.run_id)
         report = ChunksReport.from_shards(snapshot.commit if snapshot else "", reports)
         context.log.info(report.text())
-        return dg.MaterializeResult(metadata=to_metadata(report))
+        yield dg.MaterializeResult(metadata=to_metadata(report))
+        # Dagster gives every partition of a range the step's metadata (the run's totals);
+        # a materialization per partition after it makes each shard's own figures the latest
+        skips = skips_by_shard(handle)
+        for shard in reports:
+            yield dg.AssetMaterialization(
+                asset_key=context.asset_key, partition=shard_key(shard.shard),
+                metadata=shard_metadata(shard, skips.get(shard.shard, {})))
 
     return [repo_snapshot, code_chunks]
 
@@ -90,3 +100,12 @@ def code_vectors(context: dg.AssetExecutionContext, store: StoreResource,
         report = record_vectors(store.open(), embedder.get(), owner=context.run_id)
     context.log.info(report.text())
     return dg.MaterializeResult(metadata=to_metadata(report))
+
+
+def skips_by_shard(store: Store) -> dict[int, dict[str, int]]:
+    """The manifest's skipped files, counted by shard and reason kind."""
+    rows = store.scan("files", ["shard", "reason"], f"status != '{INDEXED}'").to_pylist()
+    by_shard: dict[int, list[str]] = {}
+    for row in rows:
+        by_shard.setdefault(row["shard"], []).append(row["reason"])
+    return {shard: count_skips(reasons) for shard, reasons in by_shard.items()}

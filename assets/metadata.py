@@ -5,7 +5,7 @@ from typing import Any, TypeVar
 import dagster as dg
 import pandas as pd
 
-from semcode.reports import ChunksReport, Report
+from semcode.reports import ChunksReport, Report, ShardReport
 
 R = TypeVar("R", bound=Report)
 # Keys added for the UI only; they are not fields of the report.
@@ -37,3 +37,15 @@ def materialized(result: dg.ExecuteInProcessResult, asset: str,
         if materialization.asset_key.to_user_string() == asset:
             return from_metadata(kind, dict(materialization.metadata))
     return None
+
+
+def shard_metadata(report: ShardReport, skips: dict[str, int]) -> dict[str, Any]:
+    """One shard's own figures, for its partition: ``files`` (indexed files in the shard)
+    and ``chunks`` (its rows), what this run did to it, and its skips by reason — numbers,
+    so the UI plots them per partition."""
+    return {"files": report.files_seen - report.skipped, "chunks": report.chunks_total,
+            "parsed": report.parsed, "unchanged": report.unchanged,
+            "skipped": report.skipped, "removed": report.removed,
+            "chunks_added": report.chunks_added, "chunks_removed": report.chunks_removed,
+            "parse_seconds": report.seconds,
+            **{f"skipped_{reason}": n for reason, n in sorted(skips.items())}}

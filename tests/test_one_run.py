@@ -39,3 +39,26 @@ def test_the_asset_cli_materializes_a_partition_range_in_one_run(tmp_path):
     handle = Store(str(store), create=False)
     indexed = handle.count("files", "status = 'indexed'")
     assert indexed > 0 and handle.count("chunks") >= indexed
+
+
+@pytest.mark.slow
+def test_each_partition_of_a_range_run_ends_with_its_own_shards_figures(sample_repo, tmp_path):
+    from tests.dagster_helpers import FakeEmbedderResource, defs_for, run_job
+
+    store = str(tmp_path / "store")
+    result = run_job(defs_for(sample_repo, store, FakeEmbedderResource()))
+    assert result.success
+    latest: dict[str, dict] = {}
+    for event in result.get_asset_materialization_events():  # in the order they happened
+        m = event.step_materialization_data.materialization
+        if m.asset_key.to_user_string() == "code_chunks":
+            latest[m.partition] = {k: v.value for k, v in m.metadata.items()}
+    handle = Store(store)
+    assert len(latest) == 8
+    for key, figures in latest.items():
+        shard = int(key.removeprefix("shard-"))
+        assert figures["chunks"] == handle.count("chunks", f"shard = {shard}")
+        assert figures["files"] == handle.count("files", f"shard = {shard} AND status = 'indexed'")
+        assert isinstance(figures["files"], int) and isinstance(figures["parse_seconds"], float)
+    assert sum(f["chunks"] for f in latest.values()) == handle.count("chunks")
+    assert len({f["chunks"] for f in latest.values()}) > 1  # not the run's totals eight times
