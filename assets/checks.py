@@ -9,6 +9,8 @@ from semcode.reports import CheckReport
 
 
 def _result(report: CheckReport) -> dg.AssetCheckResult:
+    if not report.passed:  # in the run's log too: what `dagster job execute` in CI prints
+        dg.get_dagster_logger().error(f"check {report.name} failed: {report.description}")
     return dg.AssetCheckResult(passed=report.passed, description=report.description,
                                metadata=report.evidence)
 

@@ -31,13 +31,16 @@ def run_index_job(settings: Settings, *,
 
 
 def summarize(result: dg.ExecuteInProcessResult) -> IndexReport:
-    checks = {e.check_name: bool(e.passed) for e in result.get_asset_check_evaluations()}
+    evaluations = result.get_asset_check_evaluations()
+    checks = {e.check_name: bool(e.passed) for e in evaluations}
+    failures = {e.check_name: e.description or "failed" for e in evaluations if not e.passed}
     failure = next((_failure(e) for e in result.all_events if e.is_step_failure), None)
     return IndexReport.assemble(
         materialized(result, "repo_snapshot", SnapshotReport),
         materialized(result, "code_chunks", ChunksReport),
         materialized(result, "code_vectors", VectorReport), checks,
-        error=failure if failure or result.success else "the run failed")
+        error=failure if failure or result.success else "the run failed",
+        check_failures=failures)
 
 
 def _failure(event: dg.DagsterEvent) -> str:

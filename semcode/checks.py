@@ -22,6 +22,13 @@ def _sample(ids: pa.Array) -> list[str]:
     return sample(ids, SAMPLE)
 
 
+def _examples(**found: pa.Array) -> str:
+    """`` (missing e.g. a1b2…, c3d4…)`` — a few of each kind of offender, for the message."""
+    parts = [f"{kind.replace('_', ' ')} e.g. {', '.join(sample(ids, 3))}"
+             for kind, ids in found.items() if len(ids)]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
     """One vector per chunk: no duplicate ids, equal counts and id sets, the model's
     dimension, finite values, one model."""
@@ -49,7 +56,9 @@ def vectors_match_chunks(store: Store, model_id: str, dim: int) -> CheckReport:
         f"{len(chunk_ids)} chunks, {len(vector_ids)} vectors: {len(missing)} missing, "
         f"{len(orphaned)} orphaned, {len(dup_chunks) + len(dup_vectors)} duplicated, "
         f"{non_finite} non-finite values{'' if stored_dim == dim else ', wrong size'}"
-        f"{', other models' if wrong_model else ''} — run `semcode index` to repair")
+        f"{', other models' if wrong_model else ''}"
+        f"{_examples(missing=missing, orphaned=orphaned, duplicated=dup_chunks)}"
+        " — run `semcode index` to repair")
     return CheckReport(name="vectors_match_chunks", passed=passed, description=description,
                        evidence={
         "chunks": len(chunk_ids), "vectors": len(vector_ids),
@@ -79,7 +88,9 @@ def chunks_match_manifest(store: Store) -> CheckReport:
     passed = not (len(without_chunks) or len(stray))
     description = "chunks cover exactly the indexed files" if passed else (
         f"{len(without_chunks)} indexed files have no chunks, {len(stray)} files have chunks "
-        "of another version or should have none — run `semcode index` to repair")
+        f"of another version or should have none"
+        f"{_examples(without_chunks=without_chunks, stray=stray)} — run `semcode index` to "
+        "repair")
     return CheckReport(name="chunks_match_manifest", passed=passed, description=description,
                        evidence={
         "indexed_files": len(indexed_paths), "files_with_chunks": len(chunk_paths),

@@ -95,6 +95,8 @@ def print_summary(report: IndexReport, store: str) -> None:
     out.print(table)
     for name, passed in report.checks.items():
         out.print(f"  {'[green]✓' if passed else '[red]✗'} {name}[/]")
+        if name in report.check_failures:
+            out.print(f"    {report.check_failures[name]}", markup=False)
     if report.repairs:
         out.print("[yellow]repaired:[/] " + ", ".join(
             f"{n} {k.replace('_', ' ')}" for k, n in report.repairs.items()))

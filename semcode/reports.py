@@ -179,6 +179,7 @@ class IndexReport(Report):
     chunks: ChunkCounts = ChunkCounts()
     vectors: VectorCounts = VectorCounts()
     checks: dict[str, bool] = {}
+    check_failures: dict[str, str] = {}  # a failed check → what it found, how to repair
     repairs: dict[str, int] = {}  # damage this run found and set right
     seconds: dict[str, float] = {}  # where the run's time went: snapshot, parse, embed, …
     up_to_date: bool = False  # nothing to do: the store already indexed this commit
@@ -191,7 +192,8 @@ class IndexReport(Report):
     @classmethod
     def assemble(cls, snapshot: SnapshotReport | None, chunks: ChunksReport | None,
                  vectors: VectorReport | None, checks: dict[str, bool],
-                 error: str | None = None) -> "IndexReport":
+                 error: str | None = None,
+                 check_failures: dict[str, str] | None = None) -> "IndexReport":
         c = chunks or ChunksReport(shards=[])
         v = vectors or VectorReport(model="")
         skipped = (snapshot.skipped if snapshot else 0) + sum(c.new_skips.values())
@@ -203,7 +205,7 @@ class IndexReport(Report):
                                removed=c.chunks_removed),
             vectors=VectorCounts(total=v.total, embedded=v.embedded, reused=v.reused,
                                  deleted=v.deleted, backend=v.backend),
-            checks=checks, error=error,
+            checks=checks, error=error, check_failures=check_failures or {},
             repairs={**(snapshot.repaired if snapshot else {}), **c.repaired, **v.repaired},
             seconds={"snapshot": snapshot.seconds if snapshot else 0.0, "parse": c.seconds,
                      "embed": v.encode_seconds,
@@ -225,6 +227,7 @@ class IndexReport(Report):
         if self.repairs:
             lines.append("repaired: " + ", ".join(f"{n} {k.replace('_', ' ')}"
                                                   for k, n in self.repairs.items()))
+        lines += [f"check {name} failed: {why}" for name, why in self.check_failures.items()]
         if self.error:
             lines.append(f"failed: {self.error}")
         return "\n".join(lines)

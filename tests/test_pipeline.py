@@ -106,3 +106,17 @@ def test_failed_check_fails_the_run(indexed, tmp_path):
     assert not result.success
     evaluation = checks(result)["chunks_match_manifest"]
     assert "src/shop/cart.py" in evaluation.metadata["sample_without_chunks"].value
+
+
+def test_a_failed_check_says_what_it_found_and_how_to_repair(indexed, tmp_path):
+    from assets.local_run import summarize
+
+    repo, uri = _tampered_copy(indexed, tmp_path)
+    Store(uri).delete("chunks", "path = 'src/shop/cart.py'")
+    report = summarize(run_job(defs_for(repo, uri), "checks_only"))
+    assert report.checks["chunks_match_manifest"] is False and not report.ok
+    why = report.check_failures["chunks_match_manifest"]
+    assert "1 indexed files have no chunks" in why and "src/shop/cart.py" in why
+    assert "run `semcode index` to repair" in why
+    assert f"check chunks_match_manifest failed: {why}" in report.text()
+    assert set(report.check_failures) == {n for n, ok in report.checks.items() if not ok}
