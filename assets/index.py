@@ -7,10 +7,11 @@ depend on it are built by ``build_index_assets`` from the settings' partitions.
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 
-from assets.metadata import shard_metadata, to_metadata
+from assets.metadata import STORE_BYTES, TEXTS_PER_S, shard_metadata, to_metadata
 from assets.partitions import COMMIT_TAG, INDEX_POOL
 from resources import EmbedderResource, RepoResource, StoreResource
 from semcode import progress
@@ -96,10 +97,16 @@ def code_vectors(context: dg.AssetExecutionContext, store: StoreResource,
                  embedder: EmbedderResource) -> dg.MaterializeResult:
     """Embeds every chunk without a vector (reusing vectors of identical text), deletes
     vectors whose chunk is gone, and compacts the table."""
+    handle = store.open()
     with run_log(context):
-        report = record_vectors(store.open(), embedder.get(), owner=context.run_id)
+        report = record_vectors(handle, embedder.get(), owner=context.run_id)
     context.log.info(report.text())
-    return dg.MaterializeResult(metadata=to_metadata(report))
+    rate = report.embedded / report.encode_seconds if report.encode_seconds else 0.0
+    extra = {TEXTS_PER_S: round(rate, 1)}
+    if handle.local:  # the size on disk; an object store's is its bucket's business
+        extra[STORE_BYTES] = sum(f.stat().st_size for f in Path(handle.uri).rglob("*")
+                                 if f.is_file())
+    return dg.MaterializeResult(metadata={**to_metadata(report), **extra})
 
 
 def skips_by_shard(store: Store) -> dict[int, dict[str, int]]:

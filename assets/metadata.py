@@ -10,6 +10,8 @@ from semcode.reports import ChunksReport, Report, ShardReport
 R = TypeVar("R", bound=Report)
 # Keys added for the UI only; they are not fields of the report.
 SHARD_TABLE = "shard_table"
+TEXTS_PER_S, STORE_BYTES = "texts_per_s", "store_bytes"
+UI_ONLY = {SHARD_TABLE, TEXTS_PER_S, STORE_BYTES}
 
 
 def to_metadata(report: Report) -> dict[str, Any]:
@@ -25,7 +27,7 @@ def to_metadata(report: Report) -> dict[str, Any]:
 
 def from_metadata(kind: type[R], metadata: dict[str, dg.MetadataValue]) -> R:
     """The report a materialization carried (fails loudly on a missing or renamed key)."""
-    values = {k: v.value for k, v in metadata.items() if k != SHARD_TABLE}
+    values = {k: v.value for k, v in metadata.items() if k not in UI_ONLY}
     return kind.from_metadata(values)
 
 

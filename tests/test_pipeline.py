@@ -39,6 +39,7 @@ def test_metadata_reports_counts(indexed):
     chunks, vectors = metadata(result, "code_chunks"), metadata(result, "code_vectors")
     assert chunks["chunks_total"] == Store(uri).count("chunks") == vectors["total"]
     assert vectors["embedded"] + vectors["reused"] == vectors["total"]
+    assert vectors["texts_per_s"] > 0 and vectors["store_bytes"] > 0 and vectors["dim"] == 384
     assert metadata(result, "repo_snapshot")["skipped"] == 7
 
 
