@@ -7,21 +7,28 @@ factory pattern), so definitions of different shard counts can live in one proce
 
 import dagster as dg
 
-from assets.checks import chunks_match_manifest, keyword_index_answers, vectors_match_chunks
+from assets.checks import (
+    chunks_match_manifest,
+    index_matches_branch_head,
+    keyword_index_answers,
+    vectors_match_chunks,
+)
 from assets.index import build_index_assets, code_vectors
 from assets.jobs import index_job
 from assets.partitions import shard_partitions
 from resources import EmbedderResource, resources_for
 from semcode.config import Settings
+from sensors.freshness import index_freshness_sensor
 from sensors.git_push import build_git_push_sensor
 
 
 def build_defs(settings: Settings, *, embedder: EmbedderResource | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*build_index_assets(shard_partitions(settings.shards)), code_vectors],
-        asset_checks=[vectors_match_chunks, chunks_match_manifest, keyword_index_answers],
+        asset_checks=[vectors_match_chunks, chunks_match_manifest, keyword_index_answers,
+                      index_matches_branch_head],
         jobs=[index_job],
-        sensors=[build_git_push_sensor(settings.shards)],
+        sensors=[build_git_push_sensor(settings.shards), index_freshness_sensor],
         resources=resources_for(settings, embedder),
     )
 

@@ -3,9 +3,10 @@
 import dagster as dg
 
 from assets.index import code_vectors
-from resources import EmbedderResource, StoreResource
+from resources import EmbedderResource, RepoResource, StoreResource
 from semcode import checks
 from semcode.reports import CheckReport
+from semcode.status import freshness
 
 
 def _result(report: CheckReport) -> dg.AssetCheckResult:
@@ -37,3 +38,19 @@ def keyword_index_answers(store: StoreResource) -> dg.AssetCheckResult:
     and a query through it returns."""
     handle = store.open()
     return _result(checks.keyword_index_answers(handle))
+
+
+def freshness_report(repo: RepoResource, store: StoreResource) -> CheckReport:
+    """The indexed commit (of the last complete vectors run) against the branch head now."""
+    last = store.open().last_vectors()
+    indexed = last.commit if last else None
+    return checks.index_matches_head(freshness(repo.path, repo.tracked_ref(), indexed), indexed)
+
+
+@dg.asset_check(asset=code_vectors, blocking=False)
+def index_matches_branch_head(repo: RepoResource, store: StoreResource) -> dg.AssetCheckResult:
+    """Warns while the index lags the tracked branch's head (commits since the indexed one).
+    Evaluated after every index run and, between runs, by index_freshness_sensor."""
+    report = freshness_report(repo, store)
+    return dg.AssetCheckResult(passed=report.passed, description=report.description,
+                               metadata=report.evidence, severity=dg.AssetCheckSeverity.WARN)

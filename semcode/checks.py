@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from semcode.discovery import INDEXED
 from semcode.idsets import absent, duplicated, sample
 from semcode.index_policy import unindexed_allowance
-from semcode.reports import CheckReport
+from semcode.reports import CheckReport, Freshness
 from semcode.store import Store, sql_str
 
 SAMPLE = 10
@@ -118,3 +118,22 @@ def keyword_index_answers(store: Store) -> CheckReport:
         "run `semcode index` to rebuild it",
         evidence={"problem": problem, "unindexed_rows": unindexed,
                   "unindexed_allowance": unindexed_allowance(rows)})
+
+
+def index_matches_head(fresh: Freshness, indexed: str | None) -> CheckReport:
+    """The index holds the head of its branch (a warning, not a failure: a lagging index
+    still answers, about older code). Outside git there is no head to lag."""
+    passed = bool(fresh.fresh) or fresh.head is None
+    if passed:
+        description = f"the index holds the head of {fresh.branch}" if fresh.head else \
+            "not a git repository: nothing to lag behind"
+    else:
+        lag = f"{fresh.behind} commit(s) behind" if fresh.behind is not None else "not at"
+        description = (f"the index is {lag} {fresh.branch} (indexed "
+                       f"{(indexed or 'nothing')[:12]}, head {(fresh.head or '?')[:12]}) — "
+                       "turn on git_push_sensor, or run `semcode index`")
+    return CheckReport(name="index_matches_branch_head", passed=passed, description=description,
+                       evidence={"branch": fresh.branch or "", "head": fresh.head or "",
+                                 "indexed_commit": indexed or "",
+                                 "commits_behind": fresh.behind if fresh.behind is not None
+                                 else -1})
