@@ -148,35 +148,34 @@ def test_materialize_all_from_the_ui_while_a_sensor_run_is_launched(ui, browser,
     launch_index_job(env)
 
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    if True:  # the instance dagster dev runs on
-        instance = dg.DagsterInstance.get()
-        deadline = time.monotonic() + WAIT_S
-        while not finished(instance):
-            assert time.monotonic() < deadline, "the runs did not finish in time"
-            time.sleep(3)
-        runs = instance.get_runs()
-        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), \
-            [(r.run_id, r.status) for r in runs]
-        spans = sorted((s.start_time, s.end_time) for s in
-                       (instance.get_run_stats(r.run_id) for r in runs))
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
-            assert start >= end, f"two runs overlapped: {spans}"
-        chunks_run = [r for r in runs if r.asset_selection and
-                      {a.to_user_string() for a in r.asset_selection} == {"code_chunks"}]
-        assert len(chunks_run) == 1  # the backfill's shards: one run, not one per shard
-        latest = {}
-        for key in (f"shard-{n:02d}" for n in range(8)):
-            result = instance.fetch_materializations(dg.AssetRecordsFilter(
-                asset_key=dg.AssetKey("code_chunks"), asset_partitions=[key]), limit=1)
-            latest[key] = result.records[0].asset_materialization.metadata["chunks"].value
-        handle = Store(str(store), create=False)
-        assert sum(latest.values()) == handle.count("chunks") > 0
-        assert all(live_checks(handle, handle.last_vectors()).values())
-        for run in runs:
-            for record in instance.get_records_for_run(
-                    run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records:
-                evaluation = record.event_log_entry.dagster_event.event_specific_data
-                assert evaluation.passed, (evaluation.check_name, evaluation.description)
+    instance = dg.DagsterInstance.get()  # the one dagster dev runs on
+    deadline = time.monotonic() + WAIT_S
+    while not finished(instance):
+        assert time.monotonic() < deadline, "the runs did not finish in time"
+        time.sleep(3)
+    runs = instance.get_runs()
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), \
+        [(r.run_id, r.status) for r in runs]
+    spans = sorted((s.start_time, s.end_time) for s in
+                   (instance.get_run_stats(r.run_id) for r in runs))
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end, f"two runs overlapped: {spans}"
+    chunks_run = [r for r in runs if r.asset_selection and
+                  {a.to_user_string() for a in r.asset_selection} == {"code_chunks"}]
+    assert len(chunks_run) == 1  # the backfill's shards: one run, not one per shard
+    latest = {}
+    for key in (f"shard-{n:02d}" for n in range(8)):
+        result = instance.fetch_materializations(dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey("code_chunks"), asset_partitions=[key]), limit=1)
+        latest[key] = result.records[0].asset_materialization.metadata["chunks"].value
+    handle = Store(str(store), create=False)
+    assert sum(latest.values()) == handle.count("chunks") > 0
+    assert all(live_checks(handle, handle.last_vectors()).values())
+    for run in runs:
+        for record in instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records:
+            evaluation = record.event_log_entry.dagster_event.event_specific_data
+            assert evaluation.passed, (evaluation.check_name, evaluation.description)
     browser.get(f"{url}/asset-groups")
     time.sleep(6)
     shot(browser, "4-asset-graph-after")
