@@ -149,5 +149,8 @@ def print_status(status: IndexStatus) -> None:
     for key, value in rows:
         table.add_row(key, value)
     out.print(table)
+    for name, why in status.check_failures.items():
+        out.print(f"[red]✗ {name}:[/] ", end="")
+        out.print(why, markup=False)
     if status.hint:
         out.print(f"[yellow]{status.hint}[/]")

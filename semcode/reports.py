@@ -273,6 +273,7 @@ class IndexStatus(Report):
     indexed_commit: str | None = None
     indexed_at: str | None = None
     checks: dict[str, bool] = {}  # run now, against the store as it is
+    check_failures: dict[str, str] = {}  # a failed check → what it found, how to repair
     freshness: Freshness = Freshness()
 
     @property
@@ -288,4 +289,5 @@ class IndexStatus(Report):
         return (f"indexed {self.indexed_commit} ({f.text()}; branch {f.branch} at {f.head})\n"
                 f"{self.files.indexed} files indexed, {self.files.skipped} skipped, "
                 f"{self.chunks} chunks, {self.vectors} vectors, model {self.model}\n"
-                f"checks: {checks or 'not run'}")
+                f"checks: {checks or 'not run'}"
+                + "".join(f"\ncheck {k} failed: {why}" for k, why in self.check_failures.items()))

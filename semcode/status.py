@@ -6,7 +6,7 @@ from pathlib import Path
 from semcode import checks, gitrepo
 from semcode.discovery import INDEXED
 from semcode.errors import StoreNotFound
-from semcode.reports import FileStatus, Freshness, IndexStatus, VectorReport
+from semcode.reports import CheckReport, FileStatus, Freshness, IndexStatus, VectorReport
 from semcode.store import Store
 
 
@@ -20,6 +20,7 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
     statuses = files.column("status").to_pylist()
     snapshot, vectors = store.last_snapshot(), store.last_vectors()
     indexed_commit = vectors.commit if vectors else None
+    verdicts = live_check_reports(store, vectors)
     languages = Counter(lang for lang, status in zip(files.column("language").to_pylist(),
                                                      statuses, strict=True) if status == INDEXED)
     return IndexStatus(
@@ -31,7 +32,8 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
         model=vectors.model if vectors else None,
         snapshot_commit=snapshot.commit if snapshot else None,
         indexed_commit=indexed_commit, indexed_at=vectors.at if vectors else None,
-        checks=live_checks(store, vectors),
+        checks={r.name: r.passed for r in verdicts},
+        check_failures={r.name: r.description for r in verdicts if not r.passed},
         freshness=freshness(repo, branch or (snapshot.branch if snapshot else ""),
                             indexed_commit))
 
@@ -39,14 +41,20 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
 def live_checks(store: Store, vectors: VectorReport | None) -> dict[str, bool]:
     """The checks run now against the store as it is — not the verdicts of the last run,
     which a crash or a hand edit since may have made untrue."""
+    return {report.name: report.passed for report in live_check_reports(store, vectors)}
+
+
+def live_check_reports(store: Store, vectors: VectorReport | None) -> list[CheckReport]:
+    """The same checks with their evidence and, when one fails, what it found."""
     if vectors is None or not store.has("vectors"):
-        return {"vectors_match_chunks": store.count("chunks") == 0,
-                "chunks_match_manifest": checks.chunks_match_manifest(store).passed,
-                "keyword_index_answers": checks.keyword_index_answers(store).passed}
-    return {report.name: report.passed for report in (
-        checks.vectors_match_chunks(store, vectors.model, vectors.dim or store.table(
-            "vectors").schema.field("vector").type.list_size),
-        checks.chunks_match_manifest(store), checks.keyword_index_answers(store))}
+        empty = store.count("chunks") == 0
+        return [CheckReport(name="vectors_match_chunks", passed=empty,
+                            description="no vectors yet" if empty else
+                            "chunks without any vectors — run `semcode index`"),
+                checks.chunks_match_manifest(store), checks.keyword_index_answers(store)]
+    return [checks.vectors_match_chunks(store, vectors.model, vectors.dim or store.table(
+                "vectors").schema.field("vector").type.list_size),
+            checks.chunks_match_manifest(store), checks.keyword_index_answers(store)]
 
 
 def freshness(repo: str, branch: str, indexed: str | None) -> Freshness:

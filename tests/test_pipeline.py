@@ -122,3 +122,15 @@ def test_a_failed_check_says_what_it_found_and_how_to_repair(indexed, tmp_path):
     assert "run `semcode index` to repair" in why
     assert f"check chunks_match_manifest failed: {why}" in report.text()
     assert set(report.check_failures) == {n for n, ok in report.checks.items() if not ok}
+
+
+def test_status_rereads_the_store_and_says_what_a_failed_check_found(indexed, tmp_path):
+    from semcode.status import index_status
+
+    repo, uri = _tampered_copy(indexed, tmp_path)
+    assert index_status(uri, str(repo)).healthy
+    Store(uri).delete("chunks", "path = 'src/shop/cart.py'")
+    status = index_status(uri, str(repo))
+    assert not status.healthy and status.checks["chunks_match_manifest"] is False
+    assert "src/shop/cart.py" in status.check_failures["chunks_match_manifest"]
+    assert "semcode index" in status.text()
