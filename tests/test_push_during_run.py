@@ -48,8 +48,12 @@ def test_push_during_a_run_is_indexed_by_the_next_run(tmp_path):
     assert third.cursor == c3
 
     run2 = run_job(defs, tags=second.run_requests[0].tags)
-    assert run2.success and all(e.passed for e in checks(run2).values())
+    verdicts = checks(run2)
+    lag = verdicts.pop("index_matches_branch_head")
+    assert run2.success and all(e.passed for e in verdicts.values())
     assert Store(uri).last_vectors().commit == c2  # pinned, though the branch is at c3
+    assert not lag.passed and lag.severity == dg.AssetCheckSeverity.WARN  # and says so
+    assert lag.metadata["commits_behind"].value == 1
 
     run3 = run_job(defs, tags=third.run_requests[0].tags)
     assert run3.success and Store(uri).last_vectors().commit == c3
