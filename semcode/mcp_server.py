@@ -44,7 +44,8 @@ def _readable(hits: list[Hit]) -> str:
     for h in hits:
         name = f" {h.symbol}" if h.symbol else ""
         blocks.append(f"{h.path}:{h.start_line}-{h.end_line}{name} ({h.kind}, {h.language}, "
-                      f"score {h.score:.3f})\n```{h.language}\n{h.text.rstrip()}\n```")
+                      f"score {h.score:.3f}, matched by {h.matched_by})\n```{h.language}\n"
+                      f"{h.text.rstrip()}\n```")
     return "\n\n".join(blocks)
 
 

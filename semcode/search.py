@@ -69,6 +69,7 @@ class Hit(Report):
     score: float
     text: str
     chunk_id: str
+    matched_by: str = ""  # vector, keyword or both: which side of the search found it
 
 
 class Answer(Report):
@@ -172,9 +173,13 @@ class Searcher:
             by_keyword = keyword_side.result()
             fused = rrf([[c for c, _, _ in by_vector], [c for c, _, _ in by_keyword]],
                         list(self.weights), self.rrf_k)
-            answer.hits = self.hits(self.with_kind_prior(fused, by_vector + by_keyword)[:k])
+            sides = {c: "vector" for c, _, _ in by_vector}
+            for c, _, _ in by_keyword:
+                sides[c] = "both" if c in sides else "keyword"
+            answer.hits = self.hits(self.with_kind_prior(fused, by_vector + by_keyword)[:k],
+                                    sides)
             return answer
-        answer.hits = self.hits([(c, s) for c, s, _ in ranked])
+        answer.hits = self.hits([(c, s) for c, s, _ in ranked], {c: mode for c, _, _ in ranked})
         return answer
 
     def warnings(self, mode: str) -> list[str]:
@@ -248,7 +253,9 @@ class Searcher:
                         [float(s) for s in rows.column("_score").to_pylist()],
                         rows.column("kind").to_pylist(), strict=True))
 
-    def hits(self, ranked: list[tuple[str, float]]) -> list[Hit]:
+    def hits(self, ranked: list[tuple[str, float]],
+             matched_by: dict[str, str] | None = None) -> list[Hit]:
+        """The chunks of ``ranked``, in order, with their scores and which side found each."""
         if not ranked:
             return []
         ids = [c for c, _ in ranked]
@@ -261,5 +268,6 @@ class Searcher:
                                                            value_set=pa.array(ids)))
                 for b in self.store.stream("chunks", HIT_COLUMNS, batch_size=65536))
         by_id = {r["chunk_id"]: r for r in rows.to_pylist()}
-        return [Hit(score=round(score, 6), **by_id[cid]) for cid, score in ranked
-                if cid in by_id]
+        sides = matched_by or {}
+        return [Hit(score=round(score, 6), matched_by=sides.get(cid, "vector"), **by_id[cid])
+                for cid, score in ranked if cid in by_id]

@@ -97,6 +97,21 @@ def test_hits_carry_what_a_person_needs(searcher):
 
 
 @pytest.mark.model
+def test_each_hit_says_which_side_found_it(searcher):
+    for mode in ("vector", "keyword"):
+        assert {h.matched_by for h in searcher.search("user name", k=5, mode=mode)} == {mode}
+    hybrid = {h.chunk_id: h.matched_by for h in searcher.search("user name", k=10)}
+    vector = {h.chunk_id for h in searcher.search("user name", k=10, mode="vector")}
+    keyword = {h.chunk_id for h in searcher.search("user name", k=10, mode="keyword")}
+    for cid, side in hybrid.items():  # the hybrid's sides rank deeper than 10: a superset
+        if cid in vector and cid in keyword:
+            assert side == "both"
+        elif side == "keyword":
+            assert cid not in vector
+    assert "both" in hybrid.values()
+
+
+@pytest.mark.model
 @pytest.mark.parametrize("mode", ["hybrid", "vector", "keyword"])
 def test_language_filter_applies_before_ranking(searcher, mode):
     hits = searcher.search("user", k=10, languages=["typescript"], mode=mode)
