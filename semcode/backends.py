@@ -264,7 +264,9 @@ class TorchRunner:
     def __init__(self, model: str, backend: str, device: str, threads: int):
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # "Loading weights" on every load
         if device.startswith("cpu"):
             torch.set_num_threads(threads)
         self.st: SentenceTransformer = SentenceTransformer(model_path(model), device=device)
