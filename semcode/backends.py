@@ -224,12 +224,14 @@ class GraphRunner:
                                            {"INFERENCE_NUM_THREADS": threads})
         # bf16 where the CPU has it, fp32 where it does not: OpenVINO decides, we report it
         self.precision = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
-        mine = threading.local()  # a request serves one call at a time: one per thread
+        # A request serves one call at a time, and requests created and run from several
+        # threads at once deadlocked inside OpenVINO (seen in CI): one request, one caller.
+        # Only concurrent queries wait on it (a query's encode takes milliseconds).
+        request, one_at_a_time = compiled.create_infer_request(), threading.Lock()
 
         def infer(feed: dict) -> np.ndarray:
-            if not hasattr(mine, "request"):
-                mine.request = compiled.create_infer_request()
-            return mine.request.infer(feed)[0].copy()
+            with one_at_a_time:
+                return request.infer(feed)[0].copy()
 
         return infer
 
