@@ -178,10 +178,12 @@ def test_materialize_all_from_the_ui_while_a_sensor_run_is_launched(ui, browser,
             evaluation = record.event_log_entry.dagster_event.event_specific_data
             assert evaluation.passed, (evaluation.check_name, evaluation.description)
     browser.get(f"{url}/asset-groups")
-    time.sleep(6)
+    deadline, shown = time.monotonic() + 90, ""
+    while "4 / 4 Passed" not in shown:  # code_vectors' checks, once the graph has loaded them
+        assert time.monotonic() < deadline, shown
+        time.sleep(1)
+        shown = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
     shot(browser, "4-asset-graph-after")
-    shown = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
-    assert "4 / 4 Passed" in shown, shown  # code_vectors' checks, as the graph shows them
     browser.get(f"{url}/runs")
     time.sleep(4)
     shot(browser, "5-runs")
