@@ -27,7 +27,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -36,9 +36,6 @@ from semcode.config import BACKENDS
 from semcode.errors import ConfigError
 from semcode.model_files import max_tokens, model_id, model_path
 from semcode.static_model import cache_root
-
-if TYPE_CHECKING:
-    pass
 
 AUTO, TORCH, TORCH_BF16, TORCH_FP16, ONNX, ONNX_INT8, OPENVINO = BACKENDS
 GRAPH_BACKENDS = (ONNX, ONNX_INT8, OPENVINO)
