@@ -1,0 +1,90 @@
+"""One result per piece of code: hits that are pieces of the same definition (the windows
+of one long function) and touch each other in the file become one hit over their joined
+lines. Pieces know their definition by its span (``part_of``), so a property's getter and
+setter — same name — stay apart, and a closure stays apart from the function around it.
+
+Chunks never share a line, so two hits "touch" when no other chunk of the file lies between
+them: the lines between are blank, and the joined text fills them with empty lines.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+
+class Piece(Protocol):
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str
+    kind: str
+    score: float
+    text: str
+    matched_by: str
+    part_of: tuple[int, int]
+
+
+H = TypeVar("H", bound=Piece)
+Spans = Callable[[Sequence[str]], dict[str, list[tuple[int, int]]]]
+
+
+def _definition(hit: Piece) -> tuple[str, str, tuple[int, int]] | None:
+    """What names the definition a hit was cut from; None for glue code outside any
+    definition, or when the index did not record it."""
+    return (hit.path, hit.symbol, hit.part_of) if hit.symbol and hit.part_of != (0, 0) \
+        else None
+
+
+def merge_touching(hits: list[H], spans: Spans, k: int) -> list[H]:
+    """The first ``k`` results of ``hits`` (best first) with every later hit that touches an
+    earlier piece of the same definition folded into it. ``spans(paths)`` gives the line
+    spans of every chunk in those files (to prove that nothing lies between two hits)."""
+    seen = Counter(key for h in hits if (key := _definition(h)) is not None)
+    shared = {key for key, n in seen.items() if n > 1}
+    if not shared:
+        return hits[:k]
+    by_path = spans(sorted({path for path, _, _ in shared}))
+    merged: list[H] = []
+    for hit in hits:
+        if not _fold(hit, merged, shared, by_path) and len(merged) < k:
+            merged.append(hit)
+    settled: list[H] = []  # kept hits that a later fold made touch (A, C, then the B between)
+    for hit in merged:
+        if not _fold(hit, settled, shared, by_path):
+            settled.append(hit)
+    return settled
+
+
+def _fold(hit: H, kept: list[H], shared: set, by_path: dict[str, list[tuple[int, int]]]) -> bool:
+    """Fold ``hit`` into the first kept piece of its definition that it touches, if any."""
+    key = _definition(hit)
+    if key not in shared:
+        return False
+    for i, other in enumerate(kept):
+        if _definition(other) == key and _touch(other, hit, by_path.get(hit.path, [])):
+            kept[i] = _join(other, hit)
+            return True
+    return False
+
+
+def _touch(a: Piece, b: Piece, spans: list[tuple[int, int]]) -> bool:
+    low, high = (a, b) if a.start_line < b.start_line else (b, a)
+    if high.start_line <= low.end_line:  # overlapping (already joined pieces)
+        return True
+    return not any(low.end_line < s and e < high.start_line for s, e in spans)
+
+
+def _join(a: H, b: H) -> H:
+    """``a`` grown by ``b``: lines from the first to the last, the gap blank, the better
+    score; found by both sides if they were found by different sides."""
+    low, high = (a, b) if a.start_line < b.start_line else (b, a)
+    gap = high.start_line - low.end_line - 1
+    if gap >= 0:
+        text = low.text + "\n" * (gap + 1) + high.text
+    else:  # overlapping: keep low's lines, then what high has past them
+        text = "\n".join(low.text.split("\n") + high.text.split("\n")[low.end_line
+                                                                       - high.start_line + 1:])
+    sides = {a.matched_by, b.matched_by}
+    return a.model_copy(update={  # type: ignore[attr-defined]  # a pydantic model
+        "start_line": low.start_line, "end_line": max(a.end_line, b.end_line), "text": text,
+        "score": max(a.score, b.score), "matched_by": sides.pop() if len(sides) == 1 else "both"})

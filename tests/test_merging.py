@@ -1,0 +1,68 @@
+"""Hits that are pieces of one definition become one hit; other hits stay as they are."""
+
+from semcode.merging import merge_touching
+from semcode.search import Hit
+
+
+def hit(start, end, symbol="Client.send", part_of=(10, 60), score=1.0, side="vector",
+        path="client.py"):
+    text = "\n".join(f"line {n}" for n in range(start, end + 1))
+    return Hit(path=path, start_line=start, end_line=end, symbol=symbol, language="python",
+               kind="method", score=score, text=text, chunk_id=f"{path}:{start}",
+               matched_by=side, part_of=part_of)
+
+
+def spans_of(*spans):
+    def spans_for(paths):
+        return {"client.py": list(spans)}
+    return spans_for
+
+
+def test_touching_windows_of_one_function_become_one_hit():
+    first, second = hit(10, 30, score=0.9), hit(32, 60, score=0.5, side="keyword")
+    merged = merge_touching([first, hit(70, 80, symbol="other", part_of=(70, 80)), second],
+                            spans_of((10, 30), (32, 60), (70, 80)), k=10)
+    assert [(h.start_line, h.end_line) for h in merged] == [(10, 60), (70, 80)]
+    top = merged[0]
+    assert top.score == 0.9 and top.matched_by == "both"
+    assert top.text.split("\n")[20:23] == ["line 30", "", "line 32"]  # the blank line between
+
+
+def test_a_getter_and_its_setter_stay_apart():
+    getter = hit(10, 14, symbol="Response.request", part_of=(10, 14))
+    setter = hit(16, 18, symbol="Response.request", part_of=(16, 18))
+    merged = merge_touching([getter, setter], spans_of((10, 14), (16, 18)), k=10)
+    assert [(h.start_line, h.end_line) for h in merged] == [(10, 14), (16, 18)]
+
+
+def test_pieces_with_a_chunk_between_them_stay_apart():
+    merged = merge_touching([hit(10, 20), hit(40, 60)], spans_of((10, 20), (22, 38), (40, 60)),
+                            k=10)
+    assert len(merged) == 2
+
+
+def test_a_closure_stays_apart_from_the_function_around_it():
+    outer, inner = hit(10, 12), hit(13, 20, symbol="Client.send.retry", part_of=(13, 20))
+    assert len(merge_touching([outer, inner], spans_of((10, 12), (13, 20)), k=10)) == 2
+
+
+def test_glue_code_outside_definitions_is_not_joined():
+    a, b = hit(1, 5, symbol="", part_of=(1, 99)), hit(6, 9, symbol="", part_of=(1, 99))
+    assert len(merge_touching([a, b], spans_of((1, 5), (6, 9)), k=10)) == 2
+
+
+def test_k_counts_merged_hits_and_late_pieces_still_fold_in():
+    hits = [hit(10, 30), hit(70, 80, symbol="b", part_of=(70, 80)), hit(32, 60)]
+    merged = merge_touching(hits, spans_of((10, 30), (32, 60), (70, 80)), k=1)
+    assert [(h.start_line, h.end_line) for h in merged] == [(10, 60)]
+
+
+def test_a_piece_between_two_kept_pieces_joins_all_three():
+    hits = [hit(10, 20), hit(42, 60), hit(22, 40)]
+    merged = merge_touching(hits, spans_of((10, 20), (22, 40), (42, 60)), k=10)
+    assert [(h.start_line, h.end_line) for h in merged] == [(10, 60)]
+
+
+def test_an_index_without_definition_spans_merges_nothing():
+    hits = [hit(10, 30, part_of=(0, 0)), hit(32, 60, part_of=(0, 0))]
+    assert merge_touching(hits, spans_of(), k=10) == hits
