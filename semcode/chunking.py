@@ -2,9 +2,10 @@
 
 Every non-blank line of a file belongs to exactly one chunk, and no chunk begins or ends
 with a blank line. Definitions (functions, methods, classes,
-impls, sections…) become chunks of their own; a container (class, impl, module…) becomes its
-members plus a header chunk; the code between definitions becomes ``module`` (or the
-container's) chunks. A node over the token budget is split at child boundaries into line
+impls, sections…) become chunks of their own, at any depth: a class becomes its members plus
+a header chunk, a function with a closure inside becomes the closure plus its own lines
+around it; the code between definitions becomes ``module`` (or the enclosing definition's)
+chunks. A node over the token budget is split at child boundaries into line
 windows that are packed greedily back up to the budget (split, then merge, as in cAST).
 Languages without a grammar are packed the same way with no boundaries to prefer.
 """
@@ -22,6 +23,9 @@ from semcode.tokens import TokenCounter
 MIN_TOKENS = 6  # a chunk smaller than this joins a neighbour
 
 
+Span = tuple[int, int]
+
+
 @dataclass
 class Chunk:
     kind: str
@@ -29,6 +33,9 @@ class Chunk:
     start_line: int  # 1-based, inclusive
     end_line: int  # 1-based, inclusive
     text: str
+    # The lines of the whole definition (or run of glue code) this chunk was cut from: the
+    # pieces of one long function share it; a getter and its setter, same name, do not.
+    part_of: Span = (0, 0)
 
 
 class Chunker:
@@ -47,11 +54,11 @@ class Chunker:
         spec = spec_for(language)
         if spec is None or spec.grammar is None:
             file = _File(self, lines, None)
-            units = file.windows(1, len(lines), "block", "", ())
+            units = file.windows(1, len(lines), "block", "", (), (1, len(lines)))
         else:
             root = parser(spec.grammar).parse(text.encode("utf-8")).root_node
             file = _File(self, lines, Candidates(root, spec))
-            units = file.layout(root, 1, len(lines), "module", "", spec, container=True)
+            units = file.layout(root, 1, len(lines), "module", "", spec)
         return file.finish(units)
 
 
@@ -70,20 +77,21 @@ class _File:
     def tokens(self, start: int, end: int) -> int:
         return self.prefix[end] - self.prefix[start - 1]
 
-    def unit(self, start: int, end: int, kind: str, symbol: str) -> Chunk:
-        return Chunk(kind, symbol, start, end, "\n".join(self.lines[start - 1 : end]))
+    def unit(self, start: int, end: int, kind: str, symbol: str, part_of: Span) -> Chunk:
+        return Chunk(kind, symbol, start, end, "\n".join(self.lines[start - 1 : end]), part_of)
 
     # -- structure ---------------------------------------------------------------------------
     def layout(self, node: Node, start: int, end: int, kind: str, symbol: str,
-               spec: LanguageSpec, container: bool) -> list[Chunk]:
+               spec: LanguageSpec) -> list[Chunk]:
         members = self.candidates.members(node, spec) if self.candidates else []
-        if self.tokens(start, end) <= self.budget and not (container and members):
-            return [self.unit(start, end, kind, symbol)]
-        if not (container and members):
+        # A definition inside a function (a closure, a nested walker) is a chunk of its own,
+        # as a method is in a class; the function keeps its own lines around it.
+        if self.tokens(start, end) <= self.budget and not members:
+            return [self.unit(start, end, kind, symbol, (start, end))]
+        if not members:
             # A function over budget is packed into windows as large as fit, cut where a
-            # statement (or a nested definition) begins: its header stays with its code.
-            starts = {m.start for m in members}
-            return self.windows(start, end, kind, symbol, _boundaries(node) | starts)
+            # statement begins: its header stays with its code.
+            return self.windows(start, end, kind, symbol, _boundaries(node), (start, end))
         units: list[Chunk] = []
         cursor = start
         for m in members:
@@ -91,24 +99,26 @@ class _File:
                 continue
             m_start = max(m.start, cursor)
             if m_start > cursor:
-                units += self.gap(cursor, m_start - 1, kind, symbol, node)
+                units += self.gap(cursor, m_start - 1, kind, symbol, node, (start, end))
             m_kind = "method" if m.kind == "function" and kind in METHOD_PARENTS else m.kind
             m_symbol = f"{symbol}.{m.name}" if symbol and m.name else (m.name or symbol)
-            units += self.layout(m.node, m_start, min(m.end, end), m_kind, m_symbol, spec,
-                                 container=m_kind in CONTAINER_KINDS)
+            units += self.layout(m.node, m_start, min(m.end, end), m_kind, m_symbol, spec)
             cursor = m.end + 1
         if cursor <= end:
-            units += self.gap(cursor, end, kind, symbol, node)
+            units += self.gap(cursor, end, kind, symbol, node, (start, end))
         return units
 
-    def gap(self, start: int, end: int, kind: str, symbol: str, node: Node) -> list[Chunk]:
+    def gap(self, start: int, end: int, kind: str, symbol: str, node: Node,
+            part_of: Span) -> list[Chunk]:
+        """Glue code between definitions: part of the container (or file) around it."""
         if self.tokens(start, end) <= self.budget:
-            return [self.unit(start, end, kind, symbol)]
-        return self.windows(start, end, kind, symbol, _boundaries(node))
+            return [self.unit(start, end, kind, symbol, part_of)]
+        return self.windows(start, end, kind, symbol, _boundaries(node), part_of)
 
     # -- packing -----------------------------------------------------------------------------
     def windows(self, start: int, end: int, kind: str, symbol: str,
-                boundaries: tuple[int, ...] | set[int], budget: int | None = None) -> list[Chunk]:
+                boundaries: tuple[int, ...] | set[int], part_of: Span,
+                budget: int | None = None) -> list[Chunk]:
         """Pack lines ``start..end`` greedily into windows within budget, preferring to cut
         where a syntax node begins; a single line over budget is cut at token edges."""
         budget = budget or self.budget
@@ -117,20 +127,20 @@ class _File:
         while line <= end:
             if self.line_tokens[line - 1] > budget:
                 if first < line:
-                    units.append(self.unit(first, line - 1, kind, symbol))
+                    units.append(self.unit(first, line - 1, kind, symbol, part_of))
                 for piece in self.chunker.counter.split_text(self.lines[line - 1], budget):
-                    units.append(Chunk(kind, symbol, line, line, piece))
+                    units.append(Chunk(kind, symbol, line, line, piece, part_of))
                 first = line = line + 1
                 continue
             if self.tokens(first, line) > budget:
                 cut = max((b for b in boundaries if first + (line - first) // 2 < b <= line),
                           default=line)
-                units.append(self.unit(first, cut - 1, kind, symbol))
+                units.append(self.unit(first, cut - 1, kind, symbol, part_of))
                 first = cut
                 continue
             line += 1
         if first <= end:
-            units.append(self.unit(first, end, kind, symbol))
+            units.append(self.unit(first, end, kind, symbol, part_of))
         return units
 
     def finish(self, units: list[Chunk]) -> list[Chunk]:
@@ -181,12 +191,12 @@ class _File:
                 continue
             room = budget - self.header_size(unit.symbol)
             for piece in self.windows(unit.start_line, unit.end_line, unit.kind, unit.symbol,
-                                      (), room - 2):
+                                      (), unit.part_of, room - 2):
                 if self.read_size(piece) <= budget:
                     final.append(piece)
                     continue  # else: a tokenizer that counts newlines; cut by tokens
-                final += [Chunk(piece.kind, piece.symbol, piece.start_line, piece.end_line, t)
-                          for t in counter.split_text(piece.text, room // 2)]
+                final += [Chunk(piece.kind, piece.symbol, piece.start_line, piece.end_line, t,
+                                unit.part_of) for t in counter.split_text(piece.text, room // 2)]
         return final
 
     def read_size(self, unit: Chunk) -> int:
@@ -215,7 +225,7 @@ class _File:
         if self.size(first) + self.size(second) > self.budget:
             return None
         return Chunk(keep.kind, keep.symbol, first.start_line, second.end_line,
-                     first.text + "\n" + second.text)
+                     first.text + "\n" + second.text, keep.part_of)
 
 
 def _trim_blank_lines(unit: Chunk) -> Chunk | None:
@@ -229,7 +239,7 @@ def _trim_blank_lines(unit: Chunk) -> Chunk | None:
     if unit.start_line == unit.end_line:
         return unit  # a piece of one long line
     return Chunk(unit.kind, unit.symbol, unit.start_line + first, unit.start_line + last,
-                 "\n".join(lines[first : last + 1]))
+                 "\n".join(lines[first : last + 1]), unit.part_of)
 
 
 def _trivial(text: str) -> bool:

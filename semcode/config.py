@@ -24,6 +24,9 @@ DEFAULT_BACKEND = "auto"
 DEFAULT_BATCH_SIZE = 16  # fastest on a 2-core CPU (BENCHMARKS.md)
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 STORE_DIRNAME = ".semcode"
+# Bump when the chunker would cut the same file differently: stores then re-chunk every
+# file on their next run (and embed only the texts they lack).
+CHUNKER_VERSION = 2
 
 SearchMode = Literal["hybrid", "vector", "keyword"]
 SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)

@@ -26,8 +26,10 @@ class LanguageSpec:
     # node types that wrap exactly one definition (decorators, export, template<…>)
     wrappers: frozenset[str] = frozenset()
     # declarations that define a function when their declarator's value is one
-    # (JavaScript `const f = () => …`)
+    # (JavaScript `const f = () => …`), and statements that do by assigning one to a name
+    # (`Suite.prototype.timeout = function (ms) {…}`, `exports.f = …`)
     assignments: frozenset[str] = frozenset()
+    assigned: frozenset[str] = frozenset()
     # node type → fields to follow, in order, to reach the name (default: "name")
     name_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # node type → field holding a qualifier for the symbol (Go receivers)
@@ -66,16 +68,19 @@ SPECS: tuple[LanguageSpec, ...] = (
         "javascript", "javascript", (".js", ".mjs", ".cjs", ".jsx"),
         definitions=_JS_DEFS, wrappers=frozenset({"export_statement"}),
         assignments=frozenset({"lexical_declaration", "variable_declaration"}),
+        assigned=frozenset({"expression_statement"}),
     ),
     LanguageSpec(
         "typescript", "typescript", (".ts", ".mts", ".cts"),
         definitions=_TS_DEFS, wrappers=frozenset({"export_statement"}),
         assignments=frozenset({"lexical_declaration", "variable_declaration"}),
+        assigned=frozenset({"expression_statement"}),
     ),
     LanguageSpec(
         "tsx", "tsx", (".tsx",),
         definitions=_TS_DEFS, wrappers=frozenset({"export_statement"}),
         assignments=frozenset({"lexical_declaration", "variable_declaration"}),
+        assigned=frozenset({"expression_statement"}),
     ),
     LanguageSpec(
         "go", "go", (".go",),

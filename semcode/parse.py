@@ -56,6 +56,7 @@ def chunk_rows(file: dict, text: str, chunker: Chunker, commit: str) -> list[dic
             "end_line": c.end_line, "text": c.text, "text_hash": h,
             "keywords": keywords(f"{c.symbol}\n{c.text}"),
             "content_hash": file["content_hash"], "commit": commit,
+            "part_start": c.part_of[0], "part_end": c.part_of[1],
         })
     return rows
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from semcode import gitrepo, progress
-from semcode.config import Settings
+from semcode.config import CHUNKER_VERSION, Settings
 from semcode.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.embedding import TextEncoder
 from semcode.errors import StoreNotFound
@@ -53,15 +53,17 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
     previous = {r["path"]: (r["content_hash"], r["reason"]) for r in old}
     snap = take_snapshot(repo, shards=shards, limit=max_file_bytes, branch=branch,
                          previous=previous, commit=commit)
-    if last is not None and last.shards != shards:
-        # A file's shard depends on the count: rebuild chunk rows (vectors are reused by text).
+    if last is not None and (last.shards != shards or last.chunker != CHUNKER_VERSION):
+        # A file's shard depends on the count, its chunks on the chunker: rebuild chunk rows
+        # (vectors are reused by text).
         store.drop("chunks")
     store.chunks()  # created here, once, not raced by the shard writers that follow
     store.replace_files(snap.rows())
     skipped = [f.reason for f in snap.files if f.status != INDEXED]
     report = SnapshotReport(
         commit=snap.commit, branch=snap.branch, is_git=snap.is_git, shards=shards,
-        rules=RULES_VERSION, max_file_bytes=max_file_bytes, at=now(), files=len(snap.files),
+        rules=RULES_VERSION, chunker=CHUNKER_VERSION, max_file_bytes=max_file_bytes, at=now(),
+        files=len(snap.files),
         indexed=len(snap.files) - len(skipped), skipped=len(skipped),
         skip_reasons=count_skips(skipped),
         changed=sum(1 for f in snap.files if f.status == INDEXED
@@ -103,10 +105,10 @@ def nothing_to_do(settings: Settings) -> IndexReport | None:
         return None
     snapshot, vectors = store.last_snapshot(), store.last_vectors()
     if head is None or snapshot is None or vectors is None or not store.has("vectors") or \
-            (snapshot.commit, snapshot.shards, snapshot.rules, snapshot.max_file_bytes,
-             vectors.commit, vectors.model) != (head, settings.shards, RULES_VERSION,
-                                               settings.max_file_bytes, head,
-                                               model_id(settings.model)) or \
+            (snapshot.commit, snapshot.shards, snapshot.rules, snapshot.chunker,
+             snapshot.max_file_bytes, vectors.commit, vectors.model) != \
+            (head, settings.shards, RULES_VERSION, CHUNKER_VERSION, settings.max_file_bytes,
+             head, model_id(settings.model)) or \
             store.has(NEXT):
         return None
     verdicts = live_checks(store, vectors)

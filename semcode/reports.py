@@ -52,6 +52,7 @@ class SnapshotReport(Report):
     is_git: bool = True
     shards: int
     rules: int
+    chunker: int = 1  # the chunker's version (1: before it was recorded)
     max_file_bytes: int = 0  # 0: not recorded (an older store)
     at: str
     files: int = 0

@@ -41,7 +41,7 @@ CHUNKS_SCHEMA = pa.schema([
     ("language", pa.string()), ("kind", pa.string()), ("symbol", pa.string()),
     ("start_line", pa.int32()), ("end_line", pa.int32()), ("text", pa.string()),
     ("text_hash", pa.string()), ("keywords", pa.string()), ("content_hash", pa.string()),
-    ("commit", pa.string()),
+    ("commit", pa.string()), ("part_start", pa.int32()), ("part_end", pa.int32()),
 ])
 META_SCHEMA = pa.schema([("key", pa.string()), ("value", pa.string())])
 

@@ -37,8 +37,11 @@ def _candidates_query(language_name: str) -> Query | None:
     assert spec is not None and spec.grammar is not None
     language = get_language(spec.grammar)  # type: ignore[arg-type]
     types = sorted({*spec.definitions, *spec.wrappers, *spec.assignments})
+    known = [t for t in _FUNCTION_VALUES if language.id_for_node_kind(t, True) is not None]
     patterns = [f"({t} body: (_))" if t.endswith("_specifier") else f"({t})"
                 for t in types if language.id_for_node_kind(t, True) is not None]
+    patterns += [f"({t} (assignment_expression right: [{' '.join(f'({v})' for v in known)}]))"
+                 for t in sorted(spec.assigned) if known]
     return Query(language, f"[{' '.join(patterns)}] @d") if patterns else None
 
 
@@ -136,10 +139,11 @@ def _qualifier(node: Node, spec: LanguageSpec) -> str:
 
 
 def _definition(node: Node, spec: LanguageSpec) -> Member | None:
-    outer, inner = node, node
+    inner = node
     while inner.type in spec.wrappers:
         nxt = next((c for c in inner.named_children if c.type in spec.definitions
-                    or c.type in spec.wrappers or c.type in spec.assignments), None)
+                    or c.type in spec.wrappers or c.type in spec.assignments
+                    or c.type in spec.assigned), None)
         if nxt is None:
             return None
         inner = nxt
@@ -152,19 +156,33 @@ def _definition(node: Node, spec: LanguageSpec) -> Member | None:
             return None
         kind = "class" if value.type == "class" else "function"
         name_node = declarators[0]
+    if kind is None and inner.type in spec.assigned:
+        assignment = next((c for c in inner.named_children
+                           if c.type == "assignment_expression"), None)
+        left = assignment.child_by_field_name("left") if assignment else None
+        value = assignment.child_by_field_name("right") if assignment else None
+        if left is None or value is None or value.type not in _FUNCTION_VALUES:
+            return None
+        kind = "class" if value.type == "class" else "function"
+        return _member(node, inner, kind, _text(left).replace(".prototype.", "."), spec)
     if kind is None:
         return None
     if inner.type.endswith("_specifier") and inner.child_by_field_name("body") is None:
         return None  # `struct S *p` names a type, it does not define one
     name = _name(name_node, spec)
     qualifier = _qualifier(inner, spec)
+    return _member(node, inner, kind, f"{qualifier}.{name}" if qualifier and name else name,
+                   spec)
+
+
+def _member(outer: Node, inner: Node, kind: str, name: str, spec: LanguageSpec) -> Member:
+    """The definition with the comments (attributes…) right above it."""
     start = first_line(outer)
     prev = outer.prev_named_sibling
     while prev is not None and prev.type in spec.leading and last_line(prev) == start - 1:
         start = first_line(prev)
         prev = prev.prev_named_sibling
-    return Member(inner, start, last_line(outer), kind,
-                   f"{qualifier}.{name}" if qualifier and name else name)
+    return Member(inner, start, last_line(outer), kind, name)
 
 
 _FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "class",

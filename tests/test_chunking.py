@@ -165,3 +165,54 @@ def test_long_names_still_fit_the_window(chunker, name_length):
     chunks = chunker.chunk(source + "\n", "python")
     assert all(counter.count(embedding_text(c.symbol, c.text)) <= counter.budget
                for c in chunks)
+
+
+NESTED = '''def walk_tree(root):
+    seen = set()
+    order = []
+
+    def visit(node, depth):
+        if node in seen:
+            return
+        seen.add(node)
+        for child in node.children:
+            visit(child, depth + 1)
+        order.append((node, depth))
+
+    visit(root, 0)
+    return order
+'''
+
+
+def test_a_nested_function_is_its_own_chunk_and_the_parent_keeps_its_lines(chunker):
+    chunks = chunker.chunk(NESTED, "python")
+    spans = {c.symbol: [] for c in chunks}
+    for c in chunks:
+        spans[c.symbol].append((c.start_line, c.end_line, c.part_of))
+    assert spans["walk_tree.visit"] == [(5, 11, (5, 11))]
+    assert [(s, e) for s, e, _ in spans["walk_tree"]] == [(1, 3), (13, 14)]
+    assert {p for _, _, p in spans["walk_tree"]} == {(1, 14)}  # pieces of one definition
+
+
+def test_javascript_functions_assigned_to_names_are_definitions(chunker):
+    source = ("Suite.prototype.timeout = function (ms) {\n  this._timeout = ms;\n"
+              "  return this;\n};\n\nexports.lookupFiles = function lookupFiles(path) {\n"
+              "  return [path];\n};\n")
+    chunks = chunker.chunk(source, "javascript")
+    assert [(c.kind, c.symbol, c.start_line, c.end_line) for c in chunks] == [
+        ("function", "Suite.timeout", 1, 4), ("function", "exports.lookupFiles", 6, 8)]
+
+
+def test_pieces_of_a_long_function_share_its_span(chunker):
+    body = "\n".join(f"    value_{i} = compute_something({i}, factor={i * 3})"
+                     for i in range(120))
+    chunks = chunker.chunk(f"def long_one():\n{body}\n    return value_0\n", "python")
+    assert len(chunks) > 1
+    assert {c.part_of for c in chunks} == {(1, 122)}
+
+
+def test_a_tiny_method_keeps_its_own_span(chunker):
+    source = ("class Box:\n    def __init__(self, size):\n        self.size = size\n\n"
+              "    def f(self): ...\n\n    def area(self):\n        return self.size ** 2\n")
+    tiny = [c for c in chunker.chunk(source, "python") if c.symbol == "Box.f"]
+    assert [(c.start_line, c.end_line) for c in tiny] == [(5, 5)]

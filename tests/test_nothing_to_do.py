@@ -68,3 +68,17 @@ def test_a_full_reparse_re_embeds_nothing(tmp_path):
                            embedder=FakeEmbedderResource())
     assert report.ok and report.files.parsed > 0
     assert report.vectors.embedded == 0 and report.vectors.total == before
+
+
+def test_a_store_cut_by_an_older_chunker_is_re_chunked_and_re_embeds_only_new_texts(tmp_path):
+    repo, store, settings = indexed(tmp_path)
+    s = Store(store)
+    before = s.count("chunks")
+    old = s.last_snapshot()
+    s.set_meta(snapshot=old.model_copy(update={"chunker": old.chunker - 1}).to_dict())
+    assert nothing_to_do(settings) is None
+    report = index_with_fake(repo, store)
+    assert report.ok and report.files.parsed == report.files.seen - report.files.skipped
+    assert report.vectors.embedded == 0  # same chunks, same texts: every vector reused
+    assert Store(store).count("chunks") == before
+    assert nothing_to_do(settings) is not None
