@@ -33,12 +33,13 @@ from semcode.errors import NotIndexed, QueryError, StoreError, StoreNotFound
 from semcode.globs import compile_globs
 from semcode.identifiers import query_keywords
 from semcode.languages import known_languages
+from semcode.merging import merge_touching
 from semcode.model_files import model_id
 from semcode.reports import Report
 from semcode.store import Store, sql_in, sql_str
 
 Filters = Sequence[str]
-Ranked = tuple[str, float, str]  # chunk id, score, kind
+Ranked = tuple[str, float, float]  # chunk id, score, prior
 # Measured on the shared harness (BENCHMARKS.md), kept because each helped on every
 # development corpus: a steeper RRF curve than the usual 60, BM25 at 0.7 of the vector
 # side's weight, and a mild preference for functions and methods over glue code, class
@@ -46,10 +47,15 @@ Ranked = tuple[str, float, str]  # chunk id, score, kind
 RRF_K = 10
 WEIGHTS = (1.0, 0.7)  # vector, keyword
 CALLABLE_KINDS = frozenset({"function", "method"})
-OTHER_KINDS_PRIOR = 0.8
+OTHER_KINDS_PRIOR = 0.6
+# Declaration files (type stubs) restate signatures whose behaviour lives elsewhere: a
+# search by what code does should show the implementation first.
+STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
+STUB_PRIOR = 0.5
 DEPTH = 50  # candidates per side before fusion
 HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
                "text"]
+PART_COLUMNS = ["part_start", "part_end"]
 
 
 MAX_K = 1_000
@@ -70,6 +76,9 @@ class Hit(Report):
     text: str
     chunk_id: str
     matched_by: str = ""  # vector, keyword or both: which side of the search found it
+    # The lines of the whole definition this hit was cut from (a long function's windows
+    # share them); (0, 0) in an index built before it was recorded.
+    part_of: tuple[int, int] = (0, 0)
 
 
 class Answer(Report):
@@ -90,6 +99,14 @@ def rrf(rankings: list[list[str]], weights: list[float] | None = None,
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
+def with_priors(fused: list[tuple[str, float]],
+                ranked: list[Ranked]) -> list[tuple[str, float]]:
+    """Fused scores times each chunk's prior, best first."""
+    prior_of = {cid: prior for cid, _, prior in ranked}
+    return sorted(((cid, score * prior_of.get(cid, 1.0)) for cid, score in fused),
+                  key=lambda pair: -pair[1])
+
+
 class Searcher:
     """Opens the store once and loads the model on the first query; safe to share between
     threads for reading."""
@@ -97,7 +114,8 @@ class Searcher:
     def __init__(self, store_uri: str, *, model: str = DEFAULT_MODEL,
                  device: str = DEFAULT_DEVICE, backend: str = DEFAULT_BACKEND,
                  weights: tuple[float, float] = WEIGHTS,
-                 depth: int = DEPTH, rrf_k: int = RRF_K, kind_prior: float = OTHER_KINDS_PRIOR):
+                 depth: int = DEPTH, rrf_k: int = RRF_K, kind_prior: float = OTHER_KINDS_PRIOR,
+                 stub_prior: float = STUB_PRIOR):
         self.store = Store(store_uri, create=False)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="semcode-keyword")
         if not self.store.has("vectors"):
@@ -112,10 +130,12 @@ class Searcher:
                                         for_queries=True)
         self.vectors = self.store.table("vectors")
         self.chunks = self.store.table("chunks")
+        self.columns = HIT_COLUMNS + [c for c in PART_COLUMNS if c in self.chunks.schema.names]
         self.weights = weights
         self.depth = depth
         self.rrf_k = rrf_k
         self.kind_prior = kind_prior
+        self.stub_prior = stub_prior
 
     # -- filters -----------------------------------------------------------------------------
     def where(self, languages: Filters = (), paths: Filters = (),
@@ -161,12 +181,13 @@ class Searcher:
         where = self.where(languages, paths, kinds)
         if not query.strip() or (where and "false" in where.split(" AND ")):
             return answer
-        depth = max(self.depth, k)
+        wanted = 2 * k  # room for the pieces that fold into better hits
         if mode == "vector":
-            ranked = self.vector_ranking(self.embedder.encode([query])[0], k, where)
+            ranked = self.vector_ranking(self.embedder.encode([query])[0], wanted, where)
         elif mode == "keyword":
-            ranked = self.keyword_ranking(query, k, where, answer.warnings)
+            ranked = self.keyword_ranking(query, wanted, where, answer.warnings)
         else:  # the keyword side runs while the query is embedded and ranked by vector
+            depth = max(self.depth, wanted)
             keyword_side = self.pool.submit(self.keyword_ranking, query, depth, where,
                                             answer.warnings)
             by_vector = self.vector_ranking(self.embedder.encode([query])[0], depth, where)
@@ -176,10 +197,11 @@ class Searcher:
             sides = {c: "vector" for c, _, _ in by_vector}
             for c, _, _ in by_keyword:
                 sides[c] = "both" if c in sides else "keyword"
-            answer.hits = self.hits(self.with_kind_prior(fused, by_vector + by_keyword)[:k],
-                                    sides)
+            hits = self.hits(with_priors(fused, by_vector + by_keyword)[:wanted], sides)
+            answer.hits = merge_touching(hits, self.spans, k)
             return answer
-        answer.hits = self.hits([(c, s) for c, s, _ in ranked], {c: mode for c, _, _ in ranked})
+        hits = self.hits([(c, s) for c, s, _ in ranked], {c: mode for c, _, _ in ranked})
+        answer.hits = merge_touching(hits, self.spans, k)
         return answer
 
     def warnings(self, mode: str) -> list[str]:
@@ -191,13 +213,11 @@ class Searcher:
                     "keyword only — run `semcode index`"]
         return []
 
-    def with_kind_prior(self, fused: list[tuple[str, float]],
-                        kinds: list[Ranked]) -> list[tuple[str, float]]:
-        """Fused scores times the prior for chunks that are not callables, best first."""
-        kind_of = {cid: kind for cid, _, kind in kinds}
-        scored = [(cid, score if kind_of.get(cid) in CALLABLE_KINDS else score * self.kind_prior)
-                  for cid, score in fused]
-        return sorted(scored, key=lambda pair: -pair[1])
+    def prior(self, kind: str, path: str) -> float:
+        """How much a chunk's fused score counts: less for code that is not a callable, less
+        again in a declaration file."""
+        return (1.0 if kind in CALLABLE_KINDS else self.kind_prior) * \
+            (self.stub_prior if path.endswith(STUB_SUFFIXES) else 1.0)
 
     def similar(self, path: str, line: int | None = None, *, k: int = DEFAULT_LIMIT,
                 languages: Filters = (), paths: Filters = (), kinds: Filters = ()) -> list[Hit]:
@@ -226,10 +246,10 @@ class Searcher:
             .distance_type("cosine")  # type: ignore[attr-defined]  # a vector query
         if where:
             query = query.where(where, prefilter=True)
-        rows = query.select(["chunk_id", "kind", "_distance"]).limit(k).to_arrow()
-        return [(cid, 1.0 - float(d), kind) for cid, d, kind in zip(
+        rows = query.select(["chunk_id", "kind", "path", "_distance"]).limit(k).to_arrow()
+        return [(cid, 1.0 - float(d), self.prior(kind, path)) for cid, d, kind, path in zip(
             rows.column("chunk_id").to_pylist(), rows.column("_distance").to_pylist(),
-            rows.column("kind").to_pylist(), strict=True)]
+            rows.column("kind").to_pylist(), rows.column("path").to_pylist(), strict=True)]
 
     def keyword_ranking(self, query: str, k: int, where: str | None,
                         warnings: list[str] | None = None) -> list[Ranked]:
@@ -241,7 +261,7 @@ class Searcher:
         if where:
             search = search.where(where, prefilter=True)
         try:
-            rows = search.select(["chunk_id", "kind", "_score"]).limit(k).to_arrow()
+            rows = search.select(["chunk_id", "kind", "path", "_score"]).limit(k).to_arrow()
         except (RuntimeError, OSError) as exc:  # the full-text index is missing or damaged
             if warnings is None:
                 raise StoreError(f"keyword search failed ({exc}) — run `semcode index` to "
@@ -249,9 +269,18 @@ class Searcher:
             warnings.append("keyword search is unavailable (the full-text index is missing or "
                             "damaged), so results are by meaning only — run `semcode index`")
             return []
-        return list(zip(rows.column("chunk_id").to_pylist(),
-                        [float(s) for s in rows.column("_score").to_pylist()],
-                        rows.column("kind").to_pylist(), strict=True))
+        return [(cid, float(score), self.prior(kind, path)) for cid, score, kind, path in zip(
+            rows.column("chunk_id").to_pylist(), rows.column("_score").to_pylist(),
+            rows.column("kind").to_pylist(), rows.column("path").to_pylist(), strict=True)]
+
+    def spans(self, paths: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+        """The line spans of every chunk of these files."""
+        rows = self.store.scan("chunks", ["path", "start_line", "end_line"], sql_in("path", paths))
+        found: dict[str, list[tuple[int, int]]] = {}
+        for path, start, end in zip(*(rows.column(c).to_pylist() for c in rows.column_names),
+                                    strict=True):
+            found.setdefault(path, []).append((start, end))
+        return found
 
     def hits(self, ranked: list[tuple[str, float]],
              matched_by: dict[str, str] | None = None) -> list[Hit]:
@@ -260,14 +289,15 @@ class Searcher:
             return []
         ids = [c for c, _ in ranked]
         try:
-            rows = self.chunks.search().where(sql_in("chunk_id", ids)).select(HIT_COLUMNS) \
+            rows = self.chunks.search().where(sql_in("chunk_id", ids)).select(self.columns) \
                 .to_arrow()
         except (RuntimeError, OSError):  # the id index is damaged: read past it (slow)
             rows = pa.concat_tables(
                 pa.Table.from_batches([b]).filter(pc.is_in(b.column("chunk_id"),
                                                            value_set=pa.array(ids)))
-                for b in self.store.stream("chunks", HIT_COLUMNS, batch_size=65536))
+                for b in self.store.stream("chunks", self.columns, batch_size=65536))
         by_id = {r["chunk_id"]: r for r in rows.to_pylist()}
         sides = matched_by or {}
-        return [Hit(score=round(score, 6), matched_by=sides.get(cid, "vector"), **by_id[cid])
-                for cid, score in ranked if cid in by_id]
+        return [Hit(score=round(score, 6), matched_by=sides.get(cid, "vector"),
+                    part_of=(row.pop("part_start", 0), row.pop("part_end", 0)), **row)
+                for cid, score in ranked if (row := by_id.get(cid)) is not None]
