@@ -6,6 +6,9 @@ once, on the first call; calls run in worker threads so several can be answered 
 Only the index is read: no tool opens a file of the repository.
 """
 
+import base64
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -18,10 +21,13 @@ from pydantic import BaseModel, Field
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
 from semcode.errors import SemcodeError
 from semcode.reports import IndexStatus
-from semcode.search import Hit, Searcher
+from semcode.search import MAX_K, Hit, Searcher
 from semcode.status import index_status
 
 T = TypeVar("T")
+# Claude Code refuses tool output over 25,000 tokens; a page stays well under it.
+DEFAULT_TOKENS = 8_000
+MIN_TOKENS, MAX_TOKENS = 500, 20_000
 
 
 class SearchResult(BaseModel):
@@ -30,6 +36,9 @@ class SearchResult(BaseModel):
     hits: list[Hit]
     warnings: list[str] = Field(default=[], description="What makes these results partial "
                                 "(e.g. an incomplete index), with what to run")
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor`, with the "
+                                    "same query and filters, for the next page; null: no more")
+    tokens: int = Field(default=0, description="Estimated tokens of this page")
 
 
 class SimilarResult(BaseModel):
@@ -47,6 +56,47 @@ def _readable(hits: list[Hit]) -> str:
                       f"score {h.score:.3f}, matched by {h.matched_by})\n```{h.language}\n"
                       f"{h.text.rstrip()}\n```")
     return "\n\n".join(blocks)
+
+
+def _tokens(text: str) -> int:
+    """A cautious estimate of an assistant's tokens for text (code runs ~3-4 characters a
+    token; 3 errs toward smaller pages)."""
+    return -(-len(text) // 3)
+
+
+def _page(hits: list[Hit], max_tokens: int) -> tuple[list[Hit], int]:
+    """Whole hits, best first, while their text (readable and structured) fits in
+    ``max_tokens``; at least one, so a page always moves on."""
+    taken: list[Hit] = []
+    used = 0
+    for hit in hits:
+        cost = _tokens(_readable([hit])) + _tokens(hit.model_dump_json())
+        if taken and used + cost > max_tokens:
+            break
+        taken.append(hit)
+        used += cost
+    return taken, used
+
+
+def _cursor(query: str, filters: list, offset: int) -> str:
+    """Where the next page starts, tied to the query and filters it continues."""
+    key = hashlib.blake2b(json.dumps([query, filters]).encode(), digest_size=6).hexdigest()
+    return base64.urlsafe_b64encode(json.dumps({"k": key, "o": offset}).encode()).decode()
+
+
+def _offset(cursor: str | None, query: str, filters: list) -> int:
+    if not cursor:
+        return 0
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        offset = int(state["o"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ToolError("cursor is not one this server gave — start again without it") \
+            from exc
+    if _cursor(query, filters, offset) != cursor:
+        raise ToolError("cursor belongs to another query or other filters — pass the same "
+                        "query and filters as the page it came from, or start without it")
+    return offset
 
 
 def _result(model: BaseModel, text: str) -> CallToolResult:
@@ -103,17 +153,31 @@ def build_server(settings: Settings) -> MCPServer:
                                                 "(function, method, class, …)")] = None,
         mode: Annotated[SearchMode, Field(description="hybrid, vector or keyword")]
         = DEFAULT_MODE,
+        max_tokens: Annotated[int, Field(description="Token budget of this page: whole hits "
+                                         "are returned until it is spent")] = DEFAULT_TOKENS,
+        cursor: Annotated[str | None, Field(description="next_cursor of the previous page")]
+        = None,
     ) -> Annotated[CallToolResult, SearchResult]:
         _check_limit(limit)
         if not query.strip():
             raise ToolError("query is empty")
+        if not MIN_TOKENS <= max_tokens <= MAX_TOKENS:
+            raise ToolError(f"max_tokens must be between {MIN_TOKENS} and {MAX_TOKENS}")
+        filters = [sorted(language or []), sorted(path or []), sorted(kind or []), mode]
+        offset = _offset(cursor, query, filters)
         searcher = await index.searcher()
         answer = await _answer(lambda: searcher.answer(
-            query, k=limit, languages=language or (), paths=path or (), kinds=kind or (),
-            mode=mode))
-        text = "\n".join([*(f"warning: {w}" for w in answer.warnings), _readable(answer.hits)])
-        return _result(SearchResult(query=query, mode=mode, hits=answer.hits,
-                                    warnings=answer.warnings), text)
+            query, k=min(offset + limit + 1, MAX_K), languages=language or (),
+            paths=path or (), kinds=kind or (), mode=mode))
+        rest = answer.hits[offset:]
+        hits, used = _page(rest[:limit], max_tokens)
+        more = len(rest) > len(hits) and offset + len(hits) < MAX_K
+        text = "\n".join([*(f"warning: {w}" for w in answer.warnings), _readable(hits)])
+        if more:
+            text += "\n\n(more results: call again with the cursor in next_cursor)"
+        return _result(SearchResult(
+            query=query, mode=mode, hits=hits, warnings=answer.warnings, tokens=used,
+            next_cursor=_cursor(query, filters, offset + len(hits)) if more else None), text)
 
     @server.tool(description="Find code similar to the chunk at a path and line of the index.")
     async def find_similar(

@@ -42,7 +42,7 @@ def test_lists_the_three_tools_with_output_schemas(indexed):
     tools = {t.name: t for t in run(*indexed, body)}
     assert set(tools) == {"search_code", "find_similar", "index_status"}
     assert all(t.output_schema for t in tools.values())
-    assert {"query", "limit", "language", "path", "kind", "mode"} <= \
+    assert {"query", "limit", "language", "path", "kind", "mode", "max_tokens", "cursor"} <= \
         set(tools["search_code"].input_schema["properties"])
 
 
@@ -138,3 +138,30 @@ def test_hostile_requests_get_clear_errors_and_the_server_keeps_serving(indexed)
     assert not answers[4].is_error
     assert not good.is_error and good.structured_content["hits"][0]["symbol"] == \
         "reverse_string"
+
+
+def test_search_pages_within_a_token_budget_and_continues_by_cursor(indexed):
+    ask = {"query": "user name", "limit": 10, "max_tokens": 500}
+
+    async def body(client):
+        first = await client.call_tool("search_code", ask)
+        second = await client.call_tool("search_code", {**ask,
+                                                        "cursor": first.structured_content[
+                                                            "next_cursor"]})
+        whole = await client.call_tool("search_code", {**ask, "max_tokens": 20_000})
+        wrong = await client.call_tool("search_code", {**ask, "query": "cache",
+                                                       "cursor": first.structured_content[
+                                                           "next_cursor"]})
+        forged = await client.call_tool("search_code", {**ask, "cursor": "bm90IGEgY3Vyc29y"})
+        return first, second, whole, wrong, forged
+
+    first, second, whole, wrong, forged = run(*indexed, body)
+    page1, page2 = first.structured_content, second.structured_content
+    assert 1 <= len(page1["hits"]) < 10 and page1["next_cursor"]
+    assert page1["tokens"] <= 500 or len(page1["hits"]) == 1
+    everything = [(h["path"], h["start_line"]) for h in whole.structured_content["hits"]]
+    pages = [(h["path"], h["start_line"]) for h in page1["hits"] + page2["hits"]]
+    assert pages == everything[:len(pages)]  # the second page goes on where the first ended
+    assert all({"score", "matched_by", "part_of"} <= set(h) for h in page1["hits"])
+    assert wrong.is_error and "another query" in wrong.content[0].text
+    assert forged.is_error and "cursor" in forged.content[0].text
