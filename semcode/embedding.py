@@ -14,7 +14,7 @@ from semcode import backends
 from semcode.config import DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_DEVICE
 from semcode.errors import ConfigError
 from semcode.identifiers import split_identifier
-from semcode.model_files import model_id, model_path
+from semcode.model_files import model_id, model_path, query_prompt
 from semcode.static_model import BATCH_SIZE as STATIC_BATCH_SIZE
 from semcode.static_model import encode_static, is_static, load_static_model
 
@@ -91,8 +91,9 @@ class TextEncoder(Protocol):
 
 class Embedder:
     """Loads the model once, on first use, on its backend (``semcode/backends.py``);
-    ``encode`` sorts by length inside each call. A query embedder (``for_queries``) never
-    exports a graph: it runs on PyTorch until an index run has built one."""
+    ``encode`` sorts by length inside each call. A query embedder (``for_queries``) puts the
+    model's query prompt before each text, and never exports a graph: it runs on PyTorch
+    until an index run has built one."""
 
     def __init__(self, model: str, device: str = DEFAULT_DEVICE,
                  batch_size: int = DEFAULT_BATCH_SIZE, backend: str = DEFAULT_BACKEND,
@@ -102,6 +103,8 @@ class Embedder:
         self.device = device
         self.backend = "static" if is_static(model) else backends.resolve(backend, device)
         self.for_queries = for_queries
+        # the instruction the model wants before a query (read for queries only)
+        self.query_prompt = query_prompt(model) if for_queries else ""
         # a static model and a GPU want large batches; the default size is a CPU's
         default = batch_size == DEFAULT_BATCH_SIZE
         self.batch_size = STATIC_BATCH_SIZE if is_static(model) and default else \
@@ -157,6 +160,8 @@ class Embedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.for_queries and self.query_prompt:
+            texts = [self.query_prompt + t for t in texts]
         if is_static(self.model):
             if self._static is None:
                 self._static = load_static_model(model_path(self.model))

@@ -52,8 +52,57 @@ def tokenizer_model(model: str) -> str:
 
 @lru_cache(maxsize=8)
 def max_tokens(model: str) -> int:
-    """The window the model reads (special tokens included); 256 for all-MiniLM-L6-v2."""
-    config = Path(model_path(model)) / "sentence_bert_config.json"
-    if config.is_file():
+    """The window the model reads (special tokens included): its sentence-transformers
+    ``max_seq_length`` (256 for all-MiniLM-L6-v2), else its encoder's position limit, so a
+    model with a longer window gets longer chunks."""
+    config = _model_file(model, "sentence_bert_config.json")
+    if config is not None and json.loads(config.read_text()).get("max_seq_length"):
         return int(json.loads(config.read_text())["max_seq_length"])
+    encoder = _model_file(model, "config.json")
+    if encoder is not None and isinstance(
+            limit := json.loads(encoder.read_text()).get("max_position_embeddings"), int):
+        return limit
     return 256
+
+
+# Models whose query side expects an instruction that their files do not carry (the prompt
+# their cards give for retrieval). A model's own ``prompts`` setting wins over this table.
+QUERY_PROMPTS: tuple[tuple[str, str], ...] = (
+    ("coderankembed", "Represent this query for searching relevant code: "),
+    ("nomic-embed-code", "Represent this query for searching relevant code: "),
+    ("nomic-embed-text", "search_query: "),
+    ("e5-", "query: "),
+    ("bge-", "Represent this sentence for searching relevant passages: "),
+)
+_QUERY_PROMPT_NAMES = ("query", "search_query", "retrieval.query", "code_query")
+
+
+@lru_cache(maxsize=8)
+def query_prompt(model: str) -> str:
+    """What goes before a query (never before code) for this model: the ``query`` prompt of
+    its config_sentence_transformers.json, else its family's from ``QUERY_PROMPTS``, else
+    nothing (all-MiniLM-L6-v2 wants none)."""
+    config = _model_file(model, "config_sentence_transformers.json")
+    if config is not None:
+        prompts = json.loads(config.read_text()).get("prompts") or {}
+        for name in _QUERY_PROMPT_NAMES:
+            if isinstance(prompts.get(name), str) and prompts[name]:
+                return str(prompts[name])
+    name = model_id(model).lower()
+    return next((prompt for family, prompt in QUERY_PROMPTS if family in name), "")
+
+
+def _model_file(model: str, name: str) -> Path | None:
+    """One of a model's files from its directory, or from the local model-hub cache (never
+    downloaded here)."""
+    if model == STATIC_MODEL:
+        return None
+    local = Path(model_path(model)) / name
+    if local.is_file():
+        return local
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    cached = try_to_load_from_cache(model, name)
+    return Path(cached) if isinstance(cached, str) else None
