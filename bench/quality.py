@@ -90,26 +90,46 @@ def build_task(name: str) -> Path:
     return task
 
 
-def store_of(task: Path, model: str, backend: str = "auto") -> Path:
-    return task / "stores" / (model if backend == "auto" else f"{model}-{backend}")
+def variant(model: str, backend: str = "auto", tag: str = "") -> str:
+    """The name of a store and its report: model, then backend and tag when given."""
+    return "-".join(p for p in (model, "" if backend == "auto" else backend, tag) if p)
 
 
-def index(task: Path, model: str, backend: str = "auto") -> dict:
+def store_of(task: Path, model: str, backend: str = "auto", tag: str = "") -> Path:
+    return task / "stores" / variant(model, backend, tag)
+
+
+def seed(task: Path, model: str, backend: str, tag: str, source: str) -> None:
+    """Start a tagged store from another's vectors, without its chunks: the run re-chunks
+    every file with the code as it is now and embeds only texts the source lacks (what a
+    chunking experiment needs, in seconds instead of a full embed)."""
+    import shutil
+
+    from semcode.store import Store
+
+    target = store_of(task, model, backend, tag)
+    if target.exists() or not (task / "stores" / source).is_dir():
+        return
+    shutil.copytree(task / "stores" / source, target)
+    Store(str(target)).drop("chunks")
+
+
+def index(task: Path, model: str, backend: str = "auto", tag: str = "") -> dict:
     env = {**os.environ, "SEMCODE_MODEL": model, "SEMCODE_BACKEND": backend,
-           "SEMCODE_STORE": str(store_of(task, model, backend))}
+           "SEMCODE_STORE": str(store_of(task, model, backend, tag))}
     proc = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(task / "repo"),
                            "--json"], capture_output=True, text=True, check=True, env=env)
     return json.loads(proc.stdout)
 
 
 def evaluate(task: Path, model: str, modes: list[str], weights: tuple[float, float],
-             backend: str = "auto") -> dict:
+             backend: str = "auto", tag: str = "") -> dict:
     from score import score
 
     from semcode.search import Searcher
 
     queries = [json.loads(line) for line in open(task / "queries.jsonl")]
-    searcher = Searcher(str(store_of(task, model, backend)), model=model, backend=backend,
+    searcher = Searcher(str(store_of(task, model, backend, tag)), model=model, backend=backend,
                         weights=weights)
     searcher.search("warm up the model", k=10)
     figures = {}
@@ -128,16 +148,18 @@ def evaluate(task: Path, model: str, modes: list[str], weights: tuple[float, flo
     return figures
 
 
-def baseline(task: Path) -> dict | None:
-    """The harness's plain reference (Python corpora only)."""
+def baseline(task: Path, header: bool) -> dict:
+    """The harness's plain reference (Python corpora only), with or without its
+    "path: qualname" header; kept beside the task, since it depends on nothing of ours."""
     from score import score
 
     from semcode.model_files import model_path
 
-    out = task / "baseline.jsonl"
-    subprocess.run([sys.executable, str(EVAL / "naive_baseline.py"),
-                    model_path("all-MiniLM-L6-v2"), str(task), str(out)], check=True,
-                   capture_output=True)
+    out = task / f"baseline{'-header' if header else ''}.jsonl"
+    if not out.is_file():
+        subprocess.run([sys.executable, str(EVAL / "naive_baseline.py"),
+                        model_path("all-MiniLM-L6-v2"), str(task), str(out),
+                        *(["--header"] if header else [])], check=True, capture_output=True)
     queries = [json.loads(line) for line in open(task / "queries.jsonl")]
     s = score(queries, [json.loads(line) for line in open(out)])
     return {"mrr10": round(s["mrr10"], 3), "r1": round(s["r1"], 3), "r10": round(s["r10"], 3)}
@@ -151,38 +173,46 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="e.g. static")
     parser.add_argument("--backend", default="auto", help="e.g. torch, openvino, onnx-int8")
+    parser.add_argument("--tag", default="", help="name a variant's store and report (an "
+                                                   "experiment), e.g. nested")
+    parser.add_argument("--seed", help="start the tagged store from this store's vectors, "
+                                       "re-chunked, e.g. all-MiniLM-L6-v2-openvino")
     parser.add_argument("--compare", help="backends whose saved reports to set side by side "
                                           "(no run), e.g. torch,openvino,onnx-int8")
     args = parser.parse_args()
     if args.compare:
-        print(compare(args.model, args.compare.split(",")))
+        print(compare(args.model, args.compare.split(","), args.backend))
         return
     weights = tuple(float(w) for w in args.weights.split(","))
     report = {}
     for name in args.corpora.split(","):
         task = build_task(name)
-        summary = index(task, args.model, args.backend)
+        if args.tag and args.seed:
+            seed(task, args.model, args.backend, args.tag, args.seed)
+        summary = index(task, args.model, args.backend, args.tag)
         report[name] = {"chunks": summary["chunks"]["total"],
                         "backend": summary["vectors"]["backend"],
                         **evaluate(task, args.model, args.modes.split(","), weights,
-                                   args.backend)}
+                                   args.backend, args.tag)}
         if not args.no_baseline and CORPORA[name][3] == "make_corpus.py":
-            report[name]["naive_baseline"] = baseline(task)
+            report[name]["naive_baseline"] = baseline(task, header=False)
+            report[name]["naive_baseline_header"] = baseline(task, header=True)
         print(name, json.dumps(report[name]), flush=True)
-    suffix = args.model if args.backend == "auto" else f"{args.model}-{args.backend}"
+    suffix = variant(args.model, args.backend, args.tag)
     (OUT / f"report-{suffix}.json").write_text(json.dumps(report, indent=2))
     print(mrr_table(report))
 
 
-def compare(model: str, backends: list[str]) -> str:
-    """MRR@10 of hybrid and vector search per corpus, one column per backend's saved report,
-    then each language's mean and the mean of all 16 (the fidelity gate: within 0.01)."""
+def compare(model: str, names: list[str], backend: str = "auto") -> str:
+    """MRR@10 of hybrid and vector search per corpus, one column per saved report (a
+    backend, or with --backend a tag), then each language's mean and the mean of all 16."""
     import pandas as pd
 
     language = {"make_corpus.py": "python", "make_corpus_js.py": "javascript",
                 "make_corpus_go.py": "go"}
-    reports = {b: json.loads((OUT / f"report-{model if b == 'auto' else f'{model}-{b}'}.json")
-                             .read_text()) for b in backends}
+    reports = {n: json.loads((OUT / (f"report-{variant(model, n)}.json" if backend == "auto"
+                                     else f"report-{variant(model, backend, n)}.json"))
+                             .read_text()) for n in names}
     tables = []
     for mode in ("hybrid", "vector"):
         table = pd.DataFrame({b: {c: r[c][mode]["mrr10"] for c in CORPORA}
