@@ -16,7 +16,13 @@ from itertools import accumulate
 from tree_sitter import Node
 
 from semcode.embedding import embedding_text
-from semcode.languages import CONTAINER_KINDS, METHOD_PARENTS, LanguageSpec, spec_for
+from semcode.languages import (
+    CONTAINER_KINDS,
+    METHOD_PARENTS,
+    WHOLE_KINDS,
+    LanguageSpec,
+    spec_for,
+)
 from semcode.syntax import Candidates, first_line, last_line, parser
 from semcode.tokens import TokenCounter
 
@@ -86,7 +92,7 @@ class _File:
         members = self.candidates.members(node, spec) if self.candidates else []
         # A definition inside a function (a closure, a nested walker) is a chunk of its own,
         # as a method is in a class; the function keeps its own lines around it.
-        if self.tokens(start, end) <= self.budget and not members:
+        if self.tokens(start, end) <= self.budget and (not members or kind in WHOLE_KINDS):
             return [self.unit(start, end, kind, symbol, (start, end))]
         if not members:
             # A function over budget is packed into windows as large as fit, cut where a

@@ -2,6 +2,7 @@
 
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -23,12 +24,15 @@ from semcode import progress
 from semcode.reports import IndexReport, IndexStatus
 from semcode.search import Hit
 
+if TYPE_CHECKING:
+    from semcode.plan import IndexPlan
+
 out = Console()
 err = Console(stderr=True)
 
 STAGES = {"snapshot": "snapshot", "parse": "parse files", "chunks": "  chunks",
           "embed": "embed chunks", "index": "search indexes"}
-LEXERS = {"csharp": "csharp", "cpp": "cpp", "tsx": "tsx", "shell": "bash", "text": "text"}
+LEXERS = {"csharp": "csharp", "cpp": "cpp", "tsx": "tsx", "text": "text"}
 
 
 class RateColumn(ProgressColumn):
@@ -103,6 +107,37 @@ def print_summary(report: IndexReport, store: str) -> None:
     if report.error:
         out.print(f"[red]failed:[/] {report.error}")
     out.print(f"store: {store}")
+
+
+def print_plan(plan: "IndexPlan") -> None:
+    """What a full index would take: files, skips (the largest first), languages, chunks and
+    the time on this machine."""
+    out.print(f"[bold]plan[/] for {plan.repo} at {plan.commit[:12] or 'the working tree'} "
+              "(nothing indexed or embedded)")
+    languages = Table(title="to index", show_header=True)
+    for column in ("language", "files", "MB", "chunks (est.)"):
+        languages.add_column(column, justify="left" if column == "language" else "right")
+    for name, lang in plan.languages.items():
+        languages.add_row(name, str(lang.files), f"{lang.bytes / 1e6:.2f}", str(lang.chunks))
+    languages.add_row("[bold]all", f"[bold]{plan.indexed}", f"[bold]{plan.indexed_bytes / 1e6:.2f}",
+                      f"[bold]{plan.chunks}")
+    out.print(languages)
+    if plan.skipped:
+        out.print(f"skipped {plan.skipped}: " + ", ".join(
+            f"{reason} {n}" for reason, n in plan.skip_reasons.items()))
+        largest = Table(title="largest skipped", show_header=True)
+        for column in ("path", "KB", "reason"):
+            largest.add_column(column)
+        for f in plan.largest_skipped:
+            largest.add_row(f.path, f"{f.size / 1e3:.0f}", f.reason)
+        out.print(largest)
+    how = "counted exactly" if plan.exact else f"estimated from {plan.sampled_files} files"
+    out.print(f"chunks: ~{plan.chunks} ({how}), {plan.texts} distinct texts to embed")
+    out.print(f"time here: ~{plan.seconds:.0f} s — parse {plan.parse_seconds:.0f} s, embed "
+              f"{plan.embed_seconds:.0f} s at {plan.texts_per_s:.0f} texts/s "
+              f"({plan.model}, {plan.backend})")
+    out.print("exclude paths with a [bold].semcodeignore[/] line (gitignore syntax), then run "
+              "`semcode index`")
 
 
 def print_warnings(warnings: list[str]) -> None:

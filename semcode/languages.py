@@ -12,7 +12,10 @@ from pathlib import PurePosixPath
 CONTAINER_KINDS = frozenset({"class", "interface", "impl", "trait", "module", "namespace",
                              "section"})
 # A function directly inside one of these is a method.
-METHOD_PARENTS = frozenset({"class", "interface", "impl", "trait"})
+METHOD_PARENTS = frozenset({"class", "interface", "impl", "trait", "object"})
+# Kinds kept whole while they fit the budget, their own members inside (a config file's
+# top-level key with the keys under it; a make target): split only when too large.
+WHOLE_KINDS = frozenset({"key", "table", "target", "stage"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,17 @@ class LanguageSpec:
     qualifier_fields: dict[str, str] = field(default_factory=dict)
     # sibling node types that belong to the definition after them (comments, attributes)
     leading: frozenset[str] = frozenset({"comment"})
+    # node type → a query pattern it must match to define anything (R's `f <- function…`
+    # is a binary_operator whose right side is a function)
+    shapes: dict[str, str] = field(default_factory=dict)
+    # calls that define (Elixir's `def`, `defmodule`): the called name → kind; the name
+    # defined is the first argument's
+    macros: dict[str, str] = field(default_factory=dict)
+    # definition node type → the node type of its body when that is the next sibling
+    # (Dart's function_signature, then function_body)
+    bodies: dict[str, str] = field(default_factory=dict)
+    # definitions that run until the next one of their type (a Dockerfile's FROM: a stage)
+    runs: frozenset[str] = frozenset()
 
 
 _C_NAMES: dict[str, tuple[str, ...]] = {"function_definition": ("declarator",)}
@@ -141,22 +155,122 @@ SPECS: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec("markdown", "markdown", (".md", ".markdown", ".mdx"),
                  definitions={"section": "section"}),
+    LanguageSpec(
+        "kotlin", "kotlin", (".kt", ".kts"),
+        definitions={"function_declaration": "function", "class_declaration": "class",
+                     "object_declaration": "class"},
+        name_fields={"function_declaration": ("simple_identifier",),
+                     "class_declaration": ("type_identifier",),
+                     "object_declaration": ("type_identifier",)},
+        leading=frozenset({"line_comment", "multiline_comment", "annotation"}),
+    ),
+    LanguageSpec(
+        "swift", "swift", (".swift",),
+        definitions={"function_declaration": "function", "class_declaration": "class",
+                     "protocol_declaration": "interface", "init_declaration": "function",
+                     "protocol_function_declaration": "function"},
+        leading=frozenset({"comment", "multiline_comment"}),
+    ),
+    LanguageSpec(
+        "scala", "scala", (".scala", ".sc"),
+        definitions={"function_definition": "function", "function_declaration": "function",
+                     "class_definition": "class", "object_definition": "class",
+                     "trait_definition": "trait"},
+        leading=frozenset({"comment", "block_comment"}),
+    ),
+    LanguageSpec("lua", "lua", (".lua",), definitions={"function_declaration": "function"}),
+    LanguageSpec("bash", "bash", (".sh", ".bash", ".zsh"),
+                 definitions={"function_definition": "function"}),
+    LanguageSpec(
+        "elixir", "elixir", (".ex", ".exs"),
+        definitions={"call": "function"},
+        macros={"def": "function", "defp": "function", "defmacro": "function",
+                "defmacrop": "function", "defguard": "function", "defmodule": "module",
+                "defprotocol": "interface", "defimpl": "impl"},
+    ),
+    LanguageSpec(
+        "haskell", "haskell", (".hs",),
+        definitions={"function": "function", "class": "class", "instance": "impl",
+                     "data_type": "type", "newtype": "type"},
+        shapes={"function": "name: (_)"},  # not a type's `a -> b`
+        name_fields={"instance": ("patterns",)},  # `instance Show Point`: Point.show
+        leading=frozenset({"comment", "haddock", "signature"}),
+    ),
+    LanguageSpec(
+        "ocaml", "ocaml", (".ml", ".mli"),
+        definitions={"value_definition": "function", "module_definition": "module",
+                     "type_definition": "type", "class_definition": "class",
+                     "method_definition": "function"},
+        # a `let` with parameters defines a function; `let y = … in` inside one does not
+        shapes={"value_definition": "(let_binding (parameter))"},
+        name_fields={"value_definition": ("let_binding", "pattern"),
+                     "module_definition": ("module_binding", "module_name"),
+                     "type_definition": ("type_binding", "name")},
+    ),
+    LanguageSpec(
+        "zig", "zig", (".zig",),
+        definitions={"FnProto": "function", "VarDecl": "struct"},
+        shapes={"VarDecl": "(ErrorUnionExpr (SuffixExpr (ContainerDecl)))"},
+        bodies={"FnProto": "Block"},
+        name_fields={"FnProto": ("IDENTIFIER",), "VarDecl": ("IDENTIFIER",)},
+        leading=frozenset({"doc_comment", "line_comment"}),
+    ),
+    LanguageSpec(
+        "dart", "dart", (".dart",),
+        definitions={"function_signature": "function", "class_definition": "class",
+                     "mixin_declaration": "class", "extension_declaration": "class",
+                     "enum_declaration": "enum"},
+        wrappers=frozenset({"method_signature"}),
+        bodies={"function_signature": "function_body"},
+        leading=frozenset({"comment", "documentation_comment", "annotation"}),
+    ),
+    LanguageSpec(
+        "r", "r", (".r",),
+        definitions={"binary_operator": "function"},
+        shapes={"binary_operator": "lhs: (identifier) rhs: (function_definition)"},
+        name_fields={"binary_operator": ("lhs",)},
+    ),
+    LanguageSpec(
+        "julia", "julia", (".jl",),
+        definitions={"function_definition": "function", "macro_definition": "macro",
+                     "module_definition": "module", "struct_definition": "struct",
+                     "abstract_definition": "type"},
+        name_fields={"function_definition": ("signature", "call_expression", "*"),
+                     "macro_definition": ("signature", "call_expression", "*"),
+                     "struct_definition": ("type_head",)},
+        leading=frozenset({"line_comment", "block_comment", "string_literal"}),
+    ),
+    LanguageSpec(
+        "perl", "perl", (".pl", ".pm", ".t"),
+        definitions={"subroutine_declaration_statement": "function",
+                     "package_statement": "module"},
+        shapes={"package_statement": "(block)"},
+    ),
+    # Config and build files: top-level keys, tables, targets, stages
+    LanguageSpec("yaml", "yaml", (".yml", ".yaml"), definitions={"block_mapping_pair": "key"},
+                 name_fields={"block_mapping_pair": ("key",)}),
+    LanguageSpec("toml", "toml", (".toml",),
+                 definitions={"table": "table", "table_array_element": "table", "pair": "key"},
+                 name_fields={"table": ("*",), "table_array_element": ("*",), "pair": ("*",)}),
+    LanguageSpec("json", "json", (".json",), definitions={"pair": "key"},
+                 name_fields={"pair": ("key",)}),
+    LanguageSpec("make", "make", (".mk", ".mak"), ("Makefile", "makefile", "GNUmakefile"),
+                 definitions={"rule": "target"}, name_fields={"rule": ("targets",)}),
+    LanguageSpec("dockerfile", "dockerfile", (".dockerfile",), ("Dockerfile", "Containerfile"),
+                 definitions={"from_instruction": "stage"}, runs=frozenset({"from_instruction"}),
+                 name_fields={"from_instruction": ("image_alias",)}),
+    LanguageSpec("cmake", "cmake", (".cmake",), ("CMakeLists.txt",),
+                 definitions={"function_def": "function", "macro_def": "function"},
+                 name_fields={"function_def": ("function_command", "argument_list", "*"),
+                              "macro_def": ("macro_command", "argument_list", "*")}),
 )
 
 # Text we index by line windows: no grammar, still worth finding.
 TEXT_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "shell": (".sh", ".bash", ".zsh"),
-    "yaml": (".yml", ".yaml"),
-    "toml": (".toml",),
-    "json": (".json",),
     "sql": (".sql",),
     "html": (".html", ".htm"),
     "css": (".css", ".scss", ".less"),
     "rst": (".rst",),
-    "kotlin": (".kt", ".kts"),
-    "swift": (".swift",),
-    "scala": (".scala",),
-    "lua": (".lua",),
     "text": (".txt", ".cfg", ".ini", ".conf"),
 }
 
@@ -164,7 +278,6 @@ _BY_NAME = {spec.name: spec for spec in SPECS}
 _BY_EXTENSION = {ext: spec.name for spec in SPECS for ext in spec.extensions}
 _BY_EXTENSION.update({ext: lang for lang, exts in TEXT_LANGUAGES.items() for ext in exts})
 _BY_FILENAME = {fname: spec.name for spec in SPECS for fname in spec.filenames}
-_BY_FILENAME.update({"Makefile": "make", "Dockerfile": "dockerfile"})
 
 
 def language_of(path: str) -> str:
@@ -179,4 +292,4 @@ def spec_for(language: str) -> LanguageSpec | None:
 
 
 def known_languages() -> list[str]:
-    return sorted({*_BY_NAME, *TEXT_LANGUAGES, "make", "dockerfile"})
+    return sorted({*_BY_NAME, *TEXT_LANGUAGES})

@@ -38,11 +38,20 @@ def _candidates_query(language_name: str) -> Query | None:
     language = get_language(spec.grammar)  # type: ignore[arg-type]
     types = sorted({*spec.definitions, *spec.wrappers, *spec.assignments})
     known = [t for t in _FUNCTION_VALUES if language.id_for_node_kind(t, True) is not None]
-    patterns = [f"({t} body: (_))" if t.endswith("_specifier") else f"({t})"
-                for t in types if language.id_for_node_kind(t, True) is not None]
+    patterns = [_pattern(t, spec) for t in types if language.id_for_node_kind(t, True) is not None]
     patterns += [f"({t} (assignment_expression right: [{' '.join(f'({v})' for v in known)}]))"
                  for t in sorted(spec.assigned) if known]
     return Query(language, f"[{' '.join(patterns)}] @d") if patterns else None
+
+
+def _pattern(node_type: str, spec: LanguageSpec) -> str:
+    """The query pattern for one candidate type: its shape when it has one."""
+    if node_type in spec.shapes:
+        return f"({node_type} {spec.shapes[node_type]})"
+    if node_type == "call" and spec.macros:
+        names = " ".join(f'"{m}"' for m in sorted(spec.macros))
+        return f"(call target: (identifier) @_macro (#any-of? @_macro {names}))"
+    return f"({node_type} body: (_))" if node_type.endswith("_specifier") else f"({node_type})"
 
 
 class Candidates:
@@ -101,6 +110,8 @@ def _text(node: Node) -> str:
 
 
 def _field_or_child(node: Node, name: str) -> Node | None:
+    if name == "*":  # the first named child, whatever its type
+        return node.named_children[0] if node.named_children else None
     found = node.child_by_field_name(name)
     if found is None:
         found = next((c for c in node.named_children if c.type == name), None)
@@ -117,7 +128,7 @@ def _name(node: Node, spec: LanguageSpec) -> str:
     while (inner := current.child_by_field_name("declarator")) is not None:
         current = inner
     if current is not node:
-        return _text(current)
+        return _text(current).strip("\"'")
     heading = next((c for c in node.named_children if c.type.endswith("_heading")), None)
     if heading is not None:
         return _text(heading).lstrip("#").strip()
@@ -165,6 +176,10 @@ def _definition(node: Node, spec: LanguageSpec) -> Member | None:
             return None
         kind = "class" if value.type == "class" else "function"
         return _member(node, inner, kind, _text(left).replace(".prototype.", "."), spec)
+    if kind is not None and inner.type == "call" and spec.macros:
+        target = inner.child_by_field_name("target")
+        kind = spec.macros.get(_text(target) if target is not None else "")
+        return None if kind is None else _member(node, inner, kind, _macro_name(inner), spec)
     if kind is None:
         return None
     if inner.type.endswith("_specifier") and inner.child_by_field_name("body") is None:
@@ -176,13 +191,37 @@ def _definition(node: Node, spec: LanguageSpec) -> Member | None:
 
 
 def _member(outer: Node, inner: Node, kind: str, name: str, spec: LanguageSpec) -> Member:
-    """The definition with the comments (attributes…) right above it."""
+    """The definition with the comments (attributes…) right above it, and its body when
+    the grammar puts that beside it, or up to the next of its kind when it runs."""
     start = first_line(outer)
     prev = outer.prev_named_sibling
     while prev is not None and prev.type in spec.leading and last_line(prev) == start - 1:
         start = first_line(prev)
         prev = prev.prev_named_sibling
-    return Member(inner, start, last_line(outer), kind, name)
+    end = last_line(outer)
+    holder = outer  # the body follows the outermost node of the signature's own span
+    while holder.parent is not None and holder.next_named_sibling is None and \
+            (holder.parent.start_byte, holder.parent.end_byte) == \
+            (holder.start_byte, holder.end_byte):
+        holder = holder.parent
+    body = holder.next_named_sibling
+    if inner.type in spec.bodies and body is not None and body.type == spec.bodies[inner.type]:
+        end = last_line(body)
+    if inner.type in spec.runs:
+        nxt = outer.next_named_sibling
+        while nxt is not None and nxt.type != outer.type:
+            end, nxt = last_line(nxt), nxt.next_named_sibling
+    return Member(inner, start, end, kind, name)
+
+
+def _macro_name(call: Node) -> str:
+    """What a defining call defines: its first argument's name (``greet`` of
+    ``def greet(name) when …``, ``Greeter`` of ``defmodule Greeter``)."""
+    arguments = next((c for c in call.named_children if c.type == "arguments"), None)
+    current = arguments.named_children[0] if arguments and arguments.named_children else None
+    while current is not None and current.type in ("binary_operator", "call"):
+        current = current.child_by_field_name("left") or current.child_by_field_name("target")
+    return _text(current) if current is not None else ""
 
 
 _FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "class",
