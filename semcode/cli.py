@@ -45,6 +45,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not Path(settings.repo).is_dir():
         print(f"semcode: repository not found: {settings.repo_path}", file=sys.stderr)
         return EXIT_USAGE
+    if args.plan:
+        from semcode.console import print_plan
+        from semcode.plan import plan_index
+
+        plan = plan_index(settings)
+        print(plan.to_json()) if args.json else print_plan(plan)
+        return EXIT_OK
     from semcode.pipeline import nothing_to_do
 
     report = None if args.full else nothing_to_do(settings)
@@ -168,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", help="how the model runs (default: SEMCODE_BACKEND or auto)")
     p.add_argument("--full", action="store_true",
                    help="run the job even when the store already indexes the branch head")
+    p.add_argument("--plan", action="store_true",
+                   help="say what a full index would include, skip and cost here, without "
+                        "indexing or embedding anything")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.set_defaults(func=cmd_index)
 

@@ -61,7 +61,7 @@ def chunk_rows(file: dict, text: str, chunker: Chunker, commit: str) -> list[dic
     return rows
 
 
-class _Reader:
+class FileReader:
     """File contents at the snapshot: git blobs by id, or working-tree files checked
     against the hash the snapshot recorded."""
 
@@ -153,7 +153,7 @@ def _chunk_files(stale: list[dict], repo: str, is_git: bool,
                  chunker: Chunker) -> tuple[pa.Table, list[dict]]:
     """Chunk rows of every readable file, and a skip (with its reason) for each other. Rows
     are held in Arrow, a few thousand at a time as Python objects."""
-    reader, rows, skips = _Reader(repo, is_git), [], []
+    reader, rows, skips = FileReader(repo, is_git), [], []
     batches: list[pa.RecordBatch] = []
     try:
         for f in stale:
