@@ -45,6 +45,10 @@ FUNCTIONS = {
     "julia": ("m.jl", "function {name}(x)\n{body}\n    return x\nend\n", "    x = x + {i}"),
     "perl": ("m.pl", "sub {name} {{\n    my ($x) = @_;\n{body}\n    return $x;\n}}\n",
              "    $x = $x + {i};"),
+    "objc": ("m.m", "int {name}(int x) {{\n{body}\n  return x;\n}}\n", "  x = x + {i};"),
+    "erlang": ("m.erl", "{name}(X0) ->\n{body}\n    X0.\n", "    _ = X0 + {i},"),
+    "solidity": ("m.sol", "contract Calc {{\n  function {name}(uint x) public pure returns (uint)"
+                 " {{\n{body}\n    return x;\n  }}\n}}\n", "    x = x + {i};"),
 }
 
 # language → (file name, a container with two methods, their symbols)
