@@ -22,14 +22,19 @@ from sensors.freshness import index_freshness_sensor
 from sensors.git_push import build_git_push_sensor
 
 
-def build_defs(settings: Settings, *, embedder: EmbedderResource | None = None) -> dg.Definitions:
+def build_defs(settings: Settings, *, embedder: EmbedderResource | None = None,
+               executor: dg.ExecutorDefinition | None = None) -> dg.Definitions:
+    """The graph for ``settings``; ``executor`` runs its steps elsewhere (Kubernetes:
+    deploy/k8s/definitions.py), in-process and multiprocess being Dagster's defaults."""
     return dg.Definitions(
-        assets=[*build_index_assets(shard_partitions(settings.shards)), code_vectors],
+        assets=[*build_index_assets(shard_partitions(settings.shards), settings.shard_runs),
+                code_vectors],
         asset_checks=[vectors_match_chunks, chunks_match_manifest, keyword_index_answers,
                       index_matches_branch_head],
         jobs=[index_job],
         sensors=[build_git_push_sensor(settings.shards), index_freshness_sensor],
         resources=resources_for(settings, embedder),
+        executor=executor,
     )
 
 

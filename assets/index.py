@@ -37,9 +37,13 @@ def run_log(context: dg.AssetExecutionContext) -> Iterator[None]:
         yield
 
 
-def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """``repo_snapshot`` and ``code_chunks`` for this many shards."""
+def build_index_assets(partitions: dg.StaticPartitionsDefinition,
+                       shard_runs: str = "one") -> list[dg.AssetsDefinition]:
+    """``repo_snapshot`` and ``code_chunks`` for this many shards; ``shard_runs="each"``
+    backfills one shard per run (one pod per shard under Kubernetes), writers kept apart by
+    the store's lease."""
     shard_count = len(partitions.get_partition_keys())
+    per_shard = ONE_RUN if shard_runs == "one" else dg.BackfillPolicy.multi_run(1)
 
     @dg.asset(group_name="index", kinds={"git", "lancedb"}, pool=INDEX_POOL,
               backfill_policy=ONE_RUN)
@@ -58,7 +62,7 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.Ass
         return dg.MaterializeResult(metadata=to_metadata(report))
 
     @dg.asset(group_name="index", partitions_def=partitions, deps=[repo_snapshot],
-              backfill_policy=ONE_RUN, pool=INDEX_POOL,
+              backfill_policy=per_shard, pool=INDEX_POOL,
               kinds={"tree-sitter", "lancedb"})
     def code_chunks(context: dg.AssetExecutionContext, repo: RepoResource,
                     store: StoreResource, embedder: EmbedderResource,

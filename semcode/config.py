@@ -40,7 +40,11 @@ ENV_VARS = {
     "model": "SEMCODE_MODEL", "device": "SEMCODE_DEVICE", "backend": "SEMCODE_BACKEND",
     "batch_size": "SEMCODE_BATCH_SIZE",
     "branch": "SEMCODE_BRANCH", "remote": "SEMCODE_REMOTE",
+    "shard_runs": "SEMCODE_SHARD_RUNS",
 }
+# How a backfill of every shard runs: one run that parses the shards in a process pool
+# (one machine), or one run per shard (one pod per shard under Kubernetes).
+SHARD_RUNS = ("one", "each")
 
 
 def default_store_uri(repo: str | Path) -> str:
@@ -60,6 +64,7 @@ class Settings:
     branch: str = ""  # empty: the branch checked out in the repository
     remote: str = ""  # a remote to fetch before reading the branch (the sensor)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    shard_runs: str = "one"
 
     def __post_init__(self) -> None:
         for name in ("shards", "batch_size", "max_file_bytes"):
@@ -70,6 +75,9 @@ class Settings:
         if self.backend not in BACKENDS:
             raise ConfigError(f"SEMCODE_BACKEND={self.backend!r} is not a backend — use one of "
                               f"{', '.join(BACKENDS)}")
+        if self.shard_runs not in SHARD_RUNS:
+            raise ConfigError(f"SEMCODE_SHARD_RUNS={self.shard_runs!r}: use one of "
+                              f"{', '.join(SHARD_RUNS)}")
 
     @property
     def store_uri(self) -> str:
