@@ -13,6 +13,7 @@ import yaml
 from semcode.config import Settings
 from semcode.store import Store
 from tests.conftest import ALL_PASSED, make_repo
+from tests.s3_server import S3Server
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
@@ -58,13 +59,28 @@ def test_shard_runs_each_backfills_one_shard_per_run():
 
 @pytest.mark.slow
 @pytest.mark.model
-def test_per_shard_runs_side_by_side_end_consistent(tmp_path):
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_per_shard_runs_side_by_side_end_consistent(tmp_path, monkeypatch, where):
     """One process per shard, all at once (a pod per shard, here), under the multiprocess
-    executor's defaults: the parallel write path of a distributed deployment."""
-    repo, store = make_repo(tmp_path / "repo"), tmp_path / "store"
-    env = {**os.environ, "SEMCODE_REPO": str(repo), "SEMCODE_STORE": str(store),
-           "SEMCODE_SHARDS": "4", "SEMCODE_SHARD_RUNS": "each", "DAGSTER_HOME": str(tmp_path)}
+    executor's defaults: the parallel write path of a distributed deployment, on a local
+    store and on an S3 one (a local S3-compatible server)."""
+    repo = make_repo(tmp_path / "repo")
+    server = S3Server() if where == "s3" else None
+    store = server.uri("shards") if server else str(tmp_path / "store")
+    env = {**os.environ, **(server.env if server else {}), "SEMCODE_REPO": str(repo),
+           "SEMCODE_STORE": store, "SEMCODE_SHARDS": "4", "SEMCODE_SHARD_RUNS": "each",
+           "DAGSTER_HOME": str(tmp_path)}
+    for key, value in (server.env if server else {}).items():
+        monkeypatch.setenv(key, value)  # this process reads the store too
+    try:
+        _per_shard_runs(env, store)
+    finally:
+        if server:
+            server.stop()
+    assert not (repo / ".semcode").exists()  # nothing written beside the repository
 
+
+def _per_shard_runs(env: dict, store: str) -> None:
     def materialize(select: str, partition: str | None = None) -> subprocess.Popen:
         args = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "definitions",
                 "--select", select] + (["--partition", partition] if partition else [])
@@ -79,7 +95,7 @@ def test_per_shard_runs_side_by_side_end_consistent(tmp_path):
     wait([materialize("repo_snapshot")])
     wait([materialize("code_chunks", f"shard-{k:02d}") for k in range(4)])
     wait([materialize("code_vectors")])
-    handle = Store(str(store), create=False)
+    handle = Store(store, create=False)
     chunks = handle.scan("chunks", ["chunk_id"]).column("chunk_id").to_pylist()
     vectors = handle.scan("vectors", ["chunk_id"]).column("chunk_id").to_pylist()
     assert chunks and sorted(chunks) == sorted(vectors) and len(set(chunks)) == len(chunks)
