@@ -122,7 +122,7 @@ def index(task: Path, model: str, backend: str = "auto", tag: str = "") -> dict:
     return json.loads(proc.stdout)
 
 
-def evaluate(task: Path, model: str, modes: list[str], weights: tuple[float, float],
+def evaluate(task: Path, model: str, modes: list[str], vector_share: float | None,
              backend: str = "auto", tag: str = "") -> dict:
     from score import score
 
@@ -130,7 +130,7 @@ def evaluate(task: Path, model: str, modes: list[str], weights: tuple[float, flo
 
     queries = [json.loads(line) for line in open(task / "queries.jsonl")]
     searcher = Searcher(str(store_of(task, model, backend, tag)), model=model, backend=backend,
-                        weights=weights)
+                        vector_share=vector_share)
     searcher.search("warm up the model", k=10)
     figures = {}
     for mode in modes:
@@ -169,7 +169,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpora", default=",".join(CORPORA))
     parser.add_argument("--modes", default="hybrid,vector,keyword")
-    parser.add_argument("--weights", default="1,0.7", help="RRF weights: vector,keyword")
+    parser.add_argument("--vector-share", type=float, default=None,
+                        help="the cosine's share of the hybrid score (the rest is BM25's; "
+                             "default: the model tier's own)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="e.g. static")
     parser.add_argument("--backend", default="auto", help="e.g. torch, openvino, onnx-int8")
@@ -183,7 +185,6 @@ def main() -> None:
     if args.compare:
         print(compare(args.model, args.compare.split(","), args.backend))
         return
-    weights = tuple(float(w) for w in args.weights.split(","))
     report = {}
     for name in args.corpora.split(","):
         task = build_task(name)
@@ -192,7 +193,7 @@ def main() -> None:
         summary = index(task, args.model, args.backend, args.tag)
         report[name] = {"chunks": summary["chunks"]["total"],
                         "backend": summary["vectors"]["backend"],
-                        **evaluate(task, args.model, args.modes.split(","), weights,
+                        **evaluate(task, args.model, args.modes.split(","), args.vector_share,
                                    args.backend, args.tag)}
         if not args.no_baseline and CORPORA[name][3] == "make_corpus.py":
             report[name]["naive_baseline"] = baseline(task, header=False)

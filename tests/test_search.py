@@ -4,7 +4,7 @@ import pytest
 
 from semcode.errors import QueryError
 from semcode.identifiers import keywords, split_identifier
-from semcode.search import Searcher, rrf
+from semcode.search import Searcher, blend, rrf
 from semcode.store import sql_str
 from tests.dagster_helpers import index_fixture_repo
 
@@ -32,6 +32,17 @@ def test_keywords_keep_the_identifier_and_add_its_parts():
 
 def test_keywords_neither_stem_nor_drop_stop_words():
     assert keywords("the running of tests") == "the running of tests"
+
+
+def test_blend_weighs_the_cosine_and_the_scaled_keyword_score():
+    by_vector = [("a", 0.9, 1.0), ("b", 0.5, 1.0)]
+    by_keyword = [("b", 20.0, 1.0), ("c", 10.0, 1.0)]
+    fused = dict(blend(by_vector, by_keyword, vector_share=0.8))
+    assert fused["a"] == pytest.approx(0.8 * 0.9)  # no keyword score
+    assert fused["b"] == pytest.approx(0.8 * 0.5 + 0.2 * 1.0)  # the query's best BM25 is 1
+    assert fused["c"] == pytest.approx(0.8 * 0.5 + 0.2 * 0.5)  # cosine: the lowest returned
+    assert [cid for cid, _ in blend(by_vector, by_keyword, vector_share=1.0)][0] == "a"
+    assert [cid for cid, _ in blend(by_vector, by_keyword, vector_share=0.0)][0] == "b"
 
 
 def test_rrf_rewards_agreement_between_rankings():
