@@ -3,7 +3,8 @@
 * vector: cosine similarity of the query's embedding to every chunk's vector;
 * keyword: BM25 on LanceDB's native full-text index over the ``keywords`` column, where
   identifiers are split (``getUserName`` → getusername get user name) on both sides;
-* hybrid: both rankings fused by reciprocal rank (RRF).
+* hybrid: one score from both sides (``blend``): the cosine and the BM25 score scaled by the
+  query's best, weighted, then priors by kind and file.
 
 Filters (language, path globs, kind) are applied before ranking — a prefilter on both
 sides — and are built only from escaped literals. Path globs are matched against the
@@ -48,8 +49,6 @@ Ranked = tuple[str, float, float]  # chunk id, score, prior
 # code, class headers and type declarations, and for implementations over type stubs.
 VECTOR_SHARE = 0.85
 STATIC_VECTOR_SHARE = 0.7  # the static tier's cosines tell less apart (measured the same way)
-RRF_K = 10
-WEIGHTS = (1.0, 0.7)  # vector, keyword (for rrf(), kept for callers that fuse ranks)
 CALLABLE_KINDS = frozenset({"function", "method"})
 OTHER_KINDS_PRIOR = 0.6
 # Declaration files (type stubs) restate signatures whose behaviour lives elsewhere: a
@@ -90,17 +89,6 @@ class Answer(Report):
 
     hits: list[Hit]
     warnings: list[str] = []
-
-
-def rrf(rankings: list[list[str]], weights: list[float] | None = None,
-        k: int = RRF_K) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: each id scores sum(weight / (k + rank)) over the rankings."""
-    weights = weights or [1.0] * len(rankings)
-    scores: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, cid in enumerate(ranking, start=1):
-            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
 def with_priors(fused: list[tuple[str, float]],

@@ -4,7 +4,7 @@ import pytest
 
 from semcode.errors import QueryError
 from semcode.identifiers import keywords, split_identifier
-from semcode.search import Searcher, blend, rrf
+from semcode.search import Searcher, blend
 from semcode.store import sql_str
 from tests.dagster_helpers import index_fixture_repo
 
@@ -43,22 +43,6 @@ def test_blend_weighs_the_cosine_and_the_scaled_keyword_score():
     assert fused["c"] == pytest.approx(0.8 * 0.5 + 0.2 * 0.5)  # cosine: the lowest returned
     assert [cid for cid, _ in blend(by_vector, by_keyword, vector_share=1.0)][0] == "a"
     assert [cid for cid, _ in blend(by_vector, by_keyword, vector_share=0.0)][0] == "b"
-
-
-def test_rrf_rewards_agreement_between_rankings():
-    fused = rrf([["a", "b", "c"], ["b", "c", "d"]])
-    assert [cid for cid, _ in fused] == ["b", "c", "a", "d"]
-
-
-def test_rrf_weights_shift_the_order():
-    vector_heavy = rrf([["a", "b"], ["b", "a"]], [2.0, 1.0])
-    keyword_heavy = rrf([["a", "b"], ["b", "a"]], [1.0, 2.0])
-    assert vector_heavy[0][0] == "a" and keyword_heavy[0][0] == "b"
-
-
-def test_rrf_scores_follow_the_formula():
-    (cid, score), = rrf([["only"]], k=60)
-    assert cid == "only" and score == pytest.approx(1 / 61)
 
 
 @pytest.mark.parametrize("value,literal", [
