@@ -4,7 +4,7 @@ import pytest
 
 from semcode.errors import QueryError
 from semcode.identifiers import keywords, split_identifier
-from semcode.search import Searcher, blend
+from semcode.search import Searcher, blend, name_match
 from semcode.store import sql_str
 from tests.dagster_helpers import index_fixture_repo
 
@@ -43,6 +43,13 @@ def test_blend_weighs_the_cosine_and_the_scaled_keyword_score():
     assert fused["c"] == pytest.approx(0.8 * 0.5 + 0.2 * 0.5)  # cosine: the lowest returned
     assert [cid for cid, _ in blend(by_vector, by_keyword, vector_share=1.0)][0] == "a"
     assert [cid for cid, _ in blend(by_vector, by_keyword, vector_share=0.0)][0] == "b"
+
+
+def test_the_name_bonus_counts_the_chunks_own_name_words_in_the_query():
+    words = {"delete", "cookie", "name"}
+    assert name_match(words, "Cookies.delete") == 1.0  # its own name, not its class's
+    assert name_match(words, "Cookies.get_cookie_header") == pytest.approx(1 / 3)
+    assert name_match(words, "Cookies") == 0.0 and name_match(words, "") == 0.0
 
 
 @pytest.mark.parametrize("value,literal", [
