@@ -42,7 +42,7 @@ from semcode.static_model import is_static
 from semcode.store import Store, sql_in, sql_str
 
 Filters = Sequence[str]
-Ranked = tuple[str, float, float]  # chunk id, score, prior
+Ranked = tuple[str, float]  # chunk id, score
 # Measured on the shared harness (BENCHMARKS.md) on all 16 development corpora: the hybrid
 # score is the cosine plus the BM25 score scaled by the query's best, 0.85 : 0.15 (better than
 # reciprocal rank fusion on every language's mean: the vector side's scores say how close a
@@ -96,14 +96,6 @@ class Answer(Report):
     warnings: list[str] = []
 
 
-def with_priors(fused: list[tuple[str, float]],
-                ranked: list[Ranked]) -> list[tuple[str, float]]:
-    """Fused scores times each chunk's prior, best first."""
-    prior_of = {cid: prior for cid, _, prior in ranked}
-    return sorted(((cid, score * prior_of.get(cid, 1.0)) for cid, score in fused),
-                  key=lambda pair: -pair[1])
-
-
 def name_match(query_words: set[str], symbol: str) -> float:
     """The share of a chunk's own name's words (its symbol's last part: ``delete`` of
     ``Cookies.delete``) that the query holds."""
@@ -116,10 +108,10 @@ def blend(by_vector: list[Ranked], by_keyword: list[Ranked],
     """Each chunk's cosine and its BM25 score over the query's best, weighted; a chunk only
     the keyword side found counts the lowest cosine the vector side returned (it is at most
     that close), one only the vector side found counts no keyword score."""
-    cosine = {cid: score for cid, score, _ in by_vector}
+    cosine = dict(by_vector)
     floor = min(cosine.values(), default=0.0)
-    best = max((score for _, score, _ in by_keyword), default=0.0) or 1.0
-    keyword = {cid: score / best for cid, score, _ in by_keyword}
+    best = max((score for _, score in by_keyword), default=0.0) or 1.0
+    keyword = {cid: score / best for cid, score in by_keyword}
     fused = ((cid, vector_share * cosine.get(cid, floor)
               + (1.0 - vector_share) * keyword.get(cid, 0.0)) for cid in cosine.keys() | keyword)
     return sorted(fused, key=lambda pair: (-pair[1], pair[0]))
@@ -211,17 +203,19 @@ class Searcher:
             by_vector = self.vector_ranking(self.embedder.encode([query])[0], depth, where)
             by_keyword = keyword_side.result()
             fused = blend(by_vector, by_keyword, self.vector_share)
-            rows = self.rows([c for c, _ in fused])  # every candidate: its name counts too
+            rows = self.rows([c for c, _ in fused])  # every candidate: name, kind and file count
             words = set(query_keywords(query).split())
-            fused = [(c, score + NAME_BONUS * name_match(words, rows[c]["symbol"]))
-                     for c, score in fused if c in rows]
-            sides = {c: "vector" for c, _, _ in by_vector}
-            for c, _, _ in by_keyword:
+            scored = sorted(((c, (score + NAME_BONUS * name_match(words, row["symbol"]))
+                              * self.prior(row["kind"], row["path"]))
+                             for c, score in fused if (row := rows.get(c)) is not None),
+                            key=lambda pair: -pair[1])
+            sides = {c: "vector" for c, _ in by_vector}
+            for c, _ in by_keyword:
                 sides[c] = "both" if c in sides else "keyword"
-            hits = self.hits(with_priors(fused, by_vector + by_keyword)[:wanted], sides, rows)
+            hits = self.hits(scored[:wanted], sides, rows)
             answer.hits = merge_touching(hits, self.spans, k)
             return answer
-        hits = self.hits([(c, s) for c, s, _ in ranked], {c: mode for c, _, _ in ranked})
+        hits = self.hits(ranked, {c: mode for c, _ in ranked})
         answer.hits = merge_touching(hits, self.spans, k)
         return answer
 
@@ -258,7 +252,7 @@ class Searcher:
         filters = [f for f in (self.where(languages, paths, kinds),
                                f"NOT {sql_in('chunk_id', ids)}") if f]
         ranked = self.vector_ranking(vector, k, " AND ".join(filters))
-        return self.hits([(cid, score) for cid, score, _ in ranked])
+        return self.hits(ranked)
 
     # -- the two sides -----------------------------------------------------------------------
     def vector_ranking(self, vector: np.ndarray, k: int, where: str | None) -> list[Ranked]:
@@ -267,10 +261,10 @@ class Searcher:
             .distance_type("cosine")  # type: ignore[attr-defined]  # a vector query
         if where:
             query = query.where(where, prefilter=True)
-        rows = query.select(["chunk_id", "kind", "path", "_distance"]).limit(k).to_arrow()
-        return [(cid, 1.0 - float(d), self.prior(kind, path)) for cid, d, kind, path in zip(
+        rows = query.select(["chunk_id", "_distance"]).limit(k).to_arrow()
+        return [(cid, 1.0 - float(d)) for cid, d in zip(
             rows.column("chunk_id").to_pylist(), rows.column("_distance").to_pylist(),
-            rows.column("kind").to_pylist(), rows.column("path").to_pylist(), strict=True)]
+            strict=True)]
 
     def keyword_ranking(self, query: str, k: int, where: str | None,
                         warnings: list[str] | None = None) -> list[Ranked]:
@@ -282,7 +276,7 @@ class Searcher:
         if where:
             search = search.where(where, prefilter=True)
         try:
-            rows = search.select(["chunk_id", "kind", "path", "_score"]).limit(k).to_arrow()
+            rows = search.select(["chunk_id", "_score"]).limit(k).to_arrow()
         except (RuntimeError, OSError) as exc:  # the full-text index is missing or damaged
             if warnings is None:
                 raise StoreError(f"keyword search failed ({exc}) — run `semcode index` to "
@@ -290,9 +284,9 @@ class Searcher:
             warnings.append("keyword search is unavailable (the full-text index is missing or "
                             "damaged), so results are by meaning only — run `semcode index`")
             return []
-        return [(cid, float(score), self.prior(kind, path)) for cid, score, kind, path in zip(
+        return [(cid, float(score)) for cid, score in zip(
             rows.column("chunk_id").to_pylist(), rows.column("_score").to_pylist(),
-            rows.column("kind").to_pylist(), rows.column("path").to_pylist(), strict=True)]
+            strict=True)]
 
     def spans(self, paths: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
         """The line spans of every chunk of these files."""

@@ -35,8 +35,8 @@ def test_keywords_neither_stem_nor_drop_stop_words():
 
 
 def test_blend_weighs_the_cosine_and_the_scaled_keyword_score():
-    by_vector = [("a", 0.9, 1.0), ("b", 0.5, 1.0)]
-    by_keyword = [("b", 20.0, 1.0), ("c", 10.0, 1.0)]
+    by_vector = [("a", 0.9), ("b", 0.5)]
+    by_keyword = [("b", 20.0), ("c", 10.0)]
     fused = dict(blend(by_vector, by_keyword, vector_share=0.8))
     assert fused["a"] == pytest.approx(0.8 * 0.9)  # no keyword score
     assert fused["b"] == pytest.approx(0.8 * 0.5 + 0.2 * 1.0)  # the query's best BM25 is 1
