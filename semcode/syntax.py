@@ -163,18 +163,17 @@ def _definition(node: Node, spec: LanguageSpec) -> Member | None:
     if kind is None and inner.type in spec.assignments:
         declarators = [c for c in inner.named_children if c.type == "variable_declarator"]
         value = declarators[0].child_by_field_name("value") if len(declarators) == 1 else None
-        if value is None or value.type not in _FUNCTION_VALUES:
+        kind = _value_kind(value)
+        if kind is None:
             return None
-        kind = "class" if value.type == "class" else "function"
         name_node = declarators[0]
     if kind is None and inner.type in spec.assigned:
         assignment = next((c for c in inner.named_children
                            if c.type == "assignment_expression"), None)
         left = assignment.child_by_field_name("left") if assignment else None
-        value = assignment.child_by_field_name("right") if assignment else None
-        if left is None or value is None or value.type not in _FUNCTION_VALUES:
+        kind = _value_kind(assignment.child_by_field_name("right") if assignment else None)
+        if left is None or kind is None:
             return None
-        kind = "class" if value.type == "class" else "function"
         return _member(node, inner, kind, _text(left).replace(".prototype.", "."), spec)
     if kind is not None and inner.type == "call" and spec.macros:
         target = inner.child_by_field_name("target")
@@ -188,6 +187,13 @@ def _definition(node: Node, spec: LanguageSpec) -> Member | None:
     qualifier = _qualifier(inner, spec)
     return _member(node, inner, kind, f"{qualifier}.{name}" if qualifier and name else name,
                    spec)
+
+
+def _value_kind(value: Node | None) -> str | None:
+    """What a value assigned to a name defines: a function, a class, or nothing."""
+    if value is None or value.type not in _FUNCTION_VALUES:
+        return None
+    return "class" if value.type == "class" else "function"
 
 
 def _member(outer: Node, inner: Node, kind: str, name: str, spec: LanguageSpec) -> Member:
