@@ -8,7 +8,8 @@ The chunker reads these tables and has no per-language branches of its own. A la
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-# Kinds whose members always become chunks of their own (a class is its methods plus a header).
+# Containers: a one-line header of one (`class X {`) is glued to its first member, not left
+# as a chunk of its own. (Every definition's members become chunks of their own.)
 CONTAINER_KINDS = frozenset({"class", "interface", "impl", "trait", "module", "namespace",
                              "section"})
 # A function directly inside one of these is a method.

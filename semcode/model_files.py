@@ -56,8 +56,9 @@ def max_tokens(model: str) -> int:
     ``max_seq_length`` (256 for all-MiniLM-L6-v2), else its encoder's position limit, so a
     model with a longer window gets longer chunks."""
     config = _model_file(model, "sentence_bert_config.json")
-    if config is not None and json.loads(config.read_text()).get("max_seq_length"):
-        return int(json.loads(config.read_text())["max_seq_length"])
+    window = json.loads(config.read_text()).get("max_seq_length") if config else None
+    if window:
+        return int(window)
     encoder = _model_file(model, "config.json")
     if encoder is not None and isinstance(
             limit := json.loads(encoder.read_text()).get("max_position_embeddings"), int):
