@@ -2,23 +2,20 @@
 
 ``build_defs(settings)`` builds the whole graph from one ``Settings`` value (Dagster's
 factory pattern), so definitions of different shard counts can live in one process;
-``defs`` is what ``dagster dev`` and ``dagster job execute -m definitions`` load.
+``defs`` is what ``dagster dev`` and ``dagster job execute -m definitions`` load. With
+SEMCODE_REPOS, each repository gets its own copy of the graph (assets/scope.py).
 """
 
 import dagster as dg
 
-from assets.checks import (
-    chunks_match_manifest,
-    index_matches_branch_head,
-    keyword_index_answers,
-    vectors_match_chunks,
-)
-from assets.index import build_index_assets, code_vectors
-from assets.jobs import index_job
+from assets.checks import build_checks
+from assets.index import build_index_assets
+from assets.jobs import build_index_job
 from assets.partitions import shard_partitions
-from resources import EmbedderResource, resources_for
+from assets.scope import ONLY, Scope
+from resources import EmbedderResource, embedder_for, repo_resources
 from semcode.config import Settings
-from sensors.freshness import index_freshness_sensor
+from sensors.freshness import build_freshness_sensor
 from sensors.git_push import build_git_push_sensor
 
 
@@ -26,15 +23,25 @@ def build_defs(settings: Settings, *, embedder: EmbedderResource | None = None,
                executor: dg.ExecutorDefinition | None = None) -> dg.Definitions:
     """The graph for ``settings``; ``executor`` runs its steps elsewhere (Kubernetes:
     deploy/k8s/definitions.py), in-process and multiprocess being Dagster's defaults."""
+    names = list(settings.repositories)
+    scopes = [(Scope(name), settings.for_repo(name)) for name in names] or [(ONLY, settings)]
+    graphs = [repository_defs(scope, each) for scope, each in scopes]
+    return dg.Definitions.merge(*graphs, dg.Definitions(
+        resources={"embedder": embedder or embedder_for(settings)}, executor=executor))
+
+
+def repository_defs(scope: Scope, settings: Settings) -> dg.Definitions:
+    """One repository's assets, checks, job, sensors and resources."""
+    job = build_index_job(scope)
+    repo, store = repo_resources(settings)
     return dg.Definitions(
-        assets=[*build_index_assets(shard_partitions(settings.shards), settings.shard_runs),
-                code_vectors],
-        asset_checks=[vectors_match_chunks, chunks_match_manifest, keyword_index_answers,
-                      index_matches_branch_head],
-        jobs=[index_job],
-        sensors=[build_git_push_sensor(settings.shards), index_freshness_sensor],
-        resources=resources_for(settings, embedder),
-        executor=executor,
+        assets=build_index_assets(shard_partitions(settings.shards), settings.shard_runs,
+                                  scope),
+        asset_checks=build_checks(scope),
+        jobs=[job],
+        sensors=[build_git_push_sensor(settings.shards, scope, job),
+                 build_freshness_sensor(scope)],
+        resources={scope.repo_key: repo, scope.store_key: store},
     )
 
 

@@ -1,8 +1,11 @@
-"""Blocking checks: a failed one fails the run, so nobody searches a broken index."""
+"""Blocking checks: a failed one fails the run, so nobody searches a broken index.
+
+Each repository's ``code_vectors`` has its own four checks (``build_checks``); the module's
+names are the one-repository deployment's."""
 
 import dagster as dg
 
-from assets.index import code_vectors
+from assets.scope import ONLY, Scope
 from resources import EmbedderResource, RepoResource, StoreResource
 from semcode import checks
 from semcode.reports import CheckReport
@@ -16,30 +19,6 @@ def _result(report: CheckReport) -> dg.AssetCheckResult:
                                metadata=report.evidence)
 
 
-@dg.asset_check(asset=code_vectors, blocking=True)
-def vectors_match_chunks(store: StoreResource,
-                         embedder: EmbedderResource) -> dg.AssetCheckResult:
-    """Exactly one vector per chunk: equal counts, equal id sets, no duplicates, the model's
-    dimension and finite values."""
-    handle, model = store.open(), embedder.get()
-    return _result(checks.vectors_match_chunks(handle, model.model_id, model.dim))
-
-
-@dg.asset_check(asset=code_vectors, blocking=True)
-def chunks_match_manifest(store: StoreResource) -> dg.AssetCheckResult:
-    """Every indexed file has chunks of its current content; no chunk outlives its file."""
-    handle = store.open()
-    return _result(checks.chunks_match_manifest(handle))
-
-
-@dg.asset_check(asset=code_vectors, blocking=True)
-def keyword_index_answers(store: StoreResource) -> dg.AssetCheckResult:
-    """Keyword and hybrid search can answer: the full-text index exists, covers every chunk,
-    and a query through it returns."""
-    handle = store.open()
-    return _result(checks.keyword_index_answers(handle))
-
-
 def freshness_report(repo: RepoResource, store: StoreResource) -> CheckReport:
     """The indexed commit (of the last complete vectors run) against the branch head now."""
     last = store.open().last_vectors()
@@ -47,10 +26,45 @@ def freshness_report(repo: RepoResource, store: StoreResource) -> CheckReport:
     return checks.index_matches_head(freshness(repo.path, repo.tracked_ref(), indexed), indexed)
 
 
-@dg.asset_check(asset=code_vectors, blocking=False)
-def index_matches_branch_head(repo: RepoResource, store: StoreResource) -> dg.AssetCheckResult:
-    """Warns while the index lags the tracked branch's head (commits since the indexed one).
-    Evaluated after every index run and, between runs, by index_freshness_sensor."""
-    report = freshness_report(repo, store)
-    return dg.AssetCheckResult(passed=report.passed, description=report.description,
-                               metadata=report.evidence, severity=dg.AssetCheckSeverity.WARN)
+def build_checks(scope: Scope = ONLY) -> list[dg.AssetChecksDefinition]:
+    """The checks on one repository's ``code_vectors``."""
+    vectors = scope.key("code_vectors")
+
+    @dg.asset_check(asset=vectors, blocking=True,
+                    required_resource_keys={scope.store_key, "embedder"})
+    def vectors_match_chunks(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        """Exactly one vector per chunk: equal counts, equal id sets, no duplicates, the
+        model's dimension and finite values."""
+        embedder: EmbedderResource = context.resources.embedder
+        model = embedder.get()
+        return _result(checks.vectors_match_chunks(scope.store(context.resources).open(),
+                                                   model.model_id, model.dim))
+
+    @dg.asset_check(asset=vectors, blocking=True, required_resource_keys={scope.store_key})
+    def chunks_match_manifest(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        """Every indexed file has chunks of its current content; no chunk outlives its
+        file."""
+        return _result(checks.chunks_match_manifest(scope.store(context.resources).open()))
+
+    @dg.asset_check(asset=vectors, blocking=True, required_resource_keys={scope.store_key})
+    def keyword_index_answers(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        """Keyword and hybrid search can answer: the full-text index exists, covers every
+        chunk, and a query through it returns."""
+        return _result(checks.keyword_index_answers(scope.store(context.resources).open()))
+
+    @dg.asset_check(asset=vectors, blocking=False, required_resource_keys=scope.resource_keys)
+    def index_matches_branch_head(context: dg.AssetCheckExecutionContext,
+                                  ) -> dg.AssetCheckResult:
+        """Warns while the index lags the tracked branch's head (commits since the indexed
+        one). Evaluated after every index run and, between runs, by the freshness sensor."""
+        report = freshness_report(scope.repo(context.resources), scope.store(context.resources))
+        return dg.AssetCheckResult(passed=report.passed, description=report.description,
+                                   metadata=report.evidence,
+                                   severity=dg.AssetCheckSeverity.WARN)
+
+    return [vectors_match_chunks, chunks_match_manifest, keyword_index_answers,
+            index_matches_branch_head]
+
+
+(vectors_match_chunks, chunks_match_manifest, keyword_index_answers,
+ index_matches_branch_head) = build_checks()

@@ -1,7 +1,8 @@
-"""repo_snapshot → code_chunks[shard-NN] → code_vectors.
+"""repo_snapshot → code_chunks[shard-NN] → code_vectors, for one repository (its Scope).
 
-The shard count is part of the graph (it fixes the partitions), so the two assets that
-depend on it are built by ``build_index_assets`` from the settings' partitions.
+The shard count is part of the graph (it fixes the partitions), so the assets are built by
+``build_index_assets`` from the settings' partitions; ``code_vectors`` is the one-repository
+deployment's vectors asset, for tests and checks that name it.
 """
 
 import warnings
@@ -12,8 +13,9 @@ from pathlib import Path
 import dagster as dg
 
 from assets.metadata import STORE_BYTES, TEXTS_PER_S, shard_metadata, to_metadata
-from assets.partitions import COMMIT_TAG, INDEX_POOL
-from resources import EmbedderResource, RepoResource, StoreResource
+from assets.partitions import COMMIT_TAG
+from assets.scope import ONLY, Scope
+from resources import EmbedderResource
 from semcode import progress
 from semcode.discovery import INDEXED
 from semcode.parse import index_shards, workers_for
@@ -37,21 +39,22 @@ def run_log(context: dg.AssetExecutionContext) -> Iterator[None]:
         yield
 
 
-def build_index_assets(partitions: dg.StaticPartitionsDefinition,
-                       shard_runs: str = "one") -> list[dg.AssetsDefinition]:
-    """``repo_snapshot`` and ``code_chunks`` for this many shards; ``shard_runs="each"``
-    backfills one shard per run (one pod per shard under Kubernetes), writers kept apart by
-    the store's lease."""
+def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: str = "one",
+                       scope: Scope = ONLY) -> list[dg.AssetsDefinition]:
+    """``repo_snapshot``, ``code_chunks`` and ``code_vectors`` of one repository for this many
+    shards; ``shard_runs="each"`` backfills one shard per run (one pod per shard under
+    Kubernetes), writers kept apart by the store's lease."""
     shard_count = len(partitions.get_partition_keys())
     per_shard = ONE_RUN if shard_runs == "one" else dg.BackfillPolicy.multi_run(1)
+    group = scope.named("index")
 
-    @dg.asset(group_name="index", kinds={"git", "lancedb"}, pool=INDEX_POOL,
-              backfill_policy=ONE_RUN)
-    def repo_snapshot(context: dg.AssetExecutionContext, repo: RepoResource,
-                      store: StoreResource) -> dg.MaterializeResult:
+    @dg.asset(key_prefix=scope.prefix, group_name=group, kinds={"git", "lancedb"},
+              pool=scope.pool, backfill_policy=ONE_RUN, required_resource_keys=scope.resource_keys)
+    def repo_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """Pins one commit — the run's ``semcode/commit`` tag, else the head of the tracked
         branch — and writes the file manifest: every path with its shard, language, size,
         content hash, and the reason when it is skipped."""
+        repo, store = scope.repo(context.resources), scope.store(context.resources)
         with run_log(context):
             report = record_snapshot(store.open(), repo=repo.path, shards=shard_count,
                                      max_file_bytes=repo.max_file_bytes,
@@ -61,16 +64,17 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition,
         context.log.info(report.text())
         return dg.MaterializeResult(metadata=to_metadata(report))
 
-    @dg.asset(group_name="index", partitions_def=partitions, deps=[repo_snapshot],
-              backfill_policy=per_shard, pool=INDEX_POOL,
-              kinds={"tree-sitter", "lancedb"})
-    def code_chunks(context: dg.AssetExecutionContext, repo: RepoResource,
-                    store: StoreResource, embedder: EmbedderResource,
+    @dg.asset(key_prefix=scope.prefix, group_name=group, partitions_def=partitions,
+              deps=[repo_snapshot], backfill_policy=per_shard, pool=scope.pool,
+              kinds={"tree-sitter", "lancedb"},
+              required_resource_keys={*scope.resource_keys, "embedder"})
+    def code_chunks(context: dg.AssetExecutionContext,
                     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
         """Parses the shard's changed files into syntax-aware chunks and commits the shard's
         rows in one write. A range run gets every shard at once and parses them in
         parallel; each partition then records its own shard's figures."""
-        handle = store.open()
+        repo, handle = scope.repo(context.resources), scope.store(context.resources).open()
+        embedder: EmbedderResource = context.resources.embedder
         snapshot = handle.last_snapshot()
         if snapshot is None or snapshot.changed:
             embedder.warm_up()  # new text to embed, most likely: the load overlaps the parse
@@ -92,25 +96,36 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition,
                 asset_key=context.asset_key, partition=shard_key(shard.shard),
                 metadata=shard_metadata(shard, skips.get(shard.shard, {})))
 
-    return [repo_snapshot, code_chunks]
+    return [repo_snapshot, code_chunks, build_vectors_asset(scope, code_chunks.key)]
 
 
-@dg.asset(group_name="index", deps=["code_chunks"], kinds={"pytorch", "lancedb"},
-          pool=INDEX_POOL, backfill_policy=ONE_RUN)
-def code_vectors(context: dg.AssetExecutionContext, store: StoreResource,
-                 embedder: EmbedderResource) -> dg.MaterializeResult:
-    """Embeds every chunk without a vector (reusing vectors of identical text), deletes
-    vectors whose chunk is gone, and compacts the table."""
-    handle = store.open()
-    with run_log(context):
-        report = record_vectors(handle, embedder.get(), owner=context.run_id)
-    context.log.info(report.text())
-    rate = report.embedded / report.encode_seconds if report.encode_seconds else 0.0
-    extra = {TEXTS_PER_S: round(rate, 1)}
-    if handle.local:  # the size on disk; an object store's is its bucket's business
-        extra[STORE_BYTES] = sum(f.stat().st_size for f in Path(handle.uri).rglob("*")
-                                 if f.is_file())
-    return dg.MaterializeResult(metadata={**to_metadata(report), **extra})
+def build_vectors_asset(scope: Scope = ONLY, chunks: dg.AssetKey | None = None,
+                        ) -> dg.AssetsDefinition:
+    """``code_vectors``: after every shard of ``code_chunks``, whatever the shard count."""
+
+    @dg.asset(key_prefix=scope.prefix, group_name=scope.named("index"),
+              deps=[chunks or scope.key("code_chunks")], kinds={"pytorch", "lancedb"},
+              pool=scope.pool, backfill_policy=ONE_RUN,
+              required_resource_keys={scope.store_key, "embedder"})
+    def code_vectors(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        """Embeds every chunk without a vector (reusing vectors of identical text), deletes
+        vectors whose chunk is gone, and compacts the table."""
+        handle = scope.store(context.resources).open()
+        embedder: EmbedderResource = context.resources.embedder
+        with run_log(context):
+            report = record_vectors(handle, embedder.get(), owner=context.run_id)
+        context.log.info(report.text())
+        rate = report.embedded / report.encode_seconds if report.encode_seconds else 0.0
+        extra = {TEXTS_PER_S: round(rate, 1)}
+        if handle.local:  # the size on disk; an object store's is its bucket's business
+            extra[STORE_BYTES] = sum(f.stat().st_size for f in Path(handle.uri).rglob("*")
+                                     if f.is_file())
+        return dg.MaterializeResult(metadata={**to_metadata(report), **extra})
+
+    return code_vectors
+
+
+code_vectors = build_vectors_asset()
 
 
 def skips_by_shard(store: Store) -> dict[int, dict[str, int]]:

@@ -4,8 +4,9 @@ import os
 
 import dagster as dg
 
-from assets.metadata import materialized
+from assets.metadata import R, materialized
 from assets.partitions import range_tags
+from assets.scope import ONLY, Scope
 from resources import EmbedderResource
 from semcode.config import Settings
 from semcode.reports import ChunksReport, IndexReport, SnapshotReport, VectorReport
@@ -15,32 +16,36 @@ from semcode.sharding import shard_keys
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_index_job(settings: Settings, *,
-                  embedder: EmbedderResource | None = None) -> IndexReport:
-    """Execute the job of ``settings`` as one range run over all shards."""
+def run_index_job(settings: Settings, *, embedder: EmbedderResource | None = None,
+                  repository: str = "") -> IndexReport:
+    """Execute the index job of ``settings`` — of its SEMCODE_REPOS ``repository`` when
+    given — as one range run over all shards."""
     from definitions import build_defs
 
+    scope = Scope(repository) if repository else ONLY
     keys = shard_keys(settings.shards)
     # Dagster's own setting: with DAGSTER_HOME the run shows in the UI's history.
     instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
                 else dg.DagsterInstance.ephemeral())
-    result = build_defs(settings, embedder=embedder).resolve_job_def("index_job") \
+    result = build_defs(settings, embedder=embedder).resolve_job_def(scope.named("index_job")) \
         .execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_LOGS,
                             tags=range_tags(keys[0], keys[-1]))
-    return summarize(result)
+    return summarize(result, scope)
 
 
-def summarize(result: dg.ExecuteInProcessResult) -> IndexReport:
+def summarize(result: dg.ExecuteInProcessResult, scope: Scope = ONLY) -> IndexReport:
     # the verdicts on the index; a warning (the head moved on during the run) is not one
     evaluations = [e for e in result.get_asset_check_evaluations()
                    if e.severity != dg.AssetCheckSeverity.WARN]
     checks = {e.check_name: bool(e.passed) for e in evaluations}
     failures = {e.check_name: e.description or "failed" for e in evaluations if not e.passed}
     failure = next((_failure(e) for e in result.all_events if e.is_step_failure), None)
+    def report(asset: str, kind: type[R]) -> R | None:
+        return materialized(result, scope.key(asset).to_user_string(), kind)
+
     return IndexReport.assemble(
-        materialized(result, "repo_snapshot", SnapshotReport),
-        materialized(result, "code_chunks", ChunksReport),
-        materialized(result, "code_vectors", VectorReport), checks,
+        report("repo_snapshot", SnapshotReport), report("code_chunks", ChunksReport),
+        report("code_vectors", VectorReport), checks,
         error=failure if failure or result.success else "the run failed",
         check_failures=failures)
 

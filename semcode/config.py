@@ -7,6 +7,7 @@ current directory, the store lives inside it, the model is the packaged all-Mini
 """
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -40,11 +41,14 @@ ENV_VARS = {
     "model": "SEMCODE_MODEL", "device": "SEMCODE_DEVICE", "backend": "SEMCODE_BACKEND",
     "batch_size": "SEMCODE_BATCH_SIZE",
     "branch": "SEMCODE_BRANCH", "remote": "SEMCODE_REMOTE",
-    "shard_runs": "SEMCODE_SHARD_RUNS",
+    "shard_runs": "SEMCODE_SHARD_RUNS", "repos": "SEMCODE_REPOS",
 }
 # How a backfill of every shard runs: one run that parses the shards in a process pool
 # (one machine), or one run per shard (one pod per shard under Kubernetes).
 SHARD_RUNS = ("one", "each")
+# A repository's name in a deployment of several: part of asset keys, job, sensor and
+# resource names, and the folder of its store under SEMCODE_STORE.
+REPO_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 
 def default_store_uri(repo: str | Path) -> str:
@@ -65,6 +69,9 @@ class Settings:
     remote: str = ""  # a remote to fetch before reading the branch (the sensor)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     shard_runs: str = "one"
+    # Several repositories in one deployment (SEMCODE_REPOS="api=/src/api web=/src/web"):
+    # name=path pairs, each indexed into a store of its own; empty: the one ``repo``.
+    repos: str = ""
 
     def __post_init__(self) -> None:
         for name in ("shards", "batch_size", "max_file_bytes"):
@@ -78,6 +85,35 @@ class Settings:
         if self.shard_runs not in SHARD_RUNS:
             raise ConfigError(f"SEMCODE_SHARD_RUNS={self.shard_runs!r}: use one of "
                               f"{', '.join(SHARD_RUNS)}")
+        _ = self.repositories  # a malformed SEMCODE_REPOS fails here, before any run
+
+    @property
+    def repositories(self) -> dict[str, str]:
+        """SEMCODE_REPOS as name → path, in the order given (empty: one repository)."""
+        pairs: dict[str, str] = {}
+        for pair in self.repos.replace(",", " ").split():
+            name, sep, path = pair.partition("=")
+            if not sep or not path:
+                raise ConfigError(f"SEMCODE_REPOS: {pair!r} is not name=path — e.g. "
+                                  "SEMCODE_REPOS='api=/src/api web=/src/web'")
+            if not REPO_NAME.fullmatch(name):
+                raise ConfigError(f"SEMCODE_REPOS: {name!r} is not a repository name — a "
+                                  "letter, then letters, digits or _ (it names assets, jobs "
+                                  "and the store's folder)")
+            if name in pairs:
+                raise ConfigError(f"SEMCODE_REPOS names {name!r} twice")
+            pairs[name] = path
+        return pairs
+
+    def for_repo(self, name: str) -> "Settings":
+        """The settings of one repository of SEMCODE_REPOS: its path, and its own store —
+        ``<SEMCODE_STORE>/<name>`` when a store is set, else the repository's embedded one."""
+        repositories = self.repositories
+        if name not in repositories:
+            known = ", ".join(repositories) or "none: SEMCODE_REPOS is not set"
+            raise ConfigError(f"no repository named {name!r} (configured: {known})")
+        store = f"{self.store.rstrip('/')}/{name}" if self.store else ""
+        return replace(self, repo=repositories[name], store=store, repos="")
 
     @property
     def store_uri(self) -> str:

@@ -2,24 +2,29 @@
 
 import dagster as dg
 
-from assets.jobs import index_job
+from assets.jobs import IndexJob, build_index_job
 from assets.partitions import COMMIT_TAG, range_tags
-from resources import RepoResource, StoreResource
+from assets.scope import ONLY, Scope
 from semcode.freshness import shards_to_reindex
 from semcode.sharding import shard_key
 
 
-def build_git_push_sensor(shard_count: int) -> dg.SensorDefinition:
-    """The sensor for an index of ``shard_count`` shards (it maps changed paths to them)."""
+def build_git_push_sensor(shard_count: int, scope: Scope = ONLY,
+                          job: IndexJob | None = None,
+                          ) -> dg.SensorDefinition:
+    """The sensor of one repository's index of ``shard_count`` shards (it maps changed paths
+    to them), requesting runs of its index job."""
 
-    @dg.sensor(job=index_job, minimum_interval_seconds=5,
-               default_status=dg.DefaultSensorStatus.STOPPED)
-    def git_push_sensor(context: dg.SensorEvaluationContext, repo: RepoResource,
-                        store: StoreResource) -> dg.SensorResult | dg.SkipReason:
+    @dg.sensor(name=scope.named("git_push_sensor"), job=job or build_index_job(scope),
+               minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.STOPPED,
+               required_resource_keys=scope.resource_keys)
+    def git_push_sensor(context: dg.SensorEvaluationContext, **_called_with: object,
+                        ) -> dg.SensorResult | dg.SkipReason:
         """Polls the tracked branch (fetching the remote first when one is set). The cursor
         is the last head a run was requested for; the diff base is the commit of the last
         successful vectors run, so the changes of a failed run are picked up by the next
         push."""
+        repo, store = scope.repo(context.resources), scope.store(context.resources)
         head = repo.fetch_head()
         if head is None:
             return dg.SkipReason(f"{repo.path}: no commit on {repo.tracked_ref()!r}")

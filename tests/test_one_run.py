@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from assets.partitions import INDEX_POOL
+from assets.scope import INDEX_POOL
 from definitions import build_defs
 from semcode.config import Settings
 from semcode.store import Store

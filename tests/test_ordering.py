@@ -5,7 +5,7 @@ import dagster as dg
 import pytest
 
 from assets.checks import chunks_match_manifest, vectors_match_chunks
-from assets.index import build_index_assets, code_vectors
+from assets.index import build_index_assets
 from assets.partitions import shard_partitions
 from resources import RepoResource, StoreResource
 from semcode.sharding import shard_keys
@@ -13,7 +13,7 @@ from semcode.store import Store
 from tests.dagster_helpers import FakeEmbedderResource, checks, defs_for, run_job
 
 pytestmark = pytest.mark.slow
-repo_snapshot, code_chunks = build_index_assets(shard_partitions(8))
+repo_snapshot, code_chunks, code_vectors = build_index_assets(shard_partitions(8))
 
 
 def _step_events(result, kind: str) -> dict[str, int]:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from assets.jobs import index_job
-from assets.partitions import INDEX_RUN_TAG
+from assets.scope import INDEX_RUN_TAG
 from resources import RepoResource, StoreResource
 from semcode.store import Store
 from sensors.git_push import build_git_push_sensor
@@ -66,12 +66,14 @@ def test_push_during_a_run_is_indexed_by_the_next_run(tmp_path):
 
 
 def test_index_runs_never_overlap(tmp_path):
-    """index_job carries the index tag, and the instance config limits that tag to one
-    run at a time; the queue holds the next push's run until the current one ends."""
+    """index_job carries the index tag, and the instance config limits each value of that
+    tag (a repository) to one run at a time; the queue holds the next push's run until the
+    current one ends."""
     assert index_job.tags[INDEX_RUN_TAG] == "true"
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
-    assert {"key": INDEX_RUN_TAG, "limit": 1} in limits
+    assert {"key": INDEX_RUN_TAG, "value": {"applyLimitPerUniqueValue": True},
+            "limit": 1} in limits
     (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     instance = dg.DagsterInstance.from_config(str(tmp_path))
     try:

@@ -10,6 +10,7 @@ each shard is parsed in its own pod; the store's writer lease (a row in the stor
 
 from dagster_k8s import k8s_job_executor
 
+from assets.scope import ONLY, Scope
 from definitions import build_defs
 from semcode.config import Settings
 
@@ -29,10 +30,20 @@ GPU_STEP = {
 # A shard's parse: CPU only; the chunker is ~1.4 MB/s per core.
 SHARD_STEP = {"container_config": {"resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}}
 
+
+
+def step_configs(settings: Settings) -> dict[str, dict]:
+    """Each repository's vectors step on a GPU, its shard steps on CPU (a step is named by
+    its asset key: ``code_vectors``, or ``api__code_vectors`` with SEMCODE_REPOS)."""
+    scopes = [Scope(name) for name in settings.repositories] or [ONLY]
+    return {scope.key(asset).to_python_identifier(): config for scope in scopes
+            for asset, config in (("code_vectors", GPU_STEP), ("code_chunks", SHARD_STEP))}
+
+
+settings = Settings.from_env()
 executor = k8s_job_executor.configured(
-    {"per_step_k8s_config": {"code_vectors": GPU_STEP, "code_chunks": SHARD_STEP},
-     "max_concurrent": 16},
+    {"per_step_k8s_config": step_configs(settings), "max_concurrent": 16},
     name="semcode_k8s_executor",
 )
 
-defs = build_defs(Settings.from_env(), executor=executor)
+defs = build_defs(settings, executor=executor)
