@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import warnings
@@ -158,8 +159,18 @@ def _export_int8(model: str, into: Path) -> None:
     _copy_tokenizer(source, into)
 
 
-def _export_openvino(model: str, into: Path) -> None:
+def _import_openvino() -> Any:
+    """OpenVINO without its telemetry: importing it sends a usage event to Google Analytics
+    (from a forked process) unless a consent file in ~/intel says no, and semcode runs fully
+    local. With ``openvino_telemetry`` unimportable, OpenVINO uses its own no-op stub."""
+    sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
     import openvino as ov
+
+    return ov
+
+
+def _export_openvino(model: str, into: Path) -> None:
+    ov = _import_openvino()
 
     source = export_dir(model, ONNX)
     # weights kept in fp32 (save_model would halve them): the runtime picks the precision
@@ -215,8 +226,7 @@ class GraphRunner:
         return lambda feed: session.run(None, feed)[0]
 
     def _openvino(self, directory: Path, threads: int) -> Callable[[dict], np.ndarray]:
-        import openvino as ov
-
+        ov = _import_openvino()
         compiled = ov.Core().compile_model(str(directory / "model.xml"), "CPU",
                                            {"INFERENCE_NUM_THREADS": threads})
         # bf16 where the CPU has it, fp32 where it does not: OpenVINO decides, we report it

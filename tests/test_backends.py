@@ -119,3 +119,17 @@ def test_a_graph_runner_answers_threads_at_once(cache, reference, backend):
         answers = list(pool.map(lambda i: embedder.encode([CODE[i % len(CODE)]])[0], range(24)))
     for i, vector in enumerate(answers):
         assert float(vector @ reference[i % len(CODE)]) >= 0.98
+
+
+def test_openvino_sends_no_telemetry(tmp_path):
+    """Importing OpenVINO sends a usage event and writes a client id under ~/intel unless
+    told not to; semcode's import of it does neither (fully local operation)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env.pop("CI", None)  # OpenVINO is silent in CI on its own
+    subprocess.run([sys.executable, "-c", "from semcode.backends import _import_openvino; "
+                    "_import_openvino().Core()"], check=True, env=env, timeout=120)
+    assert not (tmp_path / "intel").exists()
