@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 from semcode import gitrepo
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_MODES, Settings
-from semcode.errors import SemcodeError
+from semcode.errors import ConfigError, SemcodeError
 
 if TYPE_CHECKING:
+    from semcode.reports import Report
+    from semcode.repositories import Searchers
     from semcode.search import Hit, Searcher
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -26,9 +28,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     """Settings from the environment and the flags. A path inside a git repository means
     that repository: its files are indexed (and shown) relative to its top."""
     repo = getattr(args, "repo", None) or getattr(args, "repo_path", None)
-    settings = Settings.from_env(repo=repo, store=getattr(args, "store", None),
+    settings = Settings.from_env(store=getattr(args, "store", None),
                                  shards=getattr(args, "shards", None),
                                  backend=getattr(args, "backend", None))
+    if repo and settings.repositories:  # a path of the deployment's is that repository
+        named = [name for name, path in settings.repositories.items()
+                 if Path(path).resolve() == Path(repo).resolve()]
+        if named:
+            args.only = named
+            return settings
+        if settings.store and not getattr(args, "store", None):
+            raise ConfigError(f"{repo} is not one of SEMCODE_REPOS, whose stores live under "
+                              f"SEMCODE_STORE={settings.store} — add it there, or give --store")
+    if repo:  # a path: that repository only
+        settings = settings.with_overrides(repo=repo, repos="")
     if Path(settings.repo).is_dir() and gitrepo.is_git_repo(settings.repo):
         top = str(gitrepo.toplevel(settings.repo))
         if top != settings.repo_path:
@@ -38,19 +51,41 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _repositories(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """The SEMCODE_REPOS repositories this command covers (``--in``, else all); empty when
+    the deployment has one repository."""
+    from semcode.repositories import chosen
+
+    return chosen(settings, getattr(args, "only", None) or ())
+
+
 def cmd_index(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    names = _repositories(args, settings)
+    if not names:
+        return _index_one(args, settings, settings)
+    codes = []
+    for name in names:  # one after another: each run uses every core
+        if not args.json:
+            print(f"== {name}", file=sys.stderr)
+        codes.append(_index_one(args, settings, settings.for_repo(name), name))
+    return max(codes)
+
+
+def _index_one(args: argparse.Namespace, deployment: Settings, settings: Settings,
+               repository: str = "") -> int:
     from semcode.console import IndexProgress, print_summary
 
-    settings = _settings(args)
     if not Path(settings.repo).is_dir():
         print(f"semcode: repository not found: {settings.repo_path}", file=sys.stderr)
         return EXIT_USAGE
+    label = {"repository": repository} if repository else {}
     if args.plan:
         from semcode.console import print_plan
         from semcode.plan import plan_index
 
         plan = plan_index(settings)
-        print(plan.to_json()) if args.json else print_plan(plan)
+        print(_labelled(plan, label)) if args.json else print_plan(plan)
         return EXIT_OK
     from semcode.pipeline import nothing_to_do
 
@@ -61,19 +96,34 @@ def cmd_index(args: argparse.Namespace) -> int:
 
         Store(settings.store_uri)  # a store that cannot be written fails here, clearly
         with IndexProgress(enabled=not args.json and sys.stderr.isatty()):
-            report = run_index_job(settings)
+            report = run_index_job(deployment, repository=repository)
     if args.json:
-        print(report.to_json())
+        print(_labelled(report, label))
     else:
         print_summary(report, settings.store_uri)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _searcher(settings: Settings) -> "Searcher":
+def _labelled(report: "Report", label: dict[str, str]) -> str:
+    """A report as one JSON line, saying which repository it is of when there are several."""
+    return json.dumps({**label, **report.to_dict()}) if label else report.to_json()
+
+
+def _searcher(settings: Settings, names: Sequence[str] = ()) -> "Searcher | Searchers":
+    """The one repository's searcher, or one over ``names`` of SEMCODE_REPOS."""
+    if names:
+        from semcode.repositories import Searchers
+
+        return Searchers.open(settings, names)
     from semcode.search import Searcher
 
     return Searcher(settings.store_uri, model=settings.model, device=settings.device,
                     backend=settings.backend)
+
+
+def _roots(settings: Settings, names: Sequence[str]) -> dict[str, str]:
+    """Where each hit's repository is checked out, by its name ("" with one)."""
+    return {name: settings.for_repo(name).repo for name in names} or {"": settings.repo}
 
 
 def _hits_json(key: str, value: str, hits: "list[Hit]", warnings: Sequence[str] = ()) -> str:
@@ -85,7 +135,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from semcode.console import print_hits, print_warnings
 
     settings = _settings(args)
-    searcher = _searcher(settings)
+    names = _repositories(args, settings)
+    searcher = _searcher(settings, names)
     answer = partial(searcher.answer, k=args.k, languages=args.lang or (),
                      paths=args.path or (), kinds=args.kind or (), mode=args.mode)
     if args.stdin:
@@ -107,7 +158,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(_hits_json("query", query, result.hits, result.warnings))
     else:
         print_warnings(result.warnings)
-        print_hits(result.hits, settings.repo)
+        print_hits(result.hits, _roots(settings, names))
     return EXIT_OK
 
 
@@ -115,16 +166,23 @@ def cmd_similar(args: argparse.Namespace) -> int:
     from semcode.console import print_hits
 
     settings = _settings(args)
+    names = _repositories(args, settings)
+    if len(names) > 1:
+        print("semcode similar: name the repository PATH is in with --in (one of "
+              f"{', '.join(names)})", file=sys.stderr)
+        return EXIT_USAGE
     path, _, line = args.target.rpartition(":") if ":" in args.target else (args.target, "", "")
     if line and not line.isdigit():
         path, line = args.target, ""
-    hits = _searcher(settings).similar(path, int(line) if line else None, k=args.k,
-                                       languages=args.lang or (), paths=args.path or (),
-                                       kinds=args.kind or ())
+    searcher = _searcher(settings, names)
+    filters = partial(searcher.similar, k=args.k, languages=args.lang or (),
+                      paths=args.path or (), kinds=args.kind or ())
+    at = int(line) if line else None
+    hits = filters(names[0], path, at) if names else filters(path, at)
     if args.json:
         print(_hits_json("target", args.target, hits))
     else:
-        print_hits(hits, settings.repo)
+        print_hits(hits, _roots(settings, names))
     return EXIT_OK
 
 
@@ -133,6 +191,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     from semcode.status import index_status
 
     settings = _settings(args)
+    names = _repositories(args, settings)
+    if names:  # each repository's status, and the verdict over all of them
+        from semcode.repositories import deployment_status
+
+        overall = deployment_status(settings, names)
+        if args.json:
+            print(overall.to_json())
+        else:
+            for name, status in overall.repositories.items():
+                print_status(status, name)
+        return EXIT_OK if overall.healthy else EXIT_FAILED
     status = index_status(settings.store_uri, settings.repo, settings.branch)
     if args.json:
         print(status.to_json())
@@ -144,7 +213,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_mcp(args: argparse.Namespace) -> int:
     from semcode.mcp_server import serve
 
-    serve(_settings(args))
+    settings = _settings(args)
+    serve(settings, _repositories(args, settings))
     return EXIT_OK
 
 
@@ -157,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--repo", help="repository (default: SEMCODE_REPO or .)")
         p.add_argument("--store", help="LanceDB URI (default: SEMCODE_STORE or "
                                        "<repo>/.semcode/lancedb)")
+        p.add_argument("--in", dest="only", action="append", metavar="NAME",
+                       help="with SEMCODE_REPOS: only this repository (repeatable; "
+                            "default: all of them)")
 
     def ranking_filters(p: argparse.ArgumentParser) -> None:
         p.add_argument("-k", type=int, default=DEFAULT_LIMIT,
@@ -186,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     ranking_filters(p)
     p.add_argument("--mode", default=DEFAULT_MODE, choices=SEARCH_MODES,
-                   help="ranking (default: hybrid = vector + BM25 fused by reciprocal rank)")
+                   help="ranking (default: hybrid = cosine and BM25 blended by score)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--stdin", action="store_true", help="one query per input line, "
                                                        "one JSON line each")

@@ -1,5 +1,6 @@
 """Human output for the CLI, with rich: progress while indexing, highlighted hits, status."""
 
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -145,13 +146,13 @@ def print_warnings(warnings: list[str]) -> None:
         err.print(f"[yellow]warning:[/] {warning}")
 
 
-def print_hits(hits: list[Hit], repo: str) -> None:
+def print_hits(hits: list[Hit], roots: Mapping[str, str]) -> None:
+    """Each hit at its place on disk (``roots``: each repository's checkout, by name)."""
     if not hits:
         out.print("[yellow]no results[/]")
         return
-    root = Path(repo).resolve()
     for hit in hits:
-        where = root / hit.path
+        where = Path(roots[hit.repository]).resolve() / hit.path
         label = f"{hit.symbol} ({hit.kind})" if hit.symbol else hit.kind
         out.print(f"[bold cyan]{where}:{hit.start_line}[/]  {label}  "
                   f"[dim]{hit.language} · score {hit.score:.3f}[/]")
@@ -160,7 +161,11 @@ def print_hits(hits: list[Hit], repo: str) -> None:
                          background_color="default"))
 
 
-def print_status(status: IndexStatus) -> None:
+def print_status(status: IndexStatus, repository: str = "") -> None:
+    """One index's status; under a heading with its name when the deployment has several."""
+    if repository:
+        verdict = "[green]healthy[/]" if status.healthy else "[red]NOT healthy[/]"
+        out.print(f"[bold]{repository}[/]: {verdict}")
     if not status.exists:
         out.print(f"[yellow]{status.hint}[/] (store: {status.store})")
         return

@@ -9,7 +9,7 @@ Only the index is read: no tool opens a file of the repository.
 import base64
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, TypeVar
 
 import anyio
@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
 from semcode.errors import SemcodeError
 from semcode.reports import IndexStatus
+from semcode.repositories import DeploymentStatus, Searchers, deployment_status
 from semcode.search import MAX_K, Hit, Searcher
 from semcode.status import index_status
 
@@ -105,20 +106,39 @@ def _result(model: BaseModel, text: str) -> CallToolResult:
 
 
 class _Index:
-    """Opens the searcher once, on first use, shared by every call."""
+    """Opens the searcher once, on first use, shared by every call: the repository's, or
+    one over the deployment's repositories (``names``)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, names: Sequence[str]):
         self.settings = settings
-        self._searcher: Searcher | None = None
+        self.names = list(names)
+        self._searcher: Searcher | Searchers | None = None
         self._lock = anyio.Lock()
 
-    async def searcher(self) -> Searcher:
+    async def searcher(self) -> Searcher | Searchers:
         async with self._lock:
             if self._searcher is None:
-                self._searcher = await _answer(lambda: Searcher(
-                    self.settings.store_uri, model=self.settings.model,
-                    device=self.settings.device, backend=self.settings.backend))
+                self._searcher = await _answer(self._open)
             return self._searcher
+
+    def _open(self) -> Searcher | Searchers:
+        if self.names:
+            return Searchers.open(self.settings, self.names)
+        return Searcher(self.settings.store_uri, model=self.settings.model,
+                        device=self.settings.device, backend=self.settings.backend)
+
+    def scoped(self, searcher: Searcher | Searchers,
+               repository: list[str] | None) -> Searcher | Searchers:
+        """The searcher over the repositories a call names (all: none named)."""
+        if not repository:
+            return searcher
+        if not isinstance(searcher, Searchers):
+            raise ToolError("this server indexes one repository: omit `repository`")
+        unknown = sorted(set(repository) - set(self.names))
+        if unknown:
+            raise ToolError(f"unknown repository {', '.join(unknown)} — this server has "
+                            f"{', '.join(self.names)}")
+        return searcher.only(repository)
 
 
 async def _answer(work: Callable[[], T]) -> T:
@@ -134,10 +154,14 @@ def _check_limit(limit: int) -> None:
         raise ToolError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
 
 
-def build_server(settings: Settings) -> MCPServer:
-    index = _Index(settings)
+def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
+    """The server of one repository, or of the deployment's repositories ``names``: then
+    hits say which repository they are in and every tool takes ``repository``."""
+    index = _Index(settings, names)
+    where = (f"the indexed git repositories {', '.join(names)}" if names
+             else "one indexed git repository")
     server = MCPServer("semcode", instructions=(
-        "Semantic and keyword search over one indexed git repository. Use search_code to find "
+        f"Semantic and keyword search over {where}. Use search_code to find "
         "code by what it does or by identifier, find_similar for code like a given place, "
         "and index_status to see how fresh the index is."))
 
@@ -157,15 +181,18 @@ def build_server(settings: Settings) -> MCPServer:
                                          "are returned until it is spent")] = DEFAULT_TOKENS,
         cursor: Annotated[str | None, Field(description="next_cursor of the previous page")]
         = None,
+        repository: Annotated[list[str] | None, Field(description="Only these repositories "
+                                                      "(a server over several)")] = None,
     ) -> Annotated[CallToolResult, SearchResult]:
         _check_limit(limit)
         if not query.strip():
             raise ToolError("query is empty")
         if not MIN_TOKENS <= max_tokens <= MAX_TOKENS:
             raise ToolError(f"max_tokens must be between {MIN_TOKENS} and {MAX_TOKENS}")
-        filters = [sorted(language or []), sorted(path or []), sorted(kind or []), mode]
+        filters = [sorted(language or []), sorted(path or []), sorted(kind or []), mode,
+                   sorted(repository or [])]
         offset = _offset(cursor, query, filters)
-        searcher = await index.searcher()
+        searcher = index.scoped(await index.searcher(), repository)
         answer = await _answer(lambda: searcher.answer(
             query, k=min(offset + limit + 1, MAX_K), languages=language or (),
             paths=path or (), kinds=kind or (), mode=mode))
@@ -186,12 +213,30 @@ def build_server(settings: Settings) -> MCPServer:
                                           "the whole file")] = None,
         limit: Annotated[int, Field(description=f"Number of results, 1-{MAX_LIMIT}")]
         = DEFAULT_LIMIT,
+        repository: Annotated[str | None, Field(description="The repository the path is in "
+                                                "(a server over several)")] = None,
     ) -> Annotated[CallToolResult, SimilarResult]:
         _check_limit(limit)
-        searcher = await index.searcher()
-        hits = await _answer(lambda: searcher.similar(path, line, k=limit))
+        searcher = index.scoped(await index.searcher(), [repository] if repository else None)
+        if isinstance(searcher, Searchers):
+            if len(searcher.searchers) != 1:
+                raise ToolError("name the repository the path is in: one of "
+                                f"{', '.join(searcher.searchers)}")
+            (name,) = searcher.searchers
+            hits = await _answer(lambda: searcher.similar(name, path, line, k=limit))
+        else:
+            hits = await _answer(lambda: searcher.similar(path, line, k=limit))
         target = f"{path}:{line}" if line is not None else path
         return _result(SimilarResult(target=target, hits=hits), _readable(hits))
+
+    if names:
+        @server.tool(name="index_status", description="What each repository's index holds, "
+                     "whether it is up to date with its branch head, and whether all are "
+                     "healthy.")
+        async def deployment_status_tool() -> Annotated[CallToolResult, DeploymentStatus]:
+            status = await _answer(lambda: deployment_status(settings, names))
+            return _result(status, status.text())
+        return server
 
     @server.tool(name="index_status", description="What the index holds and whether it is "
                                                   "up to date with the branch head.")
@@ -203,5 +248,5 @@ def build_server(settings: Settings) -> MCPServer:
     return server
 
 
-def serve(settings: Settings) -> None:
-    build_server(settings).run("stdio")
+def serve(settings: Settings, names: Sequence[str] = ()) -> None:
+    build_server(settings, names).run("stdio")

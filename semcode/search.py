@@ -87,6 +87,8 @@ class Hit(Report):
     # The lines of the whole definition this hit was cut from (a long function's windows
     # share them); (0, 0) in an index built before it was recorded.
     part_of: tuple[int, int] = (0, 0)
+    # Which repository of SEMCODE_REPOS the hit is in; empty in a one-repository deployment.
+    repository: str = ""
 
 
 class Answer(Report):

@@ -1,0 +1,106 @@
+"""Several repositories in one deployment (SEMCODE_REPOS): each has a store of its own, so
+every invariant and check holds per repository; search fans out over their stores and blends
+the hits by score; the deployment is healthy when every repository is.
+"""
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, Settings
+from semcode.errors import ConfigError, StoreNotFound
+from semcode.reports import IndexStatus, Report
+from semcode.search import Answer, Filters, Hit, Searcher
+from semcode.status import index_status
+
+
+def chosen(settings: Settings, only: Sequence[str] = ()) -> list[str]:
+    """The repositories a command covers: those named in ``only`` (checked against
+    SEMCODE_REPOS), else all of them; empty when the deployment has one repository."""
+    configured = settings.repositories
+    if only and not configured:
+        raise ConfigError(f"--in {' '.join(only)}: SEMCODE_REPOS is not set, so this "
+                          "deployment has one repository")
+    unknown = [name for name in only if name not in configured]
+    if unknown:
+        raise ConfigError(f"no repository named {', '.join(unknown)} in SEMCODE_REPOS "
+                          f"(configured: {', '.join(configured)})")
+    return list(dict.fromkeys(only)) if only else list(configured)
+
+
+class Searchers:
+    """One Searcher per repository, asked at once; the same questions as a Searcher, and
+    every hit says which repository it is in. A repository without an index yet is left out
+    with a warning (all of them without one is an error)."""
+
+    def __init__(self, searchers: dict[str, Searcher], missing: Sequence[str] = (),
+                 pool: ThreadPoolExecutor | None = None):
+        if not searchers:
+            raise StoreNotFound(f"no index yet for {', '.join(missing)} — run `semcode index`")
+        self.searchers, self.missing = searchers, list(missing)
+        self.pool = pool or ThreadPoolExecutor(len(searchers), thread_name_prefix="semcode-repo")
+
+    @classmethod
+    def open(cls, settings: Settings, names: Sequence[str]) -> "Searchers":
+        """The stores of ``names``, each with the deployment's model."""
+        searchers, missing = {}, []
+        for name in names:
+            try:
+                searchers[name] = Searcher(settings.for_repo(name).store_uri,
+                                           model=settings.model, device=settings.device,
+                                           backend=settings.backend)
+            except StoreNotFound:
+                missing.append(name)
+        return cls(searchers, missing)
+
+    def only(self, names: Sequence[str]) -> "Searchers":
+        """The same open searchers, over ``names`` only."""
+        return Searchers({n: s for n, s in self.searchers.items() if n in names},
+                         [n for n in self.missing if n in names], self.pool)
+
+    def answer(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
+               paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE) -> Answer:
+        """Each repository's best ``k``, blended by score: the scores of one mode are on one
+        scale (the cosine of one model, BM25 over each repository's best)."""
+        futures = {name: self.pool.submit(searcher.answer, query, k=k, languages=languages,
+                                          paths=paths, kinds=kinds, mode=mode)
+                   for name, searcher in self.searchers.items()}
+        hits: list[Hit] = []
+        warnings = [f"{name}: no index yet — run `semcode index --in {name}`"
+                    for name in self.missing]
+        for name, future in futures.items():
+            answer = future.result()
+            hits += [hit.model_copy(update={"repository": name}) for hit in answer.hits]
+            warnings += [f"{name}: {warning}" for warning in answer.warnings]
+        hits.sort(key=lambda hit: -hit.score)  # stable: a tie keeps the configured order
+        return Answer(hits=hits[:k], warnings=warnings)
+
+    def similar(self, repository: str, path: str, line: int | None = None, *,
+                k: int = DEFAULT_LIMIT, languages: Filters = (), paths: Filters = (),
+                kinds: Filters = ()) -> list[Hit]:
+        """Code like ``path:line`` of ``repository``, in that repository."""
+        if repository not in self.searchers:
+            raise ConfigError(f"{repository!r} is not searched here (indexed: "
+                              f"{', '.join(self.searchers)}) — name it with --in")
+        hits = self.searchers[repository].similar(path, line, k=k, languages=languages,
+                                                  paths=paths, kinds=kinds)
+        return [hit.model_copy(update={"repository": repository}) for hit in hits]
+
+
+class DeploymentStatus(Report):
+    """Every repository's status; healthy when each is."""
+
+    repositories: dict[str, IndexStatus]
+    healthy: bool  # the check overall: every repository's index is complete and passes
+
+    def text(self) -> str:
+        return "\n\n".join(f"{name}: {'healthy' if status.healthy else 'NOT healthy'}\n"
+                            f"{status.text()}" for name, status in self.repositories.items())
+
+
+def deployment_status(settings: Settings, names: Sequence[str]) -> DeploymentStatus:
+    statuses = {}
+    for name in names:
+        each = settings.for_repo(name)
+        statuses[name] = index_status(each.store_uri, each.repo, each.branch)
+    return DeploymentStatus(repositories=statuses,
+                            healthy=all(status.healthy for status in statuses.values()))
