@@ -60,9 +60,12 @@ class Searchers:
     def answer(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
                paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE) -> Answer:
         """Each repository's best ``k``, blended by score: the scores of one mode are on one
-        scale (the cosine of one model, BM25 over each repository's best)."""
+        scale (the cosine of one model, BM25 over each repository's best). The query is
+        embedded once, for all of them."""
+        first = next(iter(self.searchers.values()))
+        vector = first.embed(query) if mode != "keyword" and query.strip() else None
         futures = {name: self.pool.submit(searcher.answer, query, k=k, languages=languages,
-                                          paths=paths, kinds=kinds, mode=mode)
+                                          paths=paths, kinds=kinds, mode=mode, vector=vector)
                    for name, searcher in self.searchers.items()}
         hits: list[Hit] = []
         warnings = [f"{name}: no index yet — run `semcode index --in {name}`"

@@ -180,8 +180,11 @@ class Searcher:
                            mode=mode).hits
 
     def answer(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
-               paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE) -> Answer:
-        """The hits, and what a reader must know about them (an incomplete index)."""
+               paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE,
+               vector: np.ndarray | None = None) -> Answer:
+        """The hits, and what a reader must know about them (an incomplete index).
+        ``vector``: the query already embedded by this model (a search over several
+        stores embeds it once)."""
         if mode not in SEARCH_MODES:
             raise QueryError(f"unknown mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}")
         if not 1 <= k <= MAX_K:
@@ -195,14 +198,14 @@ class Searcher:
             return answer
         wanted = 2 * k  # room for the pieces that fold into better hits
         if mode == "vector":
-            ranked = self.vector_ranking(self.embedder.encode([query])[0], wanted, where)
+            ranked = self.vector_ranking(self.embed(query, vector), wanted, where)
         elif mode == "keyword":
             ranked = self.keyword_ranking(query, wanted, where, answer.warnings)
         else:  # the keyword side runs while the query is embedded and ranked by vector
             depth = max(self.depth, wanted)
             keyword_side = self.pool.submit(self.keyword_ranking, query, depth, where,
                                             answer.warnings)
-            by_vector = self.vector_ranking(self.embedder.encode([query])[0], depth, where)
+            by_vector = self.vector_ranking(self.embed(query, vector), depth, where)
             by_keyword = keyword_side.result()
             fused = blend(by_vector, by_keyword, self.vector_share)
             rows = self.rows([c for c, _ in fused])  # every candidate: name, kind and file count
@@ -220,6 +223,9 @@ class Searcher:
         hits = self.hits(ranked, {c: mode for c, _ in ranked})
         answer.hits = merge_touching(hits, self.spans, k)
         return answer
+
+    def embed(self, query: str, vector: np.ndarray | None = None) -> np.ndarray:
+        return self.embedder.encode([query])[0] if vector is None else vector
 
     def warnings(self, mode: str) -> list[str]:
         """What is true of the index right now that makes answers partial."""
