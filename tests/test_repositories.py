@@ -142,6 +142,12 @@ def test_two_repositories_index_in_one_deployment_with_checks_of_their_own(tmp_p
                                                "    side = min(image.size)\n"
                                                "    return image.crop((0, 0, side, side))\n")
     head = commit_all(media, "crop")
+    for name in ("shop", "media"):  # each repository's sensor watches its own branch
+        sensor = defs.get_sensor_def(f"{name}_git_push_sensor")
+        assert sensor.job_name == f"{name}_index_job"
+        with dg.build_sensor_context(resources=defs.resources) as context:
+            result = sensor(context)
+        assert bool(result.run_requests) == (name == "media"), name
     assert defs.resolve_job_def("media_index_job").execute_in_process(
         instance=instance, tags=RANGE).success
     assert Store(str(stores / "media")).last_vectors().commit == head
