@@ -214,3 +214,55 @@ def test_a_crafted_path_glob_cannot_stall_a_search(searcher):
     started = time.perf_counter()
     searcher.search("user", paths=["*a*a*a*a*a*a*a*a*a*a*b", "**/" * 30 + "*a*a*a*a*a*b"])
     assert time.perf_counter() - started < 5  # a hang guard: backtracking took minutes
+
+
+DECLARED = {
+    "geometry/area.py": '''from typing import overload
+
+
+@overload
+def polygon_area(corners: list[tuple[int, int]]) -> int: ...
+
+
+@typing.overload
+def polygon_area(corners: list[tuple[float, float]]) -> float: ...
+
+
+def polygon_area(corners):
+    total = 0
+    for (x1, y1), (x2, y2) in zip(corners, corners[1:] + corners[:1]):
+        total += x1 * y2 - x2 * y1
+    return abs(total) / 2
+
+
+def circle_area(radius):
+    return 3.14159 * radius * radius
+''',
+    "geometry/area.pyi": "def circle_area(radius: float) -> float: ...\n",
+}
+
+
+def test_declarations_rank_below_the_implementation(tmp_path):
+    """A stub file's signature and a typing overload say what a function takes, not what
+    it does: the implementation comes first (the declarations still come)."""
+    from tests.conftest import commit_all, git
+    from tests.dagster_helpers import defs_for, run_job
+
+    repo = tmp_path / "repo"
+    for path, text in DECLARED.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "t@example.com")
+    git(repo, "config", "user.name", "t")
+    commit_all(repo, "areas")
+    assert run_job(defs_for(repo, str(tmp_path / "store"))).success
+    searcher = Searcher(str(tmp_path / "store"), model=MODEL)
+    implementation = DECLARED["geometry/area.py"].splitlines() \
+        .index("def polygon_area(corners):") + 1
+    polygon = searcher.search("polygon area of int corners", k=5)
+    assert (polygon[0].symbol, polygon[0].start_line) == ("polygon_area", implementation)
+    assert len({h.start_line for h in polygon if h.symbol == "polygon_area"}) == 3
+    circle = searcher.search("circle area from a float radius", k=5)
+    assert (circle[0].path, circle[0].symbol) == ("geometry/area.py", "circle_area")
+    assert "geometry/area.pyi" in {h.path for h in circle}
