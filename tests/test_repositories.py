@@ -143,7 +143,7 @@ def test_two_repositories_index_in_one_deployment_with_checks_of_their_own(tmp_p
                                                "    return image.crop((0, 0, side, side))\n")
     head = commit_all(media, "crop")
     for name in ("shop", "media"):  # each repository's sensor watches its own branch
-        sensor = defs.get_sensor_def(f"{name}_git_push_sensor")
+        sensor = defs.resolve_sensor_def(f"{name}_git_push_sensor")
         assert sensor.job_name == f"{name}_index_job"
         with dg.build_sensor_context(resources=defs.resources) as context:
             result = sensor(context)
