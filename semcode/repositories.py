@@ -59,9 +59,10 @@ class Searchers:
 
     def answer(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
                paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE) -> Answer:
-        """Each repository's best ``k``, blended by score: the scores of one mode are on one
-        scale (the cosine of one model, BM25 over each repository's best). The query is
-        embedded once, for all of them."""
+        """Each repository's best ``k``, blended by score. Hybrid and vector scores are on
+        one scale across stores (the cosine of one model; BM25 enters the hybrid relative to
+        each store's best); keyword mode's raw BM25 depends on each store's word statistics,
+        so its blend is rougher. The query is embedded once, for all of them."""
         first = next(iter(self.searchers.values()))
         vector = first.embed(query) if mode != "keyword" and query.strip() else None
         futures = {name: self.pool.submit(searcher.answer, query, k=k, languages=languages,
