@@ -171,18 +171,23 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print("semcode similar: name the repository PATH is in with --in (one of "
               f"{', '.join(names)})", file=sys.stderr)
         return EXIT_USAGE
+    if args.across and not names:
+        print("semcode similar: --across needs SEMCODE_REPOS (several repositories)",
+              file=sys.stderr)
+        return EXIT_USAGE
     path, _, line = args.target.rpartition(":") if ":" in args.target else (args.target, "", "")
     if line and not line.isdigit():
         path, line = args.target, ""
-    searcher = _searcher(settings, names)
+    searched = list(settings.repositories) if args.across else names
+    searcher = _searcher(settings, searched)
     filters = partial(searcher.similar, k=args.k, languages=args.lang or (),
                       paths=args.path or (), kinds=args.kind or ())
     at = int(line) if line else None
-    hits = filters(names[0], path, at) if names else filters(path, at)
+    hits = filters(names[0], path, at, across=args.across) if names else filters(path, at)
     if args.json:
         print(_hits_json("target", args.target, hits))
     else:
-        print_hits(hits, _roots(settings, names))
+        print_hits(hits, _roots(settings, searched))
     return EXIT_OK
 
 
@@ -269,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="PATH[:LINE]", help="repo-relative path, optional line")
     common(p)
     ranking_filters(p)
+    p.add_argument("--across", action="store_true", help="with SEMCODE_REPOS: look in every "
+                   "repository, not only the one PATH is in (--in)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_similar)
 

@@ -215,16 +215,23 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
         = DEFAULT_LIMIT,
         repository: Annotated[str | None, Field(description="The repository the path is in "
                                                 "(a server over several)")] = None,
+        across: Annotated[bool, Field(description="Look in every repository, not only the "
+                                      "path's (a server over several)")] = False,
     ) -> Annotated[CallToolResult, SimilarResult]:
         _check_limit(limit)
-        searcher = index.scoped(await index.searcher(), [repository] if repository else None)
+        searcher = await index.searcher()
         if isinstance(searcher, Searchers):
-            if len(searcher.searchers) != 1:
+            named = index.scoped(searcher, [repository] if repository else None)
+            if not isinstance(named, Searchers) or len(named.searchers) != 1:
                 raise ToolError("name the repository the path is in: one of "
                                 f"{', '.join(searcher.searchers)}")
-            (name,) = searcher.searchers
-            hits = await _answer(lambda: searcher.similar(name, path, line, k=limit))
+            (name,) = named.searchers
+            hits = await _answer(lambda: searcher.similar(name, path, line, k=limit,
+                                                          across=across))
         else:
+            if repository or across:
+                raise ToolError("this server indexes one repository: omit `repository` "
+                                "and `across`")
             hits = await _answer(lambda: searcher.similar(path, line, k=limit))
         target = f"{path}:{line}" if line is not None else path
         return _result(SimilarResult(target=target, hits=hits), _readable(hits))

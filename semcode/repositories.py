@@ -80,14 +80,21 @@ class Searchers:
 
     def similar(self, repository: str, path: str, line: int | None = None, *,
                 k: int = DEFAULT_LIMIT, languages: Filters = (), paths: Filters = (),
-                kinds: Filters = ()) -> list[Hit]:
-        """Code like ``path:line`` of ``repository``, in that repository."""
+                kinds: Filters = (), across: bool = False) -> list[Hit]:
+        """Code like ``path:line`` of ``repository``: in that repository, or ``across``
+        every repository searched here (the place itself left out), blended by cosine."""
         if repository not in self.searchers:
             raise ConfigError(f"{repository!r} is not searched here (indexed: "
                               f"{', '.join(self.searchers)}) — name it with --in")
-        hits = self.searchers[repository].similar(path, line, k=k, languages=languages,
-                                                  paths=paths, kinds=kinds)
-        return [hit.model_copy(update={"repository": repository}) for hit in hits]
+        vector, ids = self.searchers[repository].place(path, line)
+        where = self.searchers if across else {repository: self.searchers[repository]}
+        futures = {name: self.pool.submit(searcher.like, vector, k=k, languages=languages,
+                                          paths=paths, kinds=kinds,
+                                          exclude=ids if name == repository else ())
+                   for name, searcher in where.items()}
+        hits = [hit.model_copy(update={"repository": name})
+                for name, future in futures.items() for hit in future.result()]
+        return sorted(hits, key=lambda hit: -hit.score)[:k]
 
 
 class DeploymentStatus(Report):

@@ -253,6 +253,13 @@ class Searcher:
     def similar(self, path: str, line: int | None = None, *, k: int = DEFAULT_LIMIT,
                 languages: Filters = (), paths: Filters = (), kinds: Filters = ()) -> list[Hit]:
         """Chunks like the one at ``path:line`` (or like the whole file), itself excluded."""
+        vector, ids = self.place(path, line)
+        return self.like(vector, k=k, languages=languages, paths=paths, kinds=kinds,
+                         exclude=ids)
+
+    def place(self, path: str, line: int | None = None) -> tuple[np.ndarray, list[str]]:
+        """The vector of the chunk at ``path:line`` (the mean of the file's, without a line)
+        and the ids it stands for."""
         scope = f"path = {sql_str(path)}"
         if line is not None:
             scope += f" AND start_line <= {int(line)} AND end_line >= {int(line)}"
@@ -264,11 +271,14 @@ class Searcher:
                                     " — is the path relative to the repository and indexed?")
         own = self.store.scan("vectors", ["vector"], sql_in("chunk_id", ids))
         vector = np.mean(np.stack(own.column("vector").to_numpy(zero_copy_only=False)), 0)
-        vector = vector / (np.linalg.norm(vector) or 1.0)
+        return vector / (np.linalg.norm(vector) or 1.0), ids
+
+    def like(self, vector: np.ndarray, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
+             paths: Filters = (), kinds: Filters = (), exclude: Sequence[str] = ()) -> list[Hit]:
+        """The chunks closest to ``vector``, but those of ``exclude``."""
         filters = [f for f in (self.where(languages, paths, kinds),
-                               f"NOT {sql_in('chunk_id', ids)}") if f]
-        ranked = self.vector_ranking(vector, k, " AND ".join(filters))
-        return self.hits(ranked)
+                               f"NOT {sql_in('chunk_id', exclude)}" if exclude else "") if f]
+        return self.hits(self.vector_ranking(vector, k, " AND ".join(filters) or None))
 
     # -- the two sides -----------------------------------------------------------------------
     def vector_ranking(self, vector: np.ndarray, k: int, where: str | None) -> list[Ranked]:

@@ -163,7 +163,8 @@ async def _over_mcp():
         scoped = await client.call_tool("search_code", {"query": "cache", "limit": 30,
                                                         "repository": ["media"]})
         similar = await client.call_tool("find_similar", {"path": "imaging/thumbs.py",
-                                                          "repository": "media"})
+                                                          "repository": "media",
+                                                          "across": True, "limit": 30})
         return every, scoped, similar, await client.call_tool("index_status", {})
 
 
@@ -207,6 +208,13 @@ def test_search_across_repositories_or_in_one_and_status_per_repository(tmp_path
     assert {h["repository"] for h in _lines(capsys)[0]["hits"]} == {"media"}
     assert main(["similar", "imaging/thumbs.py:2"]) == 2  # which repository's path?
     capsys.readouterr()
+    assert main(["similar", "imaging/thumbs.py:2", "--json", "--in", "media", "--across",
+                 "-k", "30"]) == 0
+    across = _lines(capsys)[0]["hits"]
+    assert {h["repository"] for h in across} == {"shop", "media"}
+    assert not [h for h in across if h["repository"] == "media"
+                and h["path"] == "imaging/thumbs.py" and h["start_line"] <= 2 <= h["end_line"]]
+    assert [h["score"] for h in across] == sorted((h["score"] for h in across), reverse=True)
 
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
@@ -216,6 +224,7 @@ def test_search_across_repositories_or_in_one_and_status_per_repository(tmp_path
     assert {h["repository"] for h in every.structured_content["hits"]} == {"shop", "media"}
     assert {h["repository"] for h in scoped_hits.structured_content["hits"]} == {"media"}
     assert not similar.is_error and similar.structured_content["hits"]
+    assert {h["repository"] for h in similar.structured_content["hits"]} == {"shop", "media"}
     assert overall.structured_content["healthy"] is True
     assert set(overall.structured_content["repositories"]) == {"shop", "media"}
 
