@@ -46,9 +46,8 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
     Kubernetes), writers kept apart by the store's lease."""
     shard_count = len(partitions.get_partition_keys())
     per_shard = ONE_RUN if shard_runs == "one" else dg.BackfillPolicy.multi_run(1)
-    group = scope.named("index")
 
-    @dg.asset(key_prefix=scope.prefix, group_name=group, kinds={"git", "lancedb"},
+    @dg.asset(key_prefix=scope.prefix, group_name=scope.group, kinds={"git", "lancedb"},
               pool=scope.pool, backfill_policy=ONE_RUN, required_resource_keys=scope.resource_keys)
     def repo_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """Pins one commit — the run's ``semcode/commit`` tag, else the head of the tracked
@@ -64,7 +63,7 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
         context.log.info(report.text())
         return dg.MaterializeResult(metadata=to_metadata(report))
 
-    @dg.asset(key_prefix=scope.prefix, group_name=group, partitions_def=partitions,
+    @dg.asset(key_prefix=scope.prefix, group_name=scope.group, partitions_def=partitions,
               deps=[repo_snapshot], backfill_policy=per_shard, pool=scope.pool,
               kinds={"tree-sitter", "lancedb"},
               required_resource_keys={*scope.resource_keys, "embedder"})
@@ -96,15 +95,14 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
                 asset_key=context.asset_key, partition=shard_key(shard.shard),
                 metadata=shard_metadata(shard, skips.get(shard.shard, {})))
 
-    return [repo_snapshot, code_chunks, build_vectors_asset(scope, code_chunks.key)]
+    return [repo_snapshot, code_chunks, build_vectors_asset(scope)]
 
 
-def build_vectors_asset(scope: Scope = ONLY, chunks: dg.AssetKey | None = None,
-                        ) -> dg.AssetsDefinition:
+def build_vectors_asset(scope: Scope = ONLY) -> dg.AssetsDefinition:
     """``code_vectors``: after every shard of ``code_chunks``, whatever the shard count."""
 
-    @dg.asset(key_prefix=scope.prefix, group_name=scope.named("index"),
-              deps=[chunks or scope.key("code_chunks")], kinds={"pytorch", "lancedb"},
+    @dg.asset(key_prefix=scope.prefix, group_name=scope.group,
+              deps=[scope.key("code_chunks")], kinds={"pytorch", "lancedb"},
               pool=scope.pool, backfill_policy=ONE_RUN,
               required_resource_keys={scope.store_key, "embedder"})
     def code_vectors(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

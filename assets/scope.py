@@ -42,6 +42,11 @@ class Scope:
         return [self.name] if self.name else []
 
     @property
+    def group(self) -> str:
+        """The asset group in the UI: ``index``, or ``api_index``."""
+        return self.named("index")
+
+    @property
     def repo_key(self) -> str:
         return self.named("repo")
 
