@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
 from semcode.errors import SemcodeError
 from semcode.reports import IndexStatus
-from semcode.repositories import DeploymentStatus, Searchers, deployment_status
+from semcode.repositories import DeploymentStatus, Searchers, chosen, deployment_status
 from semcode.search import MAX_K, Hit, Searcher
 from semcode.status import index_status
 
@@ -134,11 +134,10 @@ class _Index:
             return searcher
         if not isinstance(searcher, Searchers):
             raise ToolError("this server indexes one repository: omit `repository`")
-        unknown = sorted(set(repository) - set(self.names))
-        if unknown:
-            raise ToolError(f"unknown repository {', '.join(unknown)} — this server has "
-                            f"{', '.join(self.names)}")
-        return searcher.only(repository)
+        try:
+            return searcher.only(chosen(self.settings, repository))
+        except SemcodeError as exc:  # a name SEMCODE_REPOS lacks, or one not indexed yet
+            raise ToolError(str(exc)) from exc
 
 
 async def _answer(work: Callable[[], T]) -> T:
@@ -221,11 +220,11 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
         _check_limit(limit)
         searcher = await index.searcher()
         if isinstance(searcher, Searchers):
-            named = index.scoped(searcher, [repository] if repository else None)
-            if not isinstance(named, Searchers) or len(named.searchers) != 1:
-                raise ToolError("name the repository the path is in: one of "
-                                f"{', '.join(searcher.searchers)}")
-            (name,) = named.searchers
+            indexed = list(searcher.searchers)
+            name = repository or (indexed[0] if len(indexed) == 1 else None)
+            if name is None:
+                raise ToolError(f"name the repository the path is in: one of "
+                                f"{', '.join(indexed)}")
             hits = await _answer(lambda: searcher.similar(name, path, line, k=limit,
                                                           across=across))
         else:

@@ -165,6 +165,11 @@ async def _over_mcp():
         similar = await client.call_tool("find_similar", {"path": "imaging/thumbs.py",
                                                           "repository": "media",
                                                           "across": True, "limit": 30})
+        unknown = await client.call_tool("search_code", {"query": "cache",
+                                                         "repository": ["nope"]})
+        unnamed = await client.call_tool("find_similar", {"path": "imaging/thumbs.py"})
+        assert unknown.is_error and "nope" in unknown.content[0].text
+        assert unnamed.is_error and "name the repository" in unnamed.content[0].text
         return every, scoped, similar, await client.call_tool("index_status", {})
 
 
