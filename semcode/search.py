@@ -36,7 +36,7 @@ from semcode.errors import NotIndexed, QueryError, StoreError, StoreNotFound
 from semcode.globs import compile_globs
 from semcode.identifiers import query_keywords, split_identifier
 from semcode.languages import known_languages
-from semcode.merging import merge_touching
+from semcode.merging import merge_pieces
 from semcode.model_files import model_id
 from semcode.reports import Report
 from semcode.static_model import is_static
@@ -226,10 +226,10 @@ class Searcher:
             for c, _ in by_keyword:
                 sides[c] = "both" if c in sides else "keyword"
             hits = self.hits(scored[:wanted], sides, rows)
-            answer.hits = merge_touching(hits, self.spans, k)
+            answer.hits = merge_pieces(hits, self.spans, k)
             return answer
         hits = self.hits(ranked, {c: mode for c, _ in ranked})
-        answer.hits = merge_touching(hits, self.spans, k)
+        answer.hits = merge_pieces(hits, self.spans, k)
         return answer
 
     def embed(self, query: str, vector: np.ndarray | None = None) -> np.ndarray:
