@@ -52,14 +52,18 @@ def merge_pieces(hits: list[H], spans: Spans, k: int) -> list[H]:
     listed: set = set()  # the definitions a kept hit already stands for
     for hit in joined:
         key = _definition(hit)
-        if key not in listed:
-            kept.append(hit)
-            listed |= {key} & shared
+        if key in listed:
+            continue
+        kept.append(hit)
+        if key is not None:
+            listed.add(key)
     return kept[:k]
 
 
 def _join_touching(hits: list[H], shared: set, by_path: dict[str, list[tuple[int, int]]]
                    ) -> list[H]:
+    """``hits`` in order with every piece of a ``shared`` definition folded into an earlier
+    piece of it that it touches."""
     merged: list[H] = []
     for hit in hits:
         if not _fold(hit, merged, shared, by_path):
