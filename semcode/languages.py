@@ -5,6 +5,7 @@ The chunker reads these tables and has no per-language branches of its own. A la
 ``grammar=None`` is chunked by line windows; Markdown splits at its section nodes.
 """
 
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -51,6 +52,9 @@ class LanguageSpec:
     bodies: dict[str, str] = field(default_factory=dict)
     # definitions that run until the next one of their type (a Dockerfile's FROM: a stage)
     runs: frozenset[str] = frozenset()
+    # names of methods the language calls rather than a person (Python's special methods,
+    # constructors aside): what they do is reached through the API that triggers them
+    hooks: str = ""
 
 
 _C_NAMES: dict[str, tuple[str, ...]] = {"function_definition": ("declarator",)}
@@ -78,6 +82,7 @@ SPECS: tuple[LanguageSpec, ...] = (
         "python", "python", (".py", ".pyi", ".pyw"),
         definitions={"function_definition": "function", "class_definition": "class"},
         wrappers=frozenset({"decorated_definition"}),
+        hooks=r"__(?!init__|new__)\w+__",
     ),
     LanguageSpec(
         "javascript", "javascript", (".js", ".mjs", ".cjs", ".jsx"),
@@ -318,6 +323,16 @@ def language_of(path: str) -> str:
 def spec_for(language: str) -> LanguageSpec | None:
     """The tree-sitter spec of a language, or None for line-window languages."""
     return _BY_NAME.get(language)
+
+
+_HOOKS = {spec.name: re.compile(spec.hooks) for spec in SPECS if spec.hooks}
+
+
+def is_hook(language: str, symbol: str) -> bool:
+    """Whether a definition (by its qualified name) is a method its language calls rather
+    than a person: Python's ``Interval.__contains__``, not ``Interval.__init__``."""
+    hooks = _HOOKS.get(language)
+    return hooks is not None and hooks.fullmatch(symbol.rsplit(".", 1)[-1]) is not None
 
 
 def known_languages() -> list[str]:

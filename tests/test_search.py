@@ -242,22 +242,27 @@ def circle_area(radius):
 }
 
 
-def test_declarations_rank_below_the_implementation(tmp_path):
-    """A stub file's signature and a typing overload say what a function takes, not what
-    it does: the implementation comes first (the declarations still come)."""
+def indexed(tmp_path, files: dict[str, str], **options) -> Searcher:
+    """A Searcher over a real index of a one-commit repository of ``files``."""
     from tests.conftest import commit_all, git
     from tests.dagster_helpers import defs_for, run_job
 
     repo = tmp_path / "repo"
-    for path, text in DECLARED.items():
+    for path, text in files.items():
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(text)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "config", "user.email", "t@example.com")
     git(repo, "config", "user.name", "t")
-    commit_all(repo, "areas")
+    commit_all(repo, "files")
     assert run_job(defs_for(repo, str(tmp_path / "store"))).success
-    searcher = Searcher(str(tmp_path / "store"), model=MODEL)
+    return Searcher(str(tmp_path / "store"), model=MODEL, **options)
+
+
+def test_declarations_rank_below_the_implementation(tmp_path):
+    """A stub file's signature and a typing overload say what a function takes, not what
+    it does: the implementation comes first (the declarations still come)."""
+    searcher = indexed(tmp_path, DECLARED)
     implementation = DECLARED["geometry/area.py"].splitlines() \
         .index("def polygon_area(corners):") + 1
     polygon = searcher.search("polygon area of int corners", k=5)
@@ -266,3 +271,35 @@ def test_declarations_rank_below_the_implementation(tmp_path):
     circle = searcher.search("circle area from a float radius", k=5)
     assert (circle[0].path, circle[0].symbol) == ("geometry/area.py", "circle_area")
     assert "geometry/area.pyi" in {h.path for h in circle}
+
+
+HOOKED = {
+    "checks.py": '''class _RangeValidator:
+    def __init__(self, low, high):
+        self.low = low
+        self.high = high
+
+    def __call__(self, instance, attribute, value):
+        if not self.low <= value <= self.high:
+            raise ValueError(f"{attribute} must lie in {self.low}..{self.high}: {value}")
+
+
+def within(low, high):
+    return _RangeValidator(low, high)
+''',
+}
+
+
+def test_a_method_the_language_calls_ranks_below_the_api_that_triggers_it(tmp_path):
+    """``__call__`` does the check, but a person calls ``within``: the factory comes first,
+    the hook still comes; a constructor is not a hook."""
+    from semcode.languages import is_hook
+
+    searcher = indexed(tmp_path, HOOKED)
+    hits = searcher.search("check a value lies between two bounds", k=5)
+    assert hits[0].symbol == "within"
+    assert "_RangeValidator.__call__" in {h.symbol for h in hits}
+    assert is_hook("python", "_RangeValidator.__call__")
+    assert not is_hook("python", "_RangeValidator.__init__")
+    assert is_hook("python", "__call__")
+    assert not is_hook("javascript", "Range.__call__")
