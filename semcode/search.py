@@ -5,7 +5,7 @@
   identifiers are split (``getUserName`` → getusername get user name) on both sides;
 * hybrid: one score from both sides (``blend``): the cosine and the BM25 score scaled by the
   query's best, weighted; a bonus when the query holds the words of the chunk's own name;
-  then priors by kind and file.
+  then priors by kind, file and name (a stub, a language's hooks).
 
 Filters (language, path globs, kind) are applied before ranking — a prefilter on both
 sides — and are built only from escaped literals. Path globs are matched against the
