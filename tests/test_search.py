@@ -242,7 +242,7 @@ def circle_area(radius):
 }
 
 
-def indexed(tmp_path, files: dict[str, str], **options) -> Searcher:
+def indexed(tmp_path, files: dict[str, str]) -> Searcher:
     """A Searcher over a real index of a one-commit repository of ``files``."""
     from tests.conftest import commit_all, git
     from tests.dagster_helpers import defs_for, run_job
@@ -256,7 +256,7 @@ def indexed(tmp_path, files: dict[str, str], **options) -> Searcher:
     git(repo, "config", "user.name", "t")
     commit_all(repo, "files")
     assert run_job(defs_for(repo, str(tmp_path / "store"))).success
-    return Searcher(str(tmp_path / "store"), model=MODEL, **options)
+    return Searcher(str(tmp_path / "store"), model=MODEL)
 
 
 def test_declarations_rank_below_the_implementation(tmp_path):
