@@ -54,8 +54,8 @@ def candidates(task: Path, model: str, backend: str, tag: str) -> list[dict]:
     for q in map(json.loads, open(task / "queries.jsonl")):
         by_vector = searcher.vector_ranking(searcher.embed(q["query"]), DEPTH, None)
         by_keyword = searcher.keyword_ranking(q["query"], DEPTH, None, [])
-        rows = searcher.rows([c for c, _ in search.blend(by_vector, by_keyword,
-                                                         searcher.vector_share)])
+        fused = dict(search.blend(by_vector, by_keyword, searcher.vector_share))
+        rows = searcher.rows(list(fused))
         cosine, keyword = dict(by_vector), dict(by_keyword)
         floor, best = min(cosine.values()), max(keyword.values(), default=0.0) or 1.0
         vector_rank = {c: i for i, (c, _) in enumerate(by_vector)}
@@ -69,10 +69,9 @@ def candidates(task: Path, model: str, backend: str, tag: str) -> list[dict]:
             cos, kw = cosine.get(cid, floor), keyword.get(cid, 0.0) / best
             part = (row.get("part_start") or 0, row.get("part_end") or 0)
             stem = row["path"].rsplit("/", 1)[-1].split(".")[0]
-            current = (searcher.vector_share * cos + (1 - searcher.vector_share) * kw
-                       + search.NAME_BONUS * name) * searcher.prior(row)
             features.append([
-                current, cos, kw, name, name * one_word, float(one_word),
+                searcher.rank_score(fused[cid], row, words), cos, kw, name, name * one_word,
+                float(one_word),
                 float(row["kind"] in search.CALLABLE_KINDS),
                 float(search.is_declaration(row["path"], row["text"])),
                 float(is_hook(row["language"], row["symbol"] or "")),

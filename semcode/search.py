@@ -225,8 +225,7 @@ class Searcher:
             fused = blend(by_vector, by_keyword, self.vector_share)
             rows = self.rows([c for c, _ in fused])  # every candidate: name, kind and file count
             words = set(query_keywords(query).split())
-            scored = sorted(((c, (score + NAME_BONUS * name_match(words, row["symbol"]))
-                              * self.prior(row))
+            scored = sorted(((c, self.rank_score(score, row, words))
                              for c, score in fused if (row := rows.get(c)) is not None),
                             key=lambda pair: -pair[1])
             sides = {c: "vector" for c, _ in by_vector}
@@ -250,6 +249,11 @@ class Searcher:
                     "index run was interrupted, or is running), so some code is found by "
                     "keyword only — run `semcode index`"]
         return []
+
+    def rank_score(self, fused: float, row: dict, query_words: set[str]) -> float:
+        """A candidate's hybrid score: its fused score (``blend``) plus its name bonus, times
+        its priors."""
+        return (fused + NAME_BONUS * name_match(query_words, row["symbol"])) * self.prior(row)
 
     def prior(self, row: dict) -> float:
         """How much a chunk's fused score counts: less for code that is not a callable, less
