@@ -21,7 +21,7 @@ def spans_of(*spans):
 def test_touching_windows_of_one_function_become_one_hit():
     first, second = hit(10, 30, score=0.9), hit(32, 60, score=0.5, side="keyword")
     merged = merge_pieces([first, hit(70, 80, symbol="other", part_of=(70, 80)), second],
-                            spans_of((10, 30), (32, 60), (70, 80)), k=10)
+                          spans_of((10, 30), (32, 60), (70, 80)), k=10)
     assert [(h.start_line, h.end_line) for h in merged] == [(10, 60), (70, 80)]
     top = merged[0]
     assert top.score == 0.9 and top.matched_by == "both"
