@@ -83,7 +83,7 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
                                    model=embedder.model,
                                    is_git=snapshot.is_git if snapshot else True,
                                    workers=workers_for(snapshot.changed) if snapshot else None,
-                                   owner=context.run_id)
+                                   owner=context.run_id, parse_timeout=repo.parse_timeout_s)
         report = ChunksReport.from_shards(snapshot.commit if snapshot else "", reports)
         context.log.info(report.text())
         yield dg.MaterializeResult(metadata=to_metadata(report))

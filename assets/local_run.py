@@ -57,6 +57,9 @@ def _failure(event: dg.DagsterEvent) -> str:
     while error is not None and error.cause is not None:
         error = error.cause
     step = event.step_key or "a step"
+    if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+        return (f"{step}: interrupted (Ctrl-C or SIGTERM) — the store keeps what was "
+                "committed before it; run `semcode index` again to finish")
     if error is None:
         return event.message or f"{step} failed"
     message = error.message.strip()

@@ -20,7 +20,8 @@ def to_metadata(report: Report) -> dict[str, Any]:
         key: dg.MetadataValue.json(value) if isinstance(value, dict | list) else value
         for key, value in report.metadata().items() if value is not None}
     if isinstance(report, ChunksReport) and report.per_shard:
-        table = pd.DataFrame([r.to_dict() for r in report.per_shard]).drop(columns="new_skips")
+        table = pd.DataFrame([r.to_dict() for r in report.per_shard]) \
+            .drop(columns=["new_skips", "line_windows"])
         metadata[SHARD_TABLE] = dg.MetadataValue.md(table.to_markdown(index=False))
     return metadata
 

@@ -35,7 +35,7 @@ def main() -> None:
 
     from semcode.chunking import Chunker
     from semcode.config import DEFAULT_MODEL
-    from semcode.parse import chunk_rows
+    from semcode.rows import chunk_rows
     from semcode.tokens import token_counter
 
     repo = linux_drivers_repo()

@@ -9,7 +9,8 @@ from semcode.config import Settings
 def repo_resources(settings: Settings) -> tuple[RepoResource, StoreResource]:
     """The repository and the store of one index, from its settings."""
     return (RepoResource(path=settings.repo_path, branch=settings.branch,
-                         remote=settings.remote, max_file_bytes=settings.max_file_bytes),
+                         remote=settings.remote, max_file_bytes=settings.max_file_bytes,
+                         parse_timeout_s=settings.parse_timeout),
             StoreResource(uri=settings.store_uri))
 
 

@@ -2,7 +2,7 @@ import dagster as dg
 from pydantic import Field
 
 from semcode import gitrepo
-from semcode.config import DEFAULT_MAX_FILE_BYTES
+from semcode.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_PARSE_TIMEOUT
 
 
 class RepoResource(dg.ConfigurableResource):
@@ -16,6 +16,10 @@ class RepoResource(dg.ConfigurableResource):
                         "e.g. origin; empty = read the local branch (SEMCODE_REMOTE).")
     max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES,
                                 description="Larger files are skipped.")
+    parse_timeout_s: int = Field(default=DEFAULT_PARSE_TIMEOUT,
+                                 description="Seconds one file's parse may take; a file "
+                                 "that takes longer is cut by line windows, with the reason "
+                                 "parse_timeout (SEMCODE_PARSE_TIMEOUT).")
 
     def tracked_ref(self) -> str:
         """The branch as git should resolve it: ``main``, or ``origin/main`` with a remote;

@@ -24,6 +24,17 @@ BACKENDS = ("auto", "torch", "torch-bf16", "torch-fp16", "onnx", "onnx-int8", "o
 DEFAULT_BACKEND = "auto"
 DEFAULT_BATCH_SIZE = 16  # fastest on a 2-core CPU (BENCHMARKS.md)
 DEFAULT_MAX_FILE_BYTES = 1_000_000
+DEFAULT_PARSE_TIMEOUT = 20  # seconds one file's chunking may take (a 1 MB file: ~2 s here)
+# Upper bounds, each with why: a value past them is a typo or a run that never ends.
+LIMITS = {
+    "shards": (1024, "each shard is a Dagster partition whose events every run writes "
+                     "(10,000 kept a 3-file run busy for over 12 minutes); 256 keep a "
+                     "1M-file repository near 4,000 files a shard (SCALING.md)"),
+    "batch_size": (4096, "a batch's activations grow with it; 16 is fastest on a CPU and "
+                         "128 on a GPU"),
+    "max_file_bytes": (100_000_000, "a file that large is data, not code"),
+    "parse_timeout": (3600, "it bounds how long one file can hold a run"),
+}
 STORE_DIRNAME = ".semcode"
 # Bump when the chunker would cut the same file differently: stores then re-chunk every
 # file on their next run (and embed only the texts they lack).
@@ -42,6 +53,7 @@ ENV_VARS = {
     "batch_size": "SEMCODE_BATCH_SIZE",
     "branch": "SEMCODE_BRANCH", "remote": "SEMCODE_REMOTE",
     "shard_runs": "SEMCODE_SHARD_RUNS", "repos": "SEMCODE_REPOS",
+    "max_file_bytes": "SEMCODE_MAX_FILE_BYTES", "parse_timeout": "SEMCODE_PARSE_TIMEOUT",
 }
 # How a backfill of every shard runs: one run that parses the shards in a process pool
 # (one machine), or one run per shard (one pod per shard under Kubernetes).
@@ -68,17 +80,20 @@ class Settings:
     branch: str = ""  # empty: the branch checked out in the repository
     remote: str = ""  # a remote to fetch before reading the branch (the sensor)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    parse_timeout: int = DEFAULT_PARSE_TIMEOUT  # seconds, per file (semcode/sandbox.py)
     shard_runs: str = "one"
     # Several repositories in one deployment (SEMCODE_REPOS="api=/src/api web=/src/web"):
     # name=path pairs, each indexed into a store of its own; empty: the one ``repo``.
     repos: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("shards", "batch_size", "max_file_bytes"):
+        for name, (most, why) in LIMITS.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                where = ENV_VARS.get(name, name)
+            where = ENV_VARS.get(name, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{where}={value!r}: must be a whole number of at least 1")
+            if value > most:
+                raise ConfigError(f"{where}={value!r}: at most {most:,} — {why}")
         if self.backend not in BACKENDS:
             raise ConfigError(f"SEMCODE_BACKEND={self.backend!r} is not a backend — use one of "
                               f"{', '.join(BACKENDS)}")

@@ -92,8 +92,8 @@ def print_summary(report: IndexReport, store: str) -> None:
     for column in ("", "total", "changes"):
         table.add_column(column)
     f, c, v = report.files, report.chunks, report.vectors
-    table.add_row("files", str(f.seen), f"{f.parsed} parsed, {f.unchanged} unchanged, "
-                  f"{f.skipped} skipped, {f.removed} removed")
+    table.add_row("files", str(f.seen), f"{f.parsed} parsed{f.windows_text()}, {f.unchanged} "
+                  f"unchanged, {f.skipped} skipped, {f.removed} removed")
     table.add_row("chunks", str(c.total), f"+{c.added} −{c.removed}")
     table.add_row("vectors", str(v.total), f"{v.embedded} embedded, {v.reused} reused, "
                   f"{v.deleted} deleted" + (f" — {v.backend}" if v.backend else ""))
@@ -179,8 +179,10 @@ def print_status(status: IndexStatus, repository: str = "") -> None:
         ("indexed commit", str(status.indexed_commit)),
         ("branch head", f"{fresh.branch} @ {fresh.head}"),
         ("freshness", fresh.text()),
-        ("files", f"{files.total} ({files.indexed} indexed, {files.skipped} skipped"
-                  + (f": {reasons}" if reasons else "") + ")"),
+        ("files", f"{files.total} ({files.indexed} indexed"
+                  + "".join(f", {n} by line windows: {k}" for k, n in
+                            sorted(files.line_windows.items()))
+                  + f", {files.skipped} skipped" + (f": {reasons}" if reasons else "") + ")"),
         ("chunks / vectors", f"{status.chunks} / {status.vectors}"),
         ("model", str(status.model)),
         ("checks", ", ".join(f"{k} {'passed' if v else 'FAILED'}"

@@ -24,6 +24,9 @@ from semcode.languages import language_of
 from semcode.sharding import shard_of
 
 INDEXED, SKIPPED = "indexed", "skipped"
+# Reasons an indexed file may carry: its lines are in the index, cut by line windows
+# instead of by its grammar (semcode/sandbox.py). Kept while the file's content is.
+INDEXED_NOTES = ("parse_timeout", "parse_crash")
 IGNORE_FILE = ".semcodeignore"
 WALK_SKIP_DIRS = {".git", ".hg", ".svn", ".semcode", "__pycache__"}
 VENDORED_DIRS = {"vendor", "vendors", "node_modules", "third_party", "third-party", "thirdparty",
@@ -99,6 +102,11 @@ def content_reason(data: bytes) -> str:
     if len(data) > 2048 and len(data) / lines > MINIFIED_MEAN_LINE:
         return f"minified: {len(data) // lines} characters per line on average"
     return ""
+
+
+def status_of(reason: str) -> str:
+    """``indexed`` for no reason or a note about how a file was cut, else ``skipped``."""
+    return SKIPPED if reason and not reason.startswith(INDEXED_NOTES) else INDEXED
 
 
 def _load_ignore(text: str | None) -> pathspec.PathSpec | None:
@@ -228,7 +236,7 @@ def printable_path(path: str) -> tuple[str, str]:
 def _entry(path: str, shards: int, size: int, digest: str, reason: str,
            commit: str) -> FileEntry:
     return FileEntry(path=path, shard=shard_of(path, shards), language=language_of(path),
-                     size=size, content_hash=digest, status=SKIPPED if reason else INDEXED,
+                     size=size, content_hash=digest, status=status_of(reason),
                      reason=reason, commit=commit)
 
 

@@ -3,11 +3,8 @@ left the shard, and commit the shard's change to LanceDB in one write."""
 
 import hashlib
 import os
-import signal
-import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
@@ -20,45 +17,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode import gitrepo, progress
-from semcode.chunking import Chunker
 from semcode.discovery import INDEXED, SKIPPED
-from semcode.embedding import embedding_text
-from semcode.identifiers import keywords
 from semcode.idsets import absent, duplicated, surplus
 from semcode.lease import writer_lease
 from semcode.reports import ShardReport, count_skips
+from semcode.config import DEFAULT_PARSE_TIMEOUT
+from semcode.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
 from semcode.store import CHUNKS_SCHEMA, Store, sql_in
-from semcode.tokens import token_counter
 
 ROW_BATCH = 4096  # chunk rows turned from Python objects into Arrow at a time
-
-
-def text_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-
-
-def chunk_id(path: str, symbol: str, hash_: str, occurrence: int) -> str:
-    """Deterministic from content: the same file in another checkout has the same ids."""
-    key = f"{path}\0{symbol}\0{hash_}\0{occurrence}".encode("utf-8", "surrogateescape")
-    return hashlib.blake2b(key, digest_size=16).hexdigest()
-
-
-def chunk_rows(file: dict, text: str, chunker: Chunker, commit: str) -> list[dict]:
-    rows: list[dict] = []
-    seen: Counter[tuple[str, str]] = Counter()
-    for c in chunker.chunk(text, file["language"]):
-        h = text_hash(embedding_text(c.symbol, c.text))
-        seen[(c.symbol, h)] += 1
-        rows.append({
-            "chunk_id": chunk_id(file["path"], c.symbol, h, seen[(c.symbol, h)] - 1),
-            "path": file["path"], "shard": file["shard"], "language": file["language"],
-            "kind": c.kind, "symbol": c.symbol, "start_line": c.start_line,
-            "end_line": c.end_line, "text": c.text, "text_hash": h,
-            "keywords": keywords(f"{c.symbol}\n{c.text}"),
-            "content_hash": file["content_hash"], "commit": commit,
-            "part_start": c.part_of[0], "part_end": c.part_of[1],
-        })
-    return rows
 
 
 class FileReader:
@@ -89,18 +56,21 @@ class FileReader:
 
 
 def index_shard(*, store_uri: str, repo: str, shard: int, model: str, is_git: bool,
-                reserve_tokens: int = 0, held: bool = False) -> ShardReport:
+                reserve_tokens: int = 0, held: bool = False,
+                parse_timeout: float = DEFAULT_PARSE_TIMEOUT) -> ShardReport:
     """Bring one shard's chunk rows level with the manifest, in one commit. ``held``: the
-    caller holds the store's writer lease (else this call takes it)."""
+    caller holds the store's writer lease (else this call takes it). A file whose chunking
+    takes over ``parse_timeout`` seconds is cut by line windows (``semcode/sandbox.py``)."""
     store = Store(store_uri)
+    chunker = sandboxed_chunker(model, reserve_tokens, parse_timeout)
     if not held:
         with writer_lease(store):
-            return _index_shard(store, repo, shard, model, is_git, reserve_tokens)
-    return _index_shard(store, repo, shard, model, is_git, reserve_tokens)
+            return _index_shard(store, repo, shard, is_git, chunker)
+    return _index_shard(store, repo, shard, is_git, chunker)
 
 
-def _index_shard(store: Store, repo: str, shard: int, model: str, is_git: bool,
-                 reserve_tokens: int) -> ShardReport:
+def _index_shard(store: Store, repo: str, shard: int, is_git: bool,
+                 chunker: SandboxedChunker) -> ShardReport:
     started = time.perf_counter()
     where = f"shard = {int(shard)}"
     files = store.scan("files", ["path", "shard", "language", "content_hash", "status",
@@ -115,13 +85,12 @@ def _index_shard(store: Store, repo: str, shard: int, model: str, is_git: bool,
     stale = [f for p, f in wanted.items() if stored_hash.get(p) != f["content_hash"]]
     gone = set(stored_hash) - set(wanted)
     _sink.add(len(wanted) - len(stale), 0)
-    rows, skips = _chunk_files(stale, repo, is_git, Chunker(token_counter(model),
-                                                             reserve_tokens))
+    rows, skips, notes = _chunk_files(stale, repo, is_git, chunker)
     replaced = [f["path"] for f in stale] + sorted(gone)
     before = stored.column("chunk_id").filter(pc.is_in(
         stored.column("path"), value_set=pa.array(replaced, pa.string()))).combine_chunks()
     store.write_shard(shard, rows, replaced)
-    store.update_files(skips)
+    store.update_files(skips + notes)
     after = rows.column("chunk_id").combine_chunks()
     return ShardReport(
         shard=shard, files_seen=len(files), parsed=len(stale) - len(skips),
@@ -129,6 +98,7 @@ def _index_shard(store: Store, repo: str, shard: int, model: str, is_git: bool,
         removed=len(gone), chunks_added=len(absent(after, before)),
         chunks_removed=len(absent(before, after)), chunks_total=store.count("chunks", where),
         new_skips=count_skips(s["reason"] for s in skips),
+        line_windows=count_skips(n["reason"] for n in notes),
         repaired={"duplicate_chunks": duplicates} if duplicates else {},
         seconds=round(time.perf_counter() - started, 3))
 
@@ -149,33 +119,36 @@ def _drop_duplicated_paths(store: Store, shard: int, stored: pa.Table) -> tuple[
     return extra, stored.filter(pc.invert(pc.is_in(stored.column("path"), value_set=paths)))
 
 
-def _chunk_files(stale: list[dict], repo: str, is_git: bool,
-                 chunker: Chunker) -> tuple[pa.Table, list[dict]]:
-    """Chunk rows of every readable file, and a skip (with its reason) for each other. Rows
-    are held in Arrow, a few thousand at a time as Python objects."""
-    reader, rows, skips = FileReader(repo, is_git), [], []
+def _chunk_files(stale: list[dict], repo: str, is_git: bool, chunker: SandboxedChunker,
+                 ) -> tuple[pa.Table, list[dict], list[dict]]:
+    """Chunk rows of every readable file, a skip (with its reason) for each other, and a
+    note for each file cut by line windows because its grammar missed the deadline. Rows are
+    held in Arrow, a few thousand at a time as Python objects."""
+    reader, rows, skips, notes = FileReader(repo, is_git), [], [], []
     batches: list[pa.RecordBatch] = []
     try:
         for f in stale:
             data, reason = reader.read(f)
             if data is not None:
                 try:
-                    new = chunk_rows(f, data.decode("utf-8"), chunker, f["commit"])
+                    new, note = chunker.rows(f, data.decode("utf-8"), f["commit"])
                     rows += new
+                    if note:
+                        notes.append({**f, "status": INDEXED, "reason": note[:300]})
                     _sink.add(1, len(new))
                     if len(rows) >= ROW_BATCH:
                         batches.append(pa.RecordBatch.from_pylist(rows, schema=CHUNKS_SCHEMA))
                         rows = []
                     continue
-                except Exception as exc:  # one bad file is a skip, never a lost shard
-                    reason = f"parse_error: {type(exc).__name__}: {exc}"[:300]
+                except ValueError as exc:  # one bad file is a skip, never a lost shard
+                    reason = f"parse_error: {exc}"[:300]
             skips.append({**f, "status": SKIPPED, "reason": reason})
             _sink.add(1, 0)
     finally:
         reader.close()
         _sink.flush()
     batches.append(pa.RecordBatch.from_pylist(rows, schema=CHUNKS_SCHEMA))
-    return pa.Table.from_batches(batches, schema=CHUNKS_SCHEMA), skips
+    return pa.Table.from_batches(batches, schema=CHUNKS_SCHEMA), skips, notes
 
 
 IN_PROCESS_FILES = 200  # parsing this many files costs about what starting a pool does
@@ -189,13 +162,14 @@ def workers_for(changed_files: int) -> int | None:
 
 def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is_git: bool,
                  workers: int | None = None, reserve_tokens: int = 0,
-                 owner: str | None = None) -> list[ShardReport]:
+                 owner: str | None = None,
+                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT) -> list[ShardReport]:
     """Index several shards in parallel, one process per core; each commits on its own. The
     writer lease is held (as ``owner``) for all of them; the workers die with this process.
     Progress is reported in files (and chunks) as the workers go, not per shard."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(shards)))
     one = partial(index_shard, store_uri=store_uri, repo=repo, model=model, is_git=is_git,
-                  reserve_tokens=reserve_tokens, held=True)
+                  reserve_tokens=reserve_tokens, held=True, parse_timeout=parse_timeout)
     store = Store(store_uri)
     shown = ParseProgress(store.count("files", f"status = '{INDEXED}' AND "
                                       f"shard IN ({', '.join(str(int(s)) for s in shards)})"))
@@ -293,23 +267,3 @@ def _worker_init(parent: int, queue: Any) -> None:
     die_with_parent(parent)
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per core already
     _sink = _Sink(lambda files, chunks: queue.put((files, chunks)))
-
-
-def die_with_parent(parent: int) -> None:
-    """A worker's initializer: it must never outlive (or write after) the run that started
-    it. On Linux the kernel kills it the moment the parent dies; elsewhere a watchdog
-    thread notices within a second."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
-    threading.Thread(target=watch, name="semcode-parent-watch", daemon=True).start()

@@ -80,6 +80,8 @@ class ShardCounts(Report):
     chunks_removed: int = 0
     chunks_total: int = 0
     new_skips: dict[str, int] = {}
+    # files indexed by line windows, by why their grammar was not used (parse_timeout, …)
+    line_windows: dict[str, int] = {}
     repaired: dict[str, int] = {}  # what was found broken and set right
     seconds: float = 0.0
 
@@ -101,15 +103,17 @@ class ChunksReport(ShardCounts):
     @classmethod
     def from_shards(cls, commit: str, reports: list[ShardReport]) -> "ChunksReport":
         skips: Counter[str] = Counter()
+        windows: Counter[str] = Counter()
         repaired: Counter[str] = Counter()
         for r in reports:
             skips.update(r.new_skips)
+            windows.update(r.line_windows)
             repaired.update(r.repaired)
         summed = [name for name, field in ShardCounts.model_fields.items()
                   if field.annotation is int]
         return cls(commit=commit, shards=[r.shard for r in reports],
                    **{k: sum(getattr(r, k) for r in reports) for k in summed},
-                   new_skips=dict(skips), repaired=dict(repaired),
+                   new_skips=dict(skips), line_windows=dict(windows), repaired=dict(repaired),
                    seconds=max((r.seconds for r in reports), default=0.0), per_shard=reports)
 
     def text(self) -> str:
@@ -156,6 +160,15 @@ class FileCounts(Report):
     unchanged: int = 0
     skipped: int = 0
     removed: int = 0
+    # parsed files cut by line windows, by why (a grammar past its deadline: parse_timeout)
+    line_windows: dict[str, int] = {}
+
+    def windows_text(self) -> str:
+        """``, 2 by line windows (parse_timeout 2)``, or nothing."""
+        if not self.line_windows:
+            return ""
+        why = ", ".join(f"{k} {n}" for k, n in sorted(self.line_windows.items()))
+        return f", {sum(self.line_windows.values())} by line windows ({why})"
 
 
 class ChunkCounts(Report):
@@ -201,7 +214,8 @@ class IndexReport(Report):
         return cls(
             commit=snapshot.commit if snapshot else None,
             files=FileCounts(seen=snapshot.files if snapshot else 0, parsed=c.parsed,
-                             unchanged=c.unchanged, skipped=skipped, removed=c.removed),
+                             unchanged=c.unchanged, skipped=skipped, removed=c.removed,
+                             line_windows=c.line_windows),
             chunks=ChunkCounts(total=c.chunks_total, added=c.chunks_added,
                                removed=c.chunks_removed),
             vectors=VectorCounts(total=v.total, embedded=v.embedded, reused=v.reused,
@@ -219,8 +233,8 @@ class IndexReport(Report):
             return (f"up to date: {self.commit or '?'} is indexed — {c.total} chunks, "
                     f"{v.total} vectors, checks {checks}")
         lines = [f"indexed {self.commit or '?'}",
-                 f"files {f.seen}: {f.parsed} parsed, {f.unchanged} unchanged, "
-                 f"{f.skipped} skipped, {f.removed} removed",
+                 f"files {f.seen}: {f.parsed} parsed{f.windows_text()}, {f.unchanged} "
+                 f"unchanged, {f.skipped} skipped, {f.removed} removed",
                  f"chunks {c.total}: +{c.added} −{c.removed}",
                  f"vectors {v.total}: {v.embedded} embedded, {v.reused} reused, "
                  f"{v.deleted} deleted",
@@ -239,12 +253,15 @@ class FileStatus(Report):
     indexed: int = 0
     skipped: int = 0
     skip_reasons: dict[str, int] = {}
+    line_windows: dict[str, int] = {}  # indexed files cut by line windows, by why
 
     @classmethod
     def from_manifest(cls, statuses: list[str], reasons: list[str]) -> "FileStatus":
         skipped = [r for s, r in zip(statuses, reasons, strict=True) if s != INDEXED]
+        noted = [r for s, r in zip(statuses, reasons, strict=True) if s == INDEXED and r]
         return cls(total=len(statuses), indexed=len(statuses) - len(skipped),
-                   skipped=len(skipped), skip_reasons=count_skips(skipped))
+                   skipped=len(skipped), skip_reasons=count_skips(skipped),
+                   line_windows=count_skips(noted))
 
 
 class Freshness(Report):

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from semcode.chunking import Chunker
 from semcode.languages import SPECS
-from semcode.parse import chunk_rows
+from semcode.rows import chunk_rows
 from semcode.tokens import token_counter
 
 LANGUAGES = [spec.name for spec in SPECS] + ["text"]

@@ -1,0 +1,210 @@
+"""Chunking with a deadline: a file's bytes steer a grammar, and a grammar can spin forever.
+
+tree-sitter-perl never returns from the 3 bytes ``r#"`` (its external scanner loops at the end
+of the input): the call holds the interpreter in C code, so no thread, signal handler or parse
+callback gets it back, and the lease renewer and Ctrl-C starve with it. So a file's chunk rows
+are made in a child process (``python -m semcode.sandbox``: tree-sitter and the tokenizer, no
+store) that answers one file at a time over a pipe, and the parent waits on the pipe with a
+deadline. A file that misses it is chunked by line windows in the parent (no grammar, so no
+line is lost) with the reason ``parse_timeout``; the child is killed and a new one starts for
+the next file. A child that dies on a file (a grammar's crash) is handled the same way
+(``parse_crash``). The parent waits in ``select``, so Ctrl-C and SIGTERM reach it at once.
+
+The child starts on the first file a process chunks and is kept for the process's next
+shards; it dies with its parent (the kernel's parent-death signal, and end of input).
+"""
+
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from typing import IO, Any
+
+from semcode.chunking import Chunker
+from semcode.config import DEFAULT_PARSE_TIMEOUT
+from semcode.rows import chunk_rows
+from semcode.tokens import token_counter
+
+STARTUP_TIMEOUT = 120.0  # seconds the child may take to import and load the tokenizer
+_HEADER = struct.Struct("!Q")
+
+TIMEOUT, CRASH = "parse_timeout", "parse_crash"
+
+
+class SandboxError(RuntimeError):
+    """The child process could not be started (not a file's fault)."""
+
+
+def _write_frame(fd: int, value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
+    """``size`` bytes from ``fd``; None at end of input; TimeoutError past ``deadline``
+    (monotonic seconds, None: wait as long as it takes)."""
+    parts, left = [], size
+    while left:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                raise TimeoutError
+        part = os.read(fd, min(left, 1 << 20))
+        if not part:
+            return None
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _read_frame(fd: int, deadline: float | None = None) -> Any:
+    header = _read_exact(fd, _HEADER.size, deadline)
+    if header is None:
+        return None
+    body = _read_exact(fd, _HEADER.unpack(header)[0], deadline)
+    if body is None:
+        return None
+    return pickle.loads(body)
+
+
+class SandboxedChunker:
+    """``chunk_rows`` of one file at a time in a child process, each within ``deadline``
+    seconds. ``rows`` answers (rows, note): the note is empty, or says why the file was cut
+    by line windows instead of by its grammar."""
+
+    def __init__(self, model: str, reserve_tokens: int = 0,
+                 deadline: float = DEFAULT_PARSE_TIMEOUT):
+        self.model, self.reserve, self.deadline = model, reserve_tokens, float(deadline)
+        self._child: subprocess.Popen[bytes] | None = None
+        self._fallback: Chunker | None = None
+        self._busy = threading.Lock()  # one file at a time through the one child
+
+    def rows(self, file: dict, text: str, commit: str) -> tuple[list[dict], str]:
+        """Raises ``ValueError`` with the child's words when chunking failed on the file's
+        content (the caller skips the file, as it would in-process)."""
+        child = self._running()
+        try:
+            _write_frame(child.stdin.fileno(), (file, text, commit))  # type: ignore[union-attr]
+            reply = _read_frame(child.stdout.fileno(),  # type: ignore[union-attr]
+                                time.monotonic() + self.deadline)
+        except TimeoutError:
+            self.close()
+            return self._windows(file, text, commit, TIMEOUT,
+                                 f"the {file['language']} grammar did not finish in "
+                                 f"{self.deadline:g} s")
+        except (BrokenPipeError, ConnectionResetError):
+            reply = None
+        if reply is None:  # the child died on this file
+            code = self.close()
+            return self._windows(file, text, commit, CRASH,
+                                 f"the {file['language']} grammar ended its process ({code})")
+        status, value = reply
+        if status != "ok":
+            raise ValueError(value)
+        return value, ""
+
+    def _windows(self, file: dict, text: str, commit: str, kind: str,
+                 why: str) -> tuple[list[dict], str]:
+        if self._fallback is None:
+            self._fallback = Chunker(token_counter(self.model), self.reserve)
+        return (chunk_rows(file, text, self._fallback, commit, language=""),
+                f"{kind}: {why}; chunked by line windows")
+
+    def _running(self) -> "subprocess.Popen[bytes]":
+        if self._child is not None and self._child.poll() is None:
+            return self._child
+        self.close()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "semcode.sandbox", self.model, str(self.reserve),
+             str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+            env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+        self._child = child
+        try:
+            ready = _read_frame(child.stdout.fileno(),  # type: ignore[union-attr]
+                                time.monotonic() + STARTUP_TIMEOUT)
+        except TimeoutError:
+            ready = None
+        if ready != ("ready", None):
+            code = self.close()
+            raise SandboxError(f"the parse process did not start (exit {code}); its errors "
+                               "are above")
+        return child
+
+    def close(self) -> int | None:
+        """Stop the child (if any); its exit code."""
+        child, self._child = self._child, None
+        if child is None:
+            return None
+        if child.poll() is None:
+            child.kill()
+        code = child.wait()
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                pipe.close()
+        return code
+
+
+_cached: dict[tuple[str, int, float], SandboxedChunker] = {}
+_lock = threading.Lock()
+
+
+def sandboxed_chunker(model: str, reserve_tokens: int = 0,
+                      deadline: float = DEFAULT_PARSE_TIMEOUT) -> SandboxedChunker:
+    """This process's sandbox for these settings: its child outlives one shard, so a run
+    (or a long-lived process) starts it once."""
+    key = (model, reserve_tokens, float(deadline))
+    with _lock:
+        if key not in _cached:
+            _cached[key] = SandboxedChunker(model, reserve_tokens, deadline)
+        return _cached[key]
+
+
+def die_with_parent(parent: int) -> None:
+    """A child must never outlive (or write after) the process that started it. On Linux the
+    kernel kills it the moment the parent dies; elsewhere a watchdog thread notices within a
+    second (it cannot run while a grammar spins; the parent kills a child that misses its
+    deadline)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=watch, name="semcode-parent-watch", daemon=True).start()
+
+
+def serve(model: str, reserve_tokens: int, parent: int, inp: IO[bytes] | None = None) -> None:
+    """The child: chunk rows of each file sent on standard input, one reply frame each."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run ends
+    die_with_parent(parent)
+    out = os.dup(1)
+    os.dup2(2, 1)  # anything a library prints goes to stderr, not into the replies
+    source = (inp or sys.stdin.buffer).fileno()
+    chunker = Chunker(token_counter(model), reserve_tokens)
+    _write_frame(out, ("ready", None))
+    while (request := _read_frame(source)) is not None:
+        file, text, commit = request
+        try:
+            reply = ("ok", chunk_rows(file, text, chunker, commit))
+        except Exception as exc:  # one bad file is the caller's skip, never the child's end
+            reply = ("error", f"{type(exc).__name__}: {exc}"[:300])
+        _write_frame(out, reply)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
