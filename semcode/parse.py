@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode import gitrepo, progress
+from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.idsets import absent, duplicated, surplus
 from semcode.lease import writer_lease
 from semcode.reports import ShardReport, count_skips
-from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
 from semcode.store import CHUNKS_SCHEMA, Store, sql_in
 

@@ -199,6 +199,7 @@ def serve(model: str, reserve_tokens: int, parent: int, inp: IO[bytes] | None = 
     _write_frame(out, ("ready", None))
     while (request := _read_frame(source)) is not None:
         file, text, commit = request
+        reply: tuple[str, list[dict] | str]
         try:
             reply = ("ok", chunk_rows(file, text, chunker, commit))
         except Exception as exc:  # one bad file is the caller's skip, never the child's end

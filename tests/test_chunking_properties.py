@@ -1,12 +1,17 @@
 """Properties of the chunker for any text in any supported language (hypothesis): every
-non-blank line is covered exactly once, ranges are valid, and ids are stable."""
+non-blank line is covered exactly once, ranges are valid, and ids are stable. Random draws,
+through the same sandbox an index run uses: a grammar that never returns on a draw
+(tree-sitter-perl on "{\n// c\n## Title") costs the deadline, and its line windows must
+cover the text just the same."""
+
+from types import SimpleNamespace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from semcode.chunking import Chunker
 from semcode.languages import SPECS
-from semcode.rows import chunk_rows
+from semcode.sandbox import SandboxedChunker
 from semcode.tokens import token_counter
 
 LANGUAGES = [spec.name for spec in SPECS] + ["text"]
@@ -20,12 +25,18 @@ PIECES = ["def f(x):", "    return x", "class A:", "  def m(self): pass", "}", "
           "x" * 300, "word " * 120, "\t", "   ", "é ü 中文 🙂", "\\", "`", "@decorator"]
 line = st.one_of(st.sampled_from(PIECES), st.text(max_size=60).map(lambda t: t.replace("\n", "")))
 source = st.lists(line, max_size=60).map("\n".join)
-# The same examples on every run: tree-sitter-perl (language pack 0.13.0) never returns on
-# some inputs — "{\n// c\n## Title" — and a random draw that finds one hangs the suite
-# instead of failing it (the parser cannot be interrupted from Python). Known bug, to fix
-# with a per-file parse deadline; until then CI must not gamble on it.
-CI_SAFE = settings(derandomize=True, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow])
+SANDBOX = SandboxedChunker("all-MiniLM-L6-v2", deadline=3)
+RANDOM = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _file(language: str) -> dict:
+    return {"path": f"src/file.{language}", "shard": 0, "language": language,
+            "content_hash": "h"}
+
+
+def _sandboxed(text: str, language: str, commit: str = "c1") -> list[dict]:
+    rows, _ = SANDBOX.rows(_file(language), text, commit)
+    return rows
 
 
 def _check_cover(text: str, chunks) -> None:
@@ -47,19 +58,17 @@ def _check_cover(text: str, chunks) -> None:
             assert "".join(c.text for c in owners) == content
 
 
-@settings(CI_SAFE, max_examples=150)
+@settings(RANDOM, max_examples=150)
 @given(text=source, language=st.sampled_from(LANGUAGES))
 def test_any_text_is_covered_exactly_once_with_valid_ranges(text, language):
-    _check_cover(text, CHUNKER.chunk(text, language))
+    _check_cover(text, [SimpleNamespace(**r) for r in _sandboxed(text, language)])
 
 
-@settings(CI_SAFE, max_examples=40)
+@settings(RANDOM, max_examples=40)
 @given(text=source, language=st.sampled_from(LANGUAGES))
 def test_chunk_ids_are_stable_and_distinct(text, language):
-    file = {"path": f"src/file.{language}", "shard": 0, "language": language,
-            "content_hash": "h"}
-    first = [r["chunk_id"] for r in chunk_rows(file, text, CHUNKER, "c1")]
-    again = [r["chunk_id"] for r in chunk_rows(file, text, CHUNKER, "c2")]
+    first = [r["chunk_id"] for r in _sandboxed(text, language, "c1")]
+    again = [r["chunk_id"] for r in _sandboxed(text, language, "c2")]
     assert first == again
     assert len(first) == len(set(first))
 
