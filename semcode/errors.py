@@ -33,6 +33,10 @@ class StoreBusy(SemcodeError):
     """Another writer holds the store's writer lease (or took it from an expired holder)."""
 
 
+class LeaseLost(StoreBusy):
+    """This writer's lease lapsed or passed to another: its commit was refused."""
+
+
 class QueryError(SemcodeError):
     """A search request semcode cannot answer as asked (bad glob, mode, limit, language)."""
 

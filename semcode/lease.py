@@ -8,14 +8,23 @@ the same version; the loser's update is retried against the winner's row, where 
 condition no longer holds. So the row names exactly one owner, whatever the store, with no
 lock on any one machine's disk.
 
-A holder renews the lease while it works; one that dies stops renewing, and the lease
-expires after ``ttl`` seconds — at once when the dead holder was a process on this machine.
-A writer that finds the lease held waits and says for whom.
+A holder renews the lease while it works — from a small process of its own (``python -m
+semcode.lease``), so that a call holding the holder's interpreter (a native library, a long
+parse) cannot starve the renewal; one that dies stops renewing, and the lease expires after
+``ttl`` seconds — at once when the dead holder was a process on this machine. A writer that
+finds the lease held waits and says for whom.
+
+Fencing: a holder can still stall past its lease (a stopped process, a paused machine) while
+another writer takes over. So every commit first checks the row (``check_lease``): it must
+still name this writer, with at least a third of the lifetime left — more than a commit
+takes — or the commit is refused with ``LeaseLost``. A stale writer fails instead of landing.
 """
 
 import os
+import select
 import socket
-import threading
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,7 +34,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from semcode import progress
-from semcode.errors import StoreBusy
+from semcode.errors import LeaseLost, StoreBusy
 
 if TYPE_CHECKING:
     from lancedb.table import Table
@@ -82,10 +91,8 @@ class WriterLease:
         self.store, self.owner, self.ttl = store, owner, ttl
         self.wait, self.poll, self.on_wait = wait, poll, on_wait or _say_waiting()
         self.host = socket.gethostname()
-        self._stop = threading.Event()
-        self._renewer: threading.Thread | None = None
+        self._keeper: subprocess.Popen[bytes] | None = None
         self._handle: Table | None = None
-        self.lost = False
 
     # -- the row ------------------------------------------------------------------------------
     def _table(self) -> "Table":
@@ -117,8 +124,9 @@ class WriterLease:
                             f"{LEASE_TABLE} table of {self.store.uri} while no index runs")
         return rows[0]
 
-    def _claim(self, *, renew: bool, dead: dict | None = None) -> bool:
-        """One conditional update; True when the row names this owner afterwards."""
+    def _claim(self, *, renew: bool, dead: dict | None = None, pid: int | None = None) -> bool:
+        """One conditional update; True when the row names this owner afterwards. ``pid``:
+        the holder's process (the keeper renews for its parent)."""
         from semcode.store import retry_conflicts, sql_str
 
         now = time.time()
@@ -130,7 +138,7 @@ class WriterLease:
         try:
             retry_conflicts(lambda: table.update(
                 where=f"key = '{LEASE_KEY}' AND (owner = {me}{free})",
-                values={"owner": self.owner, "host": self.host, "pid": os.getpid(),
+                values={"owner": self.owner, "host": self.host, "pid": pid or os.getpid(),
                         "expires": now + self.ttl}), attempts=50)
         except RuntimeError as exc:  # a creator's overwrite landed first: look again
             if "Incompatible transaction" not in str(exc):
@@ -163,42 +171,96 @@ class WriterLease:
                     f"expires by itself within {self.ttl:.0f} s)")
             self.on_wait(owner, host, max(0.0, expires - time.time()))
             time.sleep(self.poll)
-        self._stop.clear()
-        self._renewer = threading.Thread(target=self._renew, name="semcode-lease",
-                                         daemon=True)
-        self._renewer.start()
+        self._keeper = subprocess.Popen(
+            [sys.executable, "-m", "semcode.lease", self.store.uri, self.owner,
+             repr(self.ttl), str(os.getpid())], stdin=subprocess.PIPE)
 
-    def _renew(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
-            try:
-                if not self._claim(renew=True):
-                    self.lost = True  # another writer took it: our lease had expired
-                    return
-            except Exception:  # a failed renewal: try again at the next beat
-                continue
+    @property
+    def margin(self) -> float:
+        """Lifetime a commit needs left on the lease: a third of it (the keeper renews every
+        third, so a live holder always has more)."""
+        return self.ttl / 3
+
+    def check(self) -> None:
+        """Raise ``LeaseLost`` unless this writer may commit now."""
+        check_lease(self.store, self.owner, self.margin, self._table())
 
     def release(self) -> None:
         from semcode.store import retry_conflicts, sql_str
 
-        self._stop.set()
-        if self._renewer is not None:
-            self._renewer.join()
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:  # end of its input: it stops renewing and exits
+            keeper.stdin.close()  # type: ignore[union-attr]
+            try:
+                keeper.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                keeper.kill()
+                keeper.wait()
         table = self._table()
         retry_conflicts(lambda: table.update(
             where=f"key = '{LEASE_KEY}' AND owner = {sql_str(self.owner)}",
             values={"owner": "", "host": "", "pid": 0, "expires": 0.0}), attempts=50)
-        if self.lost:
-            raise StoreBusy(f"the writer lease of {self.store.uri} expired while "
-                            f"{self.owner} held it — run `semcode index` again to converge")
+
+
+def check_lease(store: "Store", owner: str, margin: float,
+                table: "Table | None" = None) -> None:
+    """The fence before a commit: the lease row names ``owner`` and runs at least ``margin``
+    seconds more; else ``LeaseLost``, and nothing is written."""
+    lease = WriterLease.__new__(WriterLease)
+    lease.store, lease._handle = store, table
+    held = lease.holder()
+    if held["owner"] != owner:
+        raise LeaseLost(
+            f"{store.uri}: the writer lease passed from {owner} to "
+            f"{held['owner'] or 'nobody'} on {held['host'] or '?'} while {owner} was writing "
+            "(it stalled past the lease) — its write was refused; run `semcode index` again "
+            "to converge")
+    left = held["expires"] - time.time()
+    if left < margin:
+        raise LeaseLost(
+            f"{store.uri}: the writer lease of {owner} runs {left:.1f} s more, less than a "
+            f"commit may take ({margin:.0f} s), because it was not renewed — its write was "
+            "refused; run `semcode index` again to converge")
+
+
+def keep(uri: str, owner: str, ttl: float, parent: int) -> int:
+    """The keeper: renew ``owner``'s lease every third of ``ttl`` for process ``parent``
+    until its input ends (released, or the parent died). Exit 3 when the lease was lost."""
+    from semcode.store import Store
+
+    source = sys.stdin.buffer.fileno()
+    lease: WriterLease | None = None
+    while os.getppid() == parent:
+        readable, _, _ = select.select([source], [], [], ttl / 3)
+        if readable and not os.read(source, 4096):
+            return 0
+        if readable:
+            continue
+        if lease is None:  # imported at the first renewal: a short run never pays for it
+            lease = WriterLease(Store(uri), owner, ttl=ttl)
+        try:
+            if not lease._claim(renew=True, pid=parent):
+                return 3  # another writer took it: the holder's fence refuses its commits
+        except Exception:  # a failed renewal (the network): try again at the next beat
+            continue
+    return 0
 
 
 @contextmanager
-def writer_lease(store: "Store", owner: str | None = None, **options: object) -> Iterator[None]:
-    """Hold the store's writer lease for the body. Not re-entrant: the holder's helpers
-    write under it without taking it again."""
+def writer_lease(store: "Store", owner: str | None = None,
+                 **options: object) -> Iterator[WriterLease]:
+    """Hold the store's writer lease for the body; every commit through ``store`` meanwhile
+    checks it first. Not re-entrant: the holder's helpers write under it without taking it
+    again (fencing their own handles with ``check_lease``)."""
     lease = WriterLease(store, owner or new_owner(), **options)  # type: ignore[arg-type]
     lease.acquire()
+    outer, store.fence = store.fence, lease.check
     try:
-        yield
+        yield lease
     finally:
+        store.fence = outer
         lease.release()
+
+
+if __name__ == "__main__":
+    sys.exit(keep(sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])))

@@ -20,7 +20,7 @@ from semcode import gitrepo, progress
 from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.idsets import absent, duplicated, surplus
-from semcode.lease import writer_lease
+from semcode.lease import check_lease, writer_lease
 from semcode.reports import ShardReport, count_skips
 from semcode.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
 from semcode.store import CHUNKS_SCHEMA, Store, sql_in
@@ -56,12 +56,16 @@ class FileReader:
 
 
 def index_shard(*, store_uri: str, repo: str, shard: int, model: str, is_git: bool,
-                reserve_tokens: int = 0, held: bool = False,
+                reserve_tokens: int = 0, held: bool = False, owner: str | None = None,
+                margin: float = 0.0,
                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT) -> ShardReport:
     """Bring one shard's chunk rows level with the manifest, in one commit. ``held``: the
-    caller holds the store's writer lease (else this call takes it). A file whose chunking
+    caller holds the store's writer lease as ``owner`` (else this call takes it), and each
+    commit checks that it still does, with ``margin`` seconds left. A file whose chunking
     takes over ``parse_timeout`` seconds is cut by line windows (``semcode/sandbox.py``)."""
     store = Store(store_uri)
+    if held and owner:
+        store.fence = partial(check_lease, store, owner, margin)
     chunker = sandboxed_chunker(model, reserve_tokens, parse_timeout)
     if not held:
         with writer_lease(store):
@@ -168,13 +172,14 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
     writer lease is held (as ``owner``) for all of them; the workers die with this process.
     Progress is reported in files (and chunks) as the workers go, not per shard."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(shards)))
-    one = partial(index_shard, store_uri=store_uri, repo=repo, model=model, is_git=is_git,
-                  reserve_tokens=reserve_tokens, held=True, parse_timeout=parse_timeout)
     store = Store(store_uri)
     shown = ParseProgress(store.count("files", f"status = '{INDEXED}' AND "
                                       f"shard IN ({', '.join(str(int(s)) for s in shards)})"))
     results: list[ShardReport] = []
-    with writer_lease(store, owner):
+    with writer_lease(store, owner) as lease:
+        one = partial(index_shard, store_uri=store_uri, repo=repo, model=model, is_git=is_git,
+                      reserve_tokens=reserve_tokens, held=True, owner=lease.owner,
+                      margin=lease.margin, parse_timeout=parse_timeout)
         if workers == 1:
             global _sink
             _sink, outer = _Sink(shown.add), _sink

@@ -66,10 +66,14 @@ def sql_in(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({literals})" if literals else "false"
 
 
-def retry_conflicts(fn: Callable[[], T], attempts: int = 12) -> T:
+def retry_conflicts(fn: Callable[[], T], attempts: int = 12,
+                    before: Callable[[], None] | None = None) -> T:
     """Run a LanceDB commit, retrying (with jittered backoff) only when a concurrent writer
-    committed first; every other error propagates at once."""
+    committed first; every other error propagates at once. ``before``: the writer's fence,
+    checked before each attempt."""
     for attempt in range(attempts):
+        if before is not None:
+            before()
         try:
             return fn()
         except (RuntimeError, OSError) as exc:
@@ -117,6 +121,17 @@ class Store:
         # Every read sees the latest commit, whichever handle wrote it (a long-lived MCP
         # server included); LanceDB's default caches a table's version per handle.
         self.db = lancedb.connect(uri, read_consistency_interval=timedelta(0))
+        # The writer's fence (semcode/lease.py), checked before every commit through this
+        # handle: it raises LeaseLost once this writer no longer holds the store.
+        self.fence: Callable[[], None] | None = None
+
+    def guard(self) -> None:
+        if self.fence is not None:
+            self.fence()
+
+    def commit(self, fn: Callable[[], T], attempts: int = 12) -> T:
+        """One write, fenced and retried on commit conflicts."""
+        return retry_conflicts(fn, attempts, before=self.fence)
 
     # -- tables ------------------------------------------------------------------------------
     def has(self, name: str) -> bool:
@@ -172,7 +187,7 @@ class Store:
         table = self.table("meta", META_SCHEMA)
         data = pa.Table.from_pylist([{"key": k, "value": json.dumps(v)} for k, v in values.items()],
                                     schema=META_SCHEMA)
-        retry_conflicts(lambda: table.merge_insert("key").when_matched_update_all()
+        self.commit(lambda: table.merge_insert("key").when_matched_update_all()
                         .when_not_matched_insert_all().execute(data))
 
     def last_snapshot(self) -> SnapshotReport | None:
@@ -188,6 +203,7 @@ class Store:
     def replace_files(self, rows: list[dict]) -> None:
         """The manifest of one snapshot, in one commit."""
         data = pa.Table.from_pylist(rows, schema=FILES_SCHEMA)
+        self.guard()
         self.db.create_table("files", data, mode="overwrite")
 
     def update_files(self, rows: list[dict]) -> None:
@@ -195,7 +211,7 @@ class Store:
             return
         table = self.files()
         data = pa.Table.from_pylist(rows, schema=FILES_SCHEMA)
-        retry_conflicts(lambda: table.merge_insert("path").when_matched_update_all()
+        self.commit(lambda: table.merge_insert("path").when_matched_update_all()
                         .when_not_matched_insert_all().execute(data))
 
     def write_shard(self, shard: int, rows: pa.Table | list[dict],
@@ -207,21 +223,21 @@ class Store:
         table = self.chunks()
         scope = f"shard = {int(shard)} AND {sql_in('path', paths)}"
         if not len(rows):
-            retry_conflicts(lambda: table.delete(scope))
+            self.commit(lambda: table.delete(scope))
             return
         data = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows,
                                                                             schema=CHUNKS_SCHEMA)
-        retry_conflicts(lambda: table.merge_insert("chunk_id").when_matched_update_all()
+        self.commit(lambda: table.merge_insert("chunk_id").when_matched_update_all()
                         .when_not_matched_insert_all()
                         .when_not_matched_by_source_delete(scope).execute(data))
 
     def replace_rows(self, name: str, where: str, rows: list[dict]) -> None:
         """The rows ``where`` selects, replaced by ``rows`` (a repair: delete, then add)."""
         table = self.table(name)
-        retry_conflicts(lambda: table.delete(where))
+        self.commit(lambda: table.delete(where))
         if rows:
             data = pa.Table.from_pylist(rows, schema=table.schema)
-            retry_conflicts(lambda: table.add(data))
+            self.commit(lambda: table.add(data))
 
     def replace_table(self, name: str, source: str) -> None:
         """``name`` becomes a copy of ``source``, streamed, in one commit (an overwrite is a
@@ -229,21 +245,23 @@ class Store:
         table = self.table(source)
         batches = table.search().select(table.schema.names).to_batches(8192)
         reader = pa.RecordBatchReader.from_batches(table.schema, iter(batches))
+        self.guard()
         self.db.create_table(name, reader, mode="overwrite")
 
     def drop(self, name: str) -> None:
         if self.has(name):
+            self.guard()
             self.db.drop_table(name)
 
     def delete(self, name: str, where: str) -> None:
         if self.has(name):
             table = self.table(name)
-            retry_conflicts(lambda: table.delete(where))
+            self.commit(lambda: table.delete(where))
 
     def optimize(self, name: str) -> None:
         if self.has(name):
             table = self.table(name)
-            retry_conflicts(lambda: table.optimize())
+            self.commit(lambda: table.optimize())
 
     # -- search indexes ----------------------------------------------------------------------
     def refresh_search_indexes(self, ann_min_rows: int = 100_000) -> dict:
@@ -261,23 +279,23 @@ class Store:
             names = {i.name for i in chunks.list_indices()}
             if "keywords_idx" not in names or self.keyword_index_problem():
                 progress.say(f"building the full-text index over {chunks.count_rows():,} chunks")
-                retry_conflicts(lambda: chunks.create_index(
+                self.commit(lambda: chunks.create_index(
                     "keywords", config=FTS(base_tokenizer="whitespace", lower_case=True,
                                            stem=False, remove_stop_words=False,
                                            ascii_folding=False, with_position=False),
                     replace=True))
                 done["fts"] = "rebuilt" if "keywords_idx" in names else "created"
             if "chunk_id_idx" not in names or self.id_index_problem():  # hits are fetched by id
-                retry_conflicts(lambda: chunks.create_index("chunk_id", config=BTree(),
+                self.commit(lambda: chunks.create_index("chunk_id", config=BTree(),
                                                             replace=True))
                 done["ids"] = "rebuilt" if "chunk_id_idx" in names else "created"
             if "shard_idx" not in names or self.shard_index_problem():  # a shard reads its rows
-                retry_conflicts(lambda: chunks.create_index("shard", config=Bitmap(),
+                self.commit(lambda: chunks.create_index("shard", config=Bitmap(),
                                                             replace=True))
                 done["shards"] = "rebuilt" if "shard_idx" in names else "created"
             progress.report("index", 1, 4)
             if behind(chunks, "keywords_idx"):
-                retry_conflicts(lambda: chunks.optimize())
+                self.commit(lambda: chunks.optimize())
                 done["chunks"] = "optimized"
         progress.report("index", 2, 4)
         if self.has("vectors"):
@@ -287,15 +305,15 @@ class Store:
             if ("vector_idx" not in names and rows >= ann_min_rows) or \
                     ("vector_idx" in names and self.vector_index_problem()):
                 if behind(vectors, None):  # compact first: an index is remapped by it
-                    retry_conflicts(lambda: vectors.optimize())
+                    self.commit(lambda: vectors.optimize())
                 progress.say(f"building the vector index over {rows:,} vectors")
-                retry_conflicts(lambda: vectors.create_index("vector", config=ann_config(rows),
+                self.commit(lambda: vectors.create_index("vector", config=ann_config(rows),
                                                              replace=True))
                 done["ann"] = "rebuilt" if "vector_idx" in names else "created"
                 names.add("vector_idx")
             progress.report("index", 3, 4)
             if behind(vectors, "vector_idx" if "vector_idx" in names else None):
-                retry_conflicts(lambda: vectors.optimize())
+                self.commit(lambda: vectors.optimize())
                 done["vectors"] = "optimized"
         progress.report("index", 4, 4)
         return done
@@ -334,6 +352,7 @@ class Store:
                               ("shard_idx", self.shard_index_problem)):
             if name in names and (why := problem()):
                 progress.say(f"{why}; rebuilding it")
+                self.guard()
                 chunks.drop_index(name)
                 dropped.append(name)
         return dropped

@@ -6,6 +6,7 @@ new model's are complete."""
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -147,7 +148,8 @@ def _copy_reused(store: Store, name: str, table: Table, copies: pa.Table, model_
         at = pc.index_in(rows.column("text_hash").combine_chunks(),
                          value_set=found.column("text_hash").combine_chunks())
         vectors = found.column("vector").combine_chunks().take(at)
-        table.add(_vector_rows(rows, vectors.flatten().to_numpy(), model_id, dim))
+        data = _vector_rows(rows, vectors.flatten().to_numpy(), model_id, dim)
+        store.commit(partial(table.add, data), attempts=1)
 
 
 def _first_of_each(values: pa.ChunkedArray) -> pa.Array:
@@ -169,7 +171,7 @@ def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa
     progress.report("embed", 0, total)
     everything = total == total_chunks  # a first index: no filter needed
     pending: list[pa.Table] = []
-    with _Writes(table) as writes:
+    with _Writes(store, table) as writes:
 
         def flush() -> None:
             nonlocal encode_seconds, done, window
@@ -221,8 +223,9 @@ class _Writes:
     ``rows`` rows, or whatever ``seconds`` brought (a slow model still saves its work
     often). Few large fragments keep the table from needing a compaction."""
 
-    def __init__(self, table: Table, rows: int = WRITE_ROWS, seconds: float = WRITE_SECONDS):
-        self.table, self.rows, self.seconds = table, rows, seconds
+    def __init__(self, store: Store, table: Table, rows: int = WRITE_ROWS,
+                 seconds: float = WRITE_SECONDS):
+        self.store, self.table, self.rows, self.seconds = store, table, rows, seconds
         self.held: list[pa.Table] = []
         self.since = time.monotonic()
         self.pool = ThreadPoolExecutor(1)
@@ -236,7 +239,8 @@ class _Writes:
 
     def flush(self) -> None:
         if self.held:
-            self.futures.append(self.pool.submit(self.table.add, pa.concat_tables(self.held)))
+            add = partial(self.table.add, pa.concat_tables(self.held))
+            self.futures.append(self.pool.submit(self.store.commit, add, 1))
             self.held = []
         self.since = time.monotonic()
 
