@@ -210,11 +210,11 @@ def check_lease(store: "Store", owner: str, margin: float,
     lease.store, lease._handle = store, table
     held = lease.holder()
     if held["owner"] != owner:
-        raise LeaseLost(
-            f"{store.uri}: the writer lease passed from {owner} to "
-            f"{held['owner'] or 'nobody'} on {held['host'] or '?'} while {owner} was writing "
-            "(it stalled past the lease) — its write was refused; run `semcode index` again "
-            "to converge")
+        now = (f"passed from {owner} to {held['owner']} on {held['host']}" if held["owner"]
+               else f"of {owner} lapsed, and another writer may have written since")
+        raise LeaseLost(f"{store.uri}: the writer lease {now} while {owner} was writing (it "
+                        "stalled past the lease) — its write was refused; run `semcode "
+                        "index` again to converge")
     left = held["expires"] - time.time()
     if left < margin:
         raise LeaseLost(

@@ -2,9 +2,14 @@
 code path, machines: see test_s3.py); a writer that waits says for whom; a dead holder's
 lease does not block the store for long."""
 
+import json
 import multiprocessing as mp
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +103,86 @@ def test_a_writer_that_waits_says_so_to_whoever_listens(tmp_path):
         with pytest.raises(StoreBusy):
             WriterLease(store, "patient-run", wait=0.3, poll=0.1).acquire()
     assert heard and "busy-run" in heard[0] and "waiting for the store" in heard[0]
+
+
+# A holder in a process of its own (its own session, so that a test can stop it whole):
+# takes the lease, says so, then does what HOLDER_STEP says, then commits `meta.writer`.
+HOLDER = """
+import json, sys, time
+from pathlib import Path
+from semcode.errors import LeaseLost
+from semcode.lease import writer_lease
+from semcode.store import Store
+
+store, flag = Store(sys.argv[1]), Path(sys.argv[2])
+with writer_lease(store, "first", ttl=3.0) as lease:
+    flag.with_suffix(".held").write_text(str(lease._keeper.pid))
+    {step}
+    try:
+        store.set_meta(writer="first")
+        outcome = "committed"
+    except LeaseLost as exc:
+        outcome = "refused: " + str(exc)
+    released = time.time()
+print(json.dumps({{"outcome": outcome, "released": released}}))
+"""
+
+
+def _holder(tmp_path, step: str) -> tuple[subprocess.Popen, Path]:
+    flag = tmp_path / "flag"
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER.format(step=step),
+                             str(tmp_path / "store"), str(flag)], stdout=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not flag.with_suffix(".held").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert flag.with_suffix(".held").exists(), "the holder never took the lease"
+    return proc, flag
+
+
+def test_a_holder_that_holds_the_interpreter_past_its_lease_keeps_it(tmp_path):
+    """Renewal does not depend on the writer's threads: a C call that holds the interpreter
+    for twice the lease's lifetime (a grammar, a native library) starves no keeper, so no
+    second writer gets in before the first releases."""
+    proc, _ = _holder(tmp_path, "sum(range(400_000_000))  # ~7 s holding the interpreter")
+    with writer_lease(Store(str(tmp_path / "store")), "second", ttl=3.0, wait=120, poll=0.1):
+        taken = time.time()
+    first = json.loads(proc.communicate(timeout=120)[0])
+    assert first["outcome"] == "committed"
+    assert taken >= first["released"]
+
+
+def test_a_holder_that_stalled_past_its_lease_cannot_commit_after_another_took_it(tmp_path):
+    """Fencing: the holder (and its keeper) stopped past the lease's lifetime — a paused
+    machine — while a second writer takes the store and commits; resumed, the first writer's
+    commit is refused. Exactly one of them wrote."""
+    proc, flag = _holder(tmp_path, "\n    ".join([
+        "while not flag.exists():", "    time.sleep(0.05)"]))
+    store = Store(str(tmp_path / "store"))
+    os.killpg(proc.pid, signal.SIGSTOP)
+    try:
+        with writer_lease(store, "second", ttl=3.0, wait=60, poll=0.1):
+            store.set_meta(writer="second")
+    finally:
+        os.killpg(proc.pid, signal.SIGCONT)
+    flag.write_text("go")
+    first = json.loads(proc.communicate(timeout=120)[0])
+    assert first["outcome"].startswith("refused") and "first" in first["outcome"]
+    assert store.get_meta("writer") == "second"
+
+
+def test_a_stale_writer_s_parse_worker_cannot_commit_its_shard(tmp_path):
+    """The same fence in a handle of the holder's helpers (a parse worker's own store)."""
+    from semcode.errors import LeaseLost
+    from semcode.lease import check_lease
+
+    store = Store(str(tmp_path / "store"))
+    with writer_lease(store, "first", ttl=3.0) as lease:
+        worker = Store(store.uri)
+        worker.fence = lambda: check_lease(worker, "first", lease.margin)
+        worker.set_meta(shard="first")  # while held: allowed
+        lease._table().update(values={"owner": "second", "expires": time.time() + 60})
+        with pytest.raises(LeaseLost, match="passed from first to second"):
+            worker.set_meta(shard="stale")
+        lease._table().update(values={"owner": "first"})
+    assert store.get_meta("shard") == "first"
