@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from semcode import gitrepo
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_MODES, Settings
-from semcode.errors import ConfigError, SemcodeError
+from semcode.errors import ConfigError, SemcodeError, as_damage
 
 if TYPE_CHECKING:
     from semcode.reports import Report
@@ -295,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except SemcodeError as exc:  # the edge: what happened and what to do, no traceback
         print(f"semcode: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (RuntimeError, OSError, ValueError) as exc:
+        damage = as_damage(exc)  # a damaged store file: say what to run, not a traceback
+        if damage is None:
+            raise
+        print(f"semcode: {damage}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -29,6 +29,10 @@ class StoreError(SemcodeError):
     """The store exists but cannot be used as it is (another model, a damaged table)."""
 
 
+class StoreDamaged(StoreError):
+    """A file of the store cannot be read: truncated, zeroed, overwritten or gone."""
+
+
 class StoreBusy(SemcodeError):
     """Another writer holds the store's writer lease (or took it from an expired holder)."""
 
@@ -61,3 +65,30 @@ def as_commit_conflict(exc: BaseException) -> CommitConflict | None:
     if isinstance(exc, RuntimeError | OSError) and any(m in str(exc) for m in _CONFLICT_MARKERS):
         return CommitConflict(str(exc))
     return None
+
+
+# What Lance says when a file it needs is damaged or gone (lancedb 0.40): the IO class of its
+# errors, a bad magic number, a short read. Read here, and only here.
+_DAMAGE_MARKERS = ("LanceError(IO)", "does not appear to be a Lance file",
+                   "failed to fill whole buffer", "LanceError(Corrupt", "Invalid range",
+                   "Not found:", "No such file or directory")
+
+
+def as_damage(exc: BaseException, uri: str = "") -> StoreDamaged | None:
+    """The typed damage behind a LanceDB error (its first line kept), or None."""
+    if isinstance(exc, StoreDamaged):
+        return exc
+    text = str(exc)
+    if not isinstance(exc, RuntimeError | OSError | ValueError) or \
+            not any(m in text for m in _DAMAGE_MARKERS):
+        return None
+    first = first_line(exc)
+    where = f"the store at {uri}" if uri else "the store"
+    return StoreDamaged(f"{where} cannot be read ({first}) — run `semcode index` to repair "
+                        "it (it rebuilds what is damaged)")
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line, without the Rust source location Lance appends."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return line.split(", /rustc/")[0].removeprefix("lance error: ")[:300]

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from semcode import progress
-from semcode.errors import LeaseLost, StoreBusy
+from semcode.errors import LeaseLost, StoreBusy, as_damage, first_line
 
 if TYPE_CHECKING:
     from lancedb.table import Table
@@ -115,14 +115,28 @@ class WriterLease:
                 time.sleep(0.05)
         raise StoreBusy(f"cannot open or create the writer lease of {self.store.uri}")
 
-    def holder(self) -> dict:
-        """The lease row as the store holds it now: owner, host, pid, expires."""
-        rows = self._table().search().where(f"key = '{LEASE_KEY}'") \
-            .select(["owner", "host", "pid", "expires", "created"]).to_arrow().to_pylist()
+    def holder(self, repair: bool = False) -> dict:
+        """The lease row as the store holds it now: owner, host, pid, expires. ``repair``: a
+        lease table whose files are damaged is made anew (no holder can renew or pass its
+        fence through it either, so nobody's lease is taken)."""
+        try:
+            rows = self._row()
+        except (RuntimeError, OSError, ValueError) as exc:
+            if not repair or as_damage(exc) is None:
+                raise
+            progress.say(f"the writer lease of {self.store.uri} cannot be read "
+                         f"({first_line(exc)}); making it anew")
+            self.store.db.drop_table(LEASE_TABLE)
+            self._handle = None
+            rows = self._row()
         if len(rows) != 1:
             raise StoreBusy(f"the store's writer lease has {len(rows)} rows — delete the "
                             f"{LEASE_TABLE} table of {self.store.uri} while no index runs")
         return rows[0]
+
+    def _row(self) -> list[dict]:
+        return self._table().search().where(f"key = '{LEASE_KEY}'") \
+            .select(["owner", "host", "pid", "expires", "created"]).to_arrow().to_pylist()
 
     def _claim(self, *, renew: bool, dead: dict | None = None, pid: int | None = None) -> bool:
         """One conditional update; True when the row names this owner afterwards. ``pid``:
@@ -148,7 +162,7 @@ class WriterLease:
 
     def _settle(self) -> None:
         """Wait until the lease table is older than SETTLE_SECONDS (see above)."""
-        while (age := time.time() - self.holder()["created"]) < SETTLE_SECONDS:
+        while (age := time.time() - self.holder(repair=True)["created"]) < SETTLE_SECONDS:
             time.sleep(SETTLE_SECONDS - age + 0.05)
 
     # -- acquire, renew, release ----------------------------------------------------------------
@@ -208,7 +222,14 @@ def check_lease(store: "Store", owner: str, margin: float,
     seconds more; else ``LeaseLost``, and nothing is written."""
     lease = WriterLease.__new__(WriterLease)
     lease.store, lease._handle = store, table
-    held = lease.holder()
+    try:
+        held = lease.holder()
+    except (RuntimeError, OSError, ValueError) as exc:
+        if as_damage(exc) is None:
+            raise
+        raise LeaseLost(f"{store.uri}: the writer lease cannot be read ({first_line(exc)}), "
+                        f"so {owner} cannot prove it still holds it — its write was refused; "
+                        "run `semcode index` again") from exc
     if held["owner"] != owner:
         now = (f"passed from {owner} to {held['owner']} on {held['host']}" if held["owner"]
                else f"of {owner} lapsed, and another writer may have written since")

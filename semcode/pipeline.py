@@ -9,7 +9,7 @@ from semcode import gitrepo, progress
 from semcode.config import CHUNKER_VERSION, Settings
 from semcode.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.embedding import TextEncoder
-from semcode.errors import StoreNotFound
+from semcode.errors import StoreNotFound, as_damage
 from semcode.lease import writer_lease
 from semcode.model_files import model_id
 from semcode.reports import (
@@ -101,8 +101,16 @@ def nothing_to_do(settings: Settings) -> IndexReport | None:
     head = gitrepo.resolve(top, settings.branch or gitrepo.current_branch(top))
     try:
         store = Store(settings.store_uri, create=False)
+        return _nothing_to_do(store, settings, head)
     except StoreNotFound:
         return None
+    except (RuntimeError, OSError, ValueError) as exc:
+        if as_damage(exc) is None:
+            raise
+        return None  # a damaged file: the run rebuilds what it belongs to
+
+
+def _nothing_to_do(store: Store, settings: Settings, head: str | None) -> IndexReport | None:
     snapshot, vectors = store.last_snapshot(), store.last_vectors()
     if head is None or snapshot is None or vectors is None or not store.has("vectors") or \
             (snapshot.commit, snapshot.shards, snapshot.rules, snapshot.chunker,
@@ -112,8 +120,8 @@ def nothing_to_do(settings: Settings) -> IndexReport | None:
             store.has(NEXT):
         return None
     verdicts = live_checks(store, vectors)
-    if not all(verdicts.values()):
-        return None  # a run repairs what the checks found
+    if not all(verdicts.values()) or store.index_problems():
+        return None  # a run repairs what the checks found, and rebuilds a broken index
     return IndexReport(
         commit=head, up_to_date=True, checks=verdicts,
         files=FileCounts(seen=snapshot.files, unchanged=snapshot.indexed,

@@ -32,7 +32,14 @@ from semcode.config import (
 )
 from semcode.discovery import INDEXED
 from semcode.embedding import shared_embedder
-from semcode.errors import NotIndexed, QueryError, StoreError, StoreNotFound
+from semcode.errors import (
+    NotIndexed,
+    QueryError,
+    StoreError,
+    StoreNotFound,
+    as_damage,
+    first_line,
+)
 from semcode.globs import compile_globs
 from semcode.identifiers import query_keywords, split_identifier
 from semcode.languages import is_hook, known_languages
@@ -146,7 +153,14 @@ class Searcher:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="semcode-keyword")
         if not self.store.has("vectors"):
             raise StoreNotFound(f"no index at {store_uri} — run `semcode index` first")
-        last = self.store.last_vectors()
+        self.damage: list[str] = []  # what of the store could not be read, for warnings
+        try:
+            last = self.store.last_vectors()
+        except (RuntimeError, OSError, ValueError) as exc:
+            if as_damage(exc) is None:
+                raise
+            last = None  # the model cannot be confirmed; the vectors' width still must fit
+            self.damage.append(f"the store's meta table cannot be read ({first_line(exc)})")
         if last is not None and last.model != model_id(model):
             raise StoreError(f"the index at {store_uri} was built with {last.model}; "
                              f"search it with SEMCODE_MODEL={last.model}, or run "
@@ -220,7 +234,8 @@ class Searcher:
             depth = max(self.depth, wanted)
             keyword_side = self.pool.submit(self.keyword_ranking, query, depth, where,
                                             answer.warnings)
-            by_vector = self.vector_ranking(self.embed(query, vector), depth, where)
+            by_vector = self.vector_side(self.embed(query, vector), depth, where,
+                                         answer.warnings)
             by_keyword = keyword_side.result()
             fused = blend(by_vector, by_keyword, self.vector_share)
             rows = self.rows([c for c, _ in fused])  # every candidate: name, kind and file count
@@ -243,6 +258,8 @@ class Searcher:
 
     def warnings(self, mode: str) -> list[str]:
         """What is true of the index right now that makes answers partial."""
+        if self.damage:
+            return [f"{'; '.join(self.damage)} — run `semcode index` to repair it"]
         chunks, vectors = self.store.count("chunks"), self.store.count("vectors")
         if mode != "keyword" and vectors < chunks:
             return [f"the index is incomplete: {vectors} of {chunks} chunks have vectors (an "
@@ -293,6 +310,20 @@ class Searcher:
         return self.hits(self.vector_ranking(vector, k, " AND ".join(filters) or None))
 
     # -- the two sides -----------------------------------------------------------------------
+    def vector_side(self, vector: np.ndarray, k: int, where: str | None,
+                    warnings: list[str]) -> list[Ranked]:
+        """The vector ranking of a hybrid search, or none (and a warning) when the vectors
+        cannot be read: the keyword side still answers."""
+        try:
+            return self.vector_ranking(vector, k, where)
+        except (RuntimeError, OSError, ValueError) as exc:
+            if as_damage(exc) is None:
+                raise
+            warnings.append(f"search by meaning is unavailable (the vectors cannot be read: "
+                            f"{first_line(exc)}), so results are by keyword only — run "
+                            "`semcode index` to repair the store")
+            return []
+
     def vector_ranking(self, vector: np.ndarray, k: int, where: str | None) -> list[Ranked]:
         query = self.vectors.search(np.asarray(vector, dtype=np.float32),
                                     vector_column_name="vector") \
@@ -315,7 +346,7 @@ class Searcher:
             search = search.where(where, prefilter=True)
         try:
             rows = search.select(["chunk_id", "_score"]).limit(k).to_arrow()
-        except (RuntimeError, OSError) as exc:  # the full-text index is missing or damaged
+        except (RuntimeError, OSError, ValueError) as exc:  # the full-text index is damaged
             if warnings is None:
                 raise StoreError(f"keyword search failed ({exc}) — run `semcode index` to "
                                  "rebuild the full-text index") from exc
@@ -342,11 +373,14 @@ class Searcher:
         try:
             rows = self.chunks.search().where(sql_in("chunk_id", ids)).select(self.columns) \
                 .to_arrow()
-        except (RuntimeError, OSError):  # the id index is damaged: read past it (slow)
-            rows = pa.concat_tables(
-                pa.Table.from_batches([b]).filter(pc.is_in(b.column("chunk_id"),
-                                                           value_set=pa.array(ids)))
-                for b in self.store.stream("chunks", self.columns, batch_size=65536))
+        except (RuntimeError, OSError, ValueError):  # the id index is damaged: read past it
+            try:
+                rows = pa.concat_tables(
+                    pa.Table.from_batches([b]).filter(pc.is_in(b.column("chunk_id"),
+                                                               value_set=pa.array(ids)))
+                    for b in self.store.stream("chunks", self.columns, batch_size=65536))
+            except (RuntimeError, OSError, ValueError) as exc:  # the chunks themselves
+                raise as_damage(exc, self.store.uri) or exc from exc
         return {r["chunk_id"]: r for r in rows.to_pylist()}
 
     def hits(self, ranked: list[tuple[str, float]], matched_by: dict[str, str] | None = None,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from semcode import checks, gitrepo
 from semcode.discovery import INDEXED
-from semcode.errors import StoreNotFound
+from semcode.errors import StoreNotFound, as_damage
 from semcode.reports import CheckReport, FileStatus, Freshness, IndexStatus, VectorReport
 from semcode.store import Store
 
@@ -16,6 +16,31 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
     except StoreNotFound:
         return IndexStatus(store=store_uri, exists=False,
                            hint="no index yet — run `semcode index` first")
+    try:
+        problems = store.problems()
+        if not problems:
+            return _status(store, store_uri, repo, branch)
+    except (RuntimeError, OSError, ValueError) as exc:
+        if (damage := as_damage(exc, store_uri)) is None:
+            raise
+        problems = {"store": str(damage)}
+    return _damaged(store_uri, repo, branch, problems)
+
+
+def _damaged(store_uri: str, repo: str, branch: str, problems: dict[str, str]) -> IndexStatus:
+    """A store some file of which cannot be read: what, and what to run. Nothing else is
+    read from it (a count or a check would fail on the same file)."""
+    what = "; ".join(f"{name}: {why}" for name, why in problems.items())
+    return IndexStatus(
+        store=store_uri, exists=True,
+        hint="the store is damaged — run `semcode index` to repair it (it rebuilds what "
+             "cannot be read)",
+        checks={"store_readable": False},
+        check_failures={"store_readable": f"cannot read {what}"},
+        freshness=freshness(repo, branch, None))
+
+
+def _status(store: Store, store_uri: str, repo: str, branch: str) -> IndexStatus:
     files = store.scan("files", ["status", "reason", "language"])
     statuses = files.column("status").to_pylist()
     snapshot, vectors = store.last_snapshot(), store.last_vectors()

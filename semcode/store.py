@@ -25,7 +25,7 @@ from lancedb.query import MatchQuery
 from lancedb.table import Table
 
 from semcode import progress
-from semcode.errors import StoreError, StoreNotFound, as_commit_conflict
+from semcode.errors import StoreError, StoreNotFound, as_commit_conflict, first_line
 from semcode.index_policy import ann_config, behind
 from semcode.reports import SnapshotReport, VectorReport
 
@@ -329,12 +329,18 @@ class Store:
             chunks.search(MatchQuery("semcode", "keywords"),  # type: ignore[call-arg]
                           query_type="fts").limit(1).to_arrow()
         except (RuntimeError, OSError, ValueError) as exc:
-            return f"the full-text index does not answer: {_first_line(exc)}"
+            return f"the full-text index does not answer: {first_line(exc)}"
         return ""
 
     def id_index_problem(self) -> str:
-        """Why a lookup of chunks by id fails, or ``""``."""
-        return self._lookup_problem("chunk_id = ''", "the chunk id index")
+        """Why a lookup of chunks by id fails, or ``""`` (a stored id: a lookup of one
+        that is not there may never read the index's pages)."""
+        try:
+            first = self.table("chunks").search().select(["chunk_id"]).limit(1).to_arrow()
+        except (RuntimeError, OSError, ValueError) as exc:
+            return f"the chunks cannot be read: {first_line(exc)}"
+        known = first.column("chunk_id")[0].as_py() if first.num_rows else ""
+        return self._lookup_problem(f"chunk_id = {sql_str(known)}", "the chunk id index")
 
     def shard_index_problem(self) -> str:
         """Why a lookup of chunks by shard fails, or ``""``."""
@@ -361,7 +367,7 @@ class Store:
         try:
             self.table("chunks").search().where(where).limit(1).to_arrow()
         except (RuntimeError, OSError, ValueError) as exc:
-            return f"{index} does not answer: {_first_line(exc)}"
+            return f"{index} does not answer: {first_line(exc)}"
         return ""
 
     def vector_index_problem(self) -> str:
@@ -371,10 +377,34 @@ class Store:
         try:
             vectors.search([0.0] * dim, vector_column_name="vector").limit(1).to_arrow()
         except (RuntimeError, OSError, ValueError) as exc:
-            return f"the vector index does not answer: {_first_line(exc)}"
+            return f"the vector index does not answer: {first_line(exc)}"
         return ""
 
     # -- damage ------------------------------------------------------------------------------
+    def problems(self) -> dict[str, str]:
+        """Everything of the store that cannot be read now — a table (``chunks``) or an
+        index of one (``chunks.chunk_id_idx``) — and why; empty when all of it reads. The
+        full-text index has its own check (``keyword_index_answers``)."""
+        found = self.damaged_tables()
+        found.update({name: why for name, why in self.index_problems().items()
+                      if name.split(".")[0] not in found})
+        return found
+
+    def index_problems(self) -> dict[str, str]:
+        """The lookup and vector indexes that exist but do not answer (their files damaged
+        or gone), by ``table.index``: a few lookups, cheap at any size."""
+        found: dict[str, str] = {}
+        for table, checks in (("chunks", (("chunk_id_idx", self.id_index_problem),
+                                          ("shard_idx", self.shard_index_problem))),
+                              ("vectors", (("vector_idx", self.vector_index_problem),))):
+            if not self.has(table):
+                continue
+            names = {i.name for i in self.table(table).list_indices()}
+            for name, problem in checks:
+                if name in names and (why := problem()):
+                    found[f"{table}.{name}"] = why
+        return found
+
     def damaged_tables(self) -> dict[str, str]:
         """Tables that exist but cannot be read through, or have an older layout: name → why.
         Reading one column reads every data file of a table."""
@@ -391,12 +421,8 @@ class Store:
                 table.search().select([_NARROW.get(name.removesuffix("_next"),
                                                    expected[0])]).to_arrow()
             except (RuntimeError, OSError, ValueError) as exc:
-                problems[name] = _first_line(exc)
+                problems[name] = first_line(exc)
         return problems
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 _SCHEMAS: dict[str, pa.Schema] = {"files": FILES_SCHEMA, "chunks": CHUNKS_SCHEMA,

@@ -123,3 +123,118 @@ def test_an_index_of_a_subdirectory_indexes_its_repository(tmp_path):
     assert "inside the repository" in proc.stderr
     assert (repo / ".semcode" / "lancedb").is_dir()
     assert not (repo / "src" / "shop" / ".semcode").exists()
+
+
+# -- damaged files: truncated, zeroed or overwritten, in any table or index ------------------
+DAMAGE = {
+    "truncated": lambda data: data[: len(data) // 2],
+    "zeroed": lambda data: bytes(len(data)),
+    "garbage": lambda data: os.urandom(len(data)),
+}
+# An index's directory, known by a file only its kind of index has.
+INDEX_FILES = {"ids": "page_data.lance", "shards": "bitmap_page_lookup.lance",
+               "full_text": "part_0_invert.lance"}
+
+
+def damage(path: Path, how: str) -> None:
+    path.write_bytes(DAMAGE[how](path.read_bytes()))
+
+
+def newest_data_file(store: str, table: str) -> Path:
+    """The data file written last: one the table's current version surely reads."""
+    return max(_data_files(store, table), key=lambda p: p.stat().st_mtime_ns)
+
+
+def index_file(store: str, kind: str) -> Path:
+    (found,) = (Path(store) / "chunks.lance" / "_indices").glob(f"*/{INDEX_FILES[kind]}")
+    return found
+
+
+def assert_reported_broken(repo, store: str) -> dict:
+    proc = semcode("status", "--repo", str(repo), "--store", store, "--json")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    status = json.loads(proc.stdout)
+    assert not all(status["checks"].values())
+    assert "semcode index" in (status["hint"] or "") + " ".join(
+        status["check_failures"].values())
+    return status
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+@pytest.mark.parametrize("table", ["chunks", "vectors", "files", "meta"])
+def test_a_damaged_data_file_is_reported_and_a_plain_run_repairs_it(indexed, tmp_path, table,
+                                                                    how):
+    repo, store = copy_store(indexed, tmp_path)
+    damage(newest_data_file(store, table), how)
+    status = assert_reported_broken(repo, store)
+    assert table in status["check_failures"]["store_readable"]
+    report = index(repo, store)
+    assert report.ok and report.checks == ALL_PASSED, report.text()
+    assert report.repairs.get("damaged_tables") == 1
+    assert semcode("status", "--repo", str(repo), "--store", store).returncode == 0
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage"])
+@pytest.mark.parametrize("kind", INDEX_FILES)
+def test_a_damaged_index_file_is_reported_and_a_plain_run_rebuilds_it(indexed, tmp_path, kind,
+                                                                      how):
+    repo, store = copy_store(indexed, tmp_path)
+    damage(index_file(store, kind), how)
+    assert_reported_broken(repo, store)
+    report = index(repo, store)
+    assert report.ok and report.checks == ALL_PASSED, report.text()
+    assert semcode("status", "--repo", str(repo), "--store", store).returncode == 0
+
+
+def test_a_damaged_writer_lease_is_made_anew_by_the_next_run(indexed, tmp_path):
+    repo, store = copy_store(indexed, tmp_path)
+    damage(newest_data_file(store, "writer_lease"), "garbage")
+    report = index(repo, store)
+    assert report.ok and report.checks == ALL_PASSED, report.text()
+
+
+@pytest.fixture(scope="module")
+def indexed_for_real(tmp_path_factory):
+    """The fixture repository indexed with the packaged model (search needs it)."""
+    root = tmp_path_factory.mktemp("real")
+    repo, store = make_repo(root / "repo"), str(root / "store")
+    assert run_index_job(Settings(repo=str(repo), store=store)).ok
+    return repo, store
+
+
+@pytest.mark.model
+def test_a_plain_index_of_a_damaged_store_does_not_take_the_up_to_date_shortcut(
+        indexed_for_real, tmp_path):
+    from semcode.pipeline import nothing_to_do
+
+    repo, store = copy_store(indexed_for_real, tmp_path)
+    settings = Settings(repo=str(repo), store=store)
+    assert nothing_to_do(settings) is not None  # healthy: nothing to do
+    damage(newest_data_file(store, "vectors"), "truncated")
+    assert nothing_to_do(settings) is None
+    proc = semcode("index", str(repo), "--store", store, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["repairs"] == {"damaged_tables": 1}
+
+
+@pytest.mark.model
+def test_search_over_damaged_vectors_answers_by_keyword_and_says_so(indexed_for_real,
+                                                                    tmp_path):
+    _, store = copy_store(indexed_for_real, tmp_path)
+    damage(newest_data_file(store, "vectors"), "garbage")
+    proc = semcode("search", "getUserName", "--store", store, "--json")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["hits"] and {h["matched_by"] for h in answer["hits"]} == {"keyword"}
+    assert any("by keyword only" in w for w in answer["warnings"])
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("how", ["truncated", "zeroed"])
+def test_search_over_damaged_chunks_says_it_cannot_answer(indexed_for_real, tmp_path, how):
+    _, store = copy_store(indexed_for_real, tmp_path)
+    for victim in _data_files(store, "chunks"):
+        damage(victim, how)
+    proc = semcode("search", "user name", "--store", store)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot be read" in proc.stderr and "semcode index" in proc.stderr
