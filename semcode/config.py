@@ -58,6 +58,8 @@ ENV_VARS = {
 # How a backfill of every shard runs: one run that parses the shards in a process pool
 # (one machine), or one run per shard (one pod per shard under Kubernetes).
 SHARD_RUNS = ("one", "each")
+# What SEMCODE_DEVICE may name: PyTorch's accelerators, with an index where they have one.
+DEVICE = re.compile(r"cpu|mps|(cuda|xpu|npu|hpu)(:\d+)?")
 # A repository's name in a deployment of several: part of asset keys, job, sensor and
 # resource names, and the folder of its store under SEMCODE_STORE.
 REPO_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
@@ -94,6 +96,9 @@ class Settings:
                 raise ConfigError(f"{where}={value!r}: must be a whole number of at least 1")
             if value > most:
                 raise ConfigError(f"{where}={value!r}: at most {most:,} — {why}")
+        if not DEVICE.fullmatch(self.device):
+            raise ConfigError(f"SEMCODE_DEVICE={self.device!r} is not a device — use cpu, "
+                              "cuda (or cuda:N for one GPU of several), mps or xpu")
         if self.backend not in BACKENDS:
             raise ConfigError(f"SEMCODE_BACKEND={self.backend!r} is not a backend — use one of "
                               f"{', '.join(BACKENDS)}")

@@ -12,7 +12,7 @@ import numpy as np
 
 from semcode import backends
 from semcode.config import DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_DEVICE
-from semcode.errors import ConfigError
+from semcode.errors import ConfigError, first_line
 from semcode.identifiers import split_identifier
 from semcode.model_files import model_id, model_path, query_prompt
 from semcode.static_model import BATCH_SIZE as STATIC_BATCH_SIZE
@@ -119,8 +119,16 @@ class Embedder:
             if self._runner is None:
                 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                self._runner = backends.load_runner(self.model, self.backend, self.device,
-                                                    may_export=not self.for_queries)
+                try:
+                    self._runner = backends.load_runner(self.model, self.backend, self.device,
+                                                        may_export=not self.for_queries)
+                except Exception as exc:  # the many ways a third party fails a load: name
+                    raise ConfigError(   # the settings that chose it, keep its own words
+                        f"the model SEMCODE_MODEL={self.model!r} could not be loaded on "
+                        f"SEMCODE_DEVICE={self.device!r} ({type(exc).__name__}: "
+                        f"{first_line(exc)}) — models are read from the local disk: use the "
+                        "default all-MiniLM-L6-v2, `static`, or the directory of a "
+                        "sentence-transformers model, on a device this machine has") from None
             return self._runner
 
     def warm_up(self) -> None:

@@ -10,16 +10,25 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel, Field
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp_types import (
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    CallToolResult,
+    ErrorData,
+    JSONRPCError,
+    TextContent,
+)
+from pydantic import BaseModel, Field, ValidationError
 
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
-from semcode.errors import SemcodeError
+from semcode.errors import SemcodeError, as_damage
 from semcode.reports import IndexStatus
 from semcode.repositories import DeploymentStatus, Searchers, chosen, deployment_status
 from semcode.search import MAX_K, Hit, Searcher
@@ -94,6 +103,9 @@ def _offset(cursor: str | None, query: str, filters: list) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         raise ToolError("cursor is not one this server gave — start again without it") \
             from exc
+    if not 0 <= offset < MAX_K:
+        raise ToolError("cursor is not one this server gave (its offset is out of range) — "
+                        "start again without it")
     if _cursor(query, filters, offset) != cursor:
         raise ToolError("cursor belongs to another query or other filters — pass the same "
                         "query and filters as the page it came from, or start without it")
@@ -141,11 +153,16 @@ class _Index:
 
 
 async def _answer(work: Callable[[], T]) -> T:
-    """Run ``work`` in a worker thread; a SemcodeError becomes the tool's error message."""
+    """Run ``work`` in a worker thread; a SemcodeError (or a damaged store file) becomes the
+    tool's error message."""
     try:
         return await anyio.to_thread.run_sync(work)
     except SemcodeError as exc:
         raise ToolError(str(exc)) from exc
+    except (RuntimeError, OSError, ValueError) as exc:
+        if (damage := as_damage(exc)) is None:
+            raise
+        raise ToolError(str(damage)) from exc
 
 
 def _check_limit(limit: int) -> None:
@@ -254,5 +271,56 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
     return server
 
 
+class _AnswerUnreadable:
+    """The read side of the stdio transport, answering each line that is not a JSON-RPC
+    message as JSON-RPC 2.0 asks — a Parse error (-32700) for text that is not JSON, an
+    Invalid Request (-32600) for JSON that is no message, each with id null — where the SDK
+    passes the line's exception on and the client waits for an answer that never comes."""
+
+    def __init__(self, inner: Any, write: Any):
+        self._inner, self._write = inner, write
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, Exception):
+                return item
+            await self._write.send(SessionMessage(JSONRPCError(
+                jsonrpc="2.0", id=None, error=_unreadable(item))))
+
+    def __aiter__(self) -> "_AnswerUnreadable":
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> "_AnswerUnreadable":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._inner.aclose()
+
+    def __getattr__(self, name: str) -> Any:  # last_context, aclose, …
+        return getattr(self._inner, name)
+
+
+def _unreadable(exc: Exception) -> ErrorData:
+    problems = exc.errors() if isinstance(exc, ValidationError) else []
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return ErrorData(code=PARSE_ERROR, message="Parse error: the line is not JSON")
+    return ErrorData(code=INVALID_REQUEST, message="Invalid Request: the line is not a "
+                     "JSON-RPC 2.0 request, notification or response")
+
+
+async def _serve_stdio(server: MCPServer) -> None:
+    async with stdio_server() as (read_stream, write_stream):
+        low = server._lowlevel_server
+        await low.run(_AnswerUnreadable(read_stream, write_stream), write_stream,
+                      low.create_initialization_options())
+
+
 def serve(settings: Settings, names: Sequence[str] = ()) -> None:
-    build_server(settings, names).run("stdio")
+    anyio.run(_serve_stdio, build_server(settings, names))

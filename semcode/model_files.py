@@ -6,6 +6,7 @@ model name or local directory works as well.
 """
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,32 @@ def model_path(model: str) -> str:
             ) from None
         return str(get_model_path())
     return model
+
+
+def require_model(model: str) -> None:
+    """A ConfigError naming SEMCODE_MODEL unless ``model`` can be read here: the packaged
+    default, ``static``, a model directory, or a name in the local model cache (or one a hub
+    may still serve, unless HF_HUB_OFFLINE says none can be reached)."""
+    if model == STATIC_MODEL:
+        return
+    path = Path(model_path(model)).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+            raise ConfigError(f"SEMCODE_MODEL={model!r}: {path} holds no model (no "
+                              "config.json or modules.json) — give the directory of a "
+                              "sentence-transformers model")
+        return
+    if model.startswith((".", "/", "~")) or os.sep in model.strip("/") and \
+            model.count("/") != 1:
+        raise ConfigError(f"SEMCODE_MODEL={model!r}: no such directory — give the directory "
+                          "of a sentence-transformers model, or unset it for the packaged "
+                          "all-MiniLM-L6-v2")
+    if _model_file(model, "config.json") is None and \
+            os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise ConfigError(f"SEMCODE_MODEL={model!r} is neither a directory nor in the local "
+                          "model cache, and HF_HUB_OFFLINE is set: nothing can fetch it — "
+                          "unset SEMCODE_MODEL for the packaged all-MiniLM-L6-v2, or give a "
+                          "model directory")
 
 
 def model_id(model: str) -> str:

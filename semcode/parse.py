@@ -21,6 +21,7 @@ from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.idsets import absent, duplicated, surplus
 from semcode.lease import check_lease, writer_lease
+from semcode.model_files import require_model
 from semcode.reports import ShardReport, count_skips
 from semcode.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
 from semcode.store import CHUNKS_SCHEMA, Store, sql_in
@@ -171,6 +172,7 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
     """Index several shards in parallel, one process per core; each commits on its own. The
     writer lease is held (as ``owner``) for all of them; the workers die with this process.
     Progress is reported in files (and chunks) as the workers go, not per shard."""
+    require_model(model)  # before any process starts: a clear error, not a child's
     workers = max(1, min(workers or os.cpu_count() or 1, len(shards)))
     store = Store(store_uri)
     shown = ParseProgress(store.count("files", f"status = '{INDEXED}' AND "

@@ -21,6 +21,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import IO, Any
@@ -121,10 +122,11 @@ class SandboxedChunker:
         if self._child is not None and self._child.poll() is None:
             return self._child
         self.close()
+        errors = tempfile.TemporaryFile()  # what it says, for the message if it fails
         child = subprocess.Popen(
             [sys.executable, "-m", "semcode.sandbox", self.model, str(self.reserve),
              str(os.getpid())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
             env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
         self._child = child
         try:
@@ -134,8 +136,13 @@ class SandboxedChunker:
             ready = None
         if ready != ("ready", None):
             code = self.close()
-            raise SandboxError(f"the parse process did not start (exit {code}); its errors "
-                               "are above")
+            errors.seek(0)
+            said = [line for line in errors.read().decode("utf-8", "replace").splitlines()
+                    if line.strip()]
+            raise SandboxError(f"the parse process for SEMCODE_MODEL={self.model!r} did not "
+                               f"start (exit {code}): "
+                               f"{said[-1] if said else 'it said nothing'}")
+        errors.close()
         return child
 
     def close(self) -> int | None:

@@ -140,6 +140,9 @@ def blend(by_vector: list[Ranked], by_keyword: list[Ranked],
     return sorted(fused, key=lambda pair: (-pair[1], pair[0]))
 
 
+MAX_LINE = 2**31 - 1  # lines are stored as int32
+
+
 class Searcher:
     """Opens the store once and loads the model on the first query; safe to share between
     threads for reading."""
@@ -289,6 +292,8 @@ class Searcher:
     def place(self, path: str, line: int | None = None) -> tuple[np.ndarray, list[str]]:
         """The vector of the chunk at ``path:line`` (the mean of the file's, without a line)
         and the ids it stands for."""
+        if line is not None and not 1 <= line <= MAX_LINE:
+            raise QueryError(f"line {line} is not a line of a file: give 1 to {MAX_LINE:,}")
         scope = f"path = {sql_str(path)}"
         if line is not None:
             scope += f" AND start_line <= {int(line)} AND end_line >= {int(line)}"

@@ -133,3 +133,36 @@ def test_index_with_nothing_to_do_starts_no_dagster_and_loads_no_model(indexed_r
     assert loaded == "[]"
     full = json.loads(semcode("index", str(repo), "--json", "--full").stdout)
     assert full["up_to_date"] is False and full["vectors"]["embedded"] == 0
+
+
+def test_similar_past_any_line_is_a_clear_error(indexed_repo):
+    repo, _ = indexed_repo
+    proc = semcode("similar", "src/shop/users.py:2147483648", "--repo", str(repo))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "line 2147483648" in proc.stderr
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("SEMCODE_SHARDS", "10000", "at most 1,024"),
+    ("SEMCODE_BATCH_SIZE", "99999999", "at most 4,096"),
+    ("SEMCODE_PARSE_TIMEOUT", "0", "at least 1"),
+    ("SEMCODE_DEVICE", "tpu", "is not a device"),
+    ("SEMCODE_MODEL", "./no-such-model", "no such directory"),
+])
+def test_a_setting_out_of_bounds_names_the_variable_and_why(indexed_repo, variable, value,
+                                                            words):
+    repo, _ = indexed_repo
+    for args in (("index", str(repo), "--full"), ("search", "user", "--repo", str(repo))):
+        proc = semcode(*args, env={variable: value, "HF_HUB_OFFLINE": "1"})
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr, (args, proc.stderr)
+        if args[0] == "index" or variable != "SEMCODE_MODEL":
+            said = " ".join((proc.stderr + proc.stdout).split())  # a run's failure: stdout
+            assert f"{variable}=" in said and value in said and words in said, (args, said)
+
+
+def test_a_model_that_is_not_here_is_named_by_the_variable(indexed_repo, tmp_path):
+    repo, _ = indexed_repo
+    proc = semcode("index", str(repo), "--store", str(tmp_path / "store"),
+                   env={"SEMCODE_MODEL": "no-such-model", "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "SEMCODE_MODEL='no-such-model'" in " ".join((proc.stderr + proc.stdout).split())

@@ -165,3 +165,56 @@ def test_search_pages_within_a_token_budget_and_continues_by_cursor(indexed):
     assert all({"score", "matched_by", "part_of"} <= set(h) for h in page1["hits"])
     assert wrong.is_error and "another query" in wrong.content[0].text
     assert forged.is_error and "cursor" in forged.content[0].text
+
+
+def _cursor_at(cursor: str, offset: int) -> str:
+    """A cursor the server gave, with its offset changed (what a confused client sends)."""
+    import base64
+
+    state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    return base64.urlsafe_b64encode(json.dumps({**state, "o": offset}).encode()).decode()
+
+
+def test_a_cursor_whose_offset_was_changed_out_of_range_is_an_error(indexed):
+    ask = {"query": "user name", "limit": 2}
+
+    async def body(client):
+        first = await client.call_tool("search_code", ask)
+        cursor = first.structured_content["next_cursor"]
+        return [await client.call_tool("search_code", {**ask, "cursor": _cursor_at(cursor, o)})
+                for o in (-1, -3, -50, 10**6)]
+
+    for answer in run(*indexed, body):
+        assert answer.is_error and "cursor" in answer.content[0].text
+        assert "k must be" not in answer.content[0].text
+
+
+def test_find_similar_past_any_line_says_why(indexed):
+    async def body(client):
+        return await client.call_tool("find_similar", {"path": "src/shop/users.py",
+                                                       "line": 2**31})
+
+    answer = run(*indexed, body)
+    assert answer.is_error and "line 2147483648 is not a line" in answer.content[0].text
+
+
+@pytest.mark.parametrize("line, code, words", [
+    ("not json", -32700, "Parse error"),
+    ('{"neither": "request nor response"}', -32600, "Invalid Request"),
+])
+def test_a_line_that_is_not_json_rpc_gets_the_error_the_spec_asks_for(indexed, line, code,
+                                                                      words):
+    import subprocess
+
+    repo, store = indexed
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}}
+    proc = subprocess.run([sys.executable, "-m", "semcode.cli", "mcp", "--repo", str(repo),
+                           "--store", store], input=f"{line}\n{json.dumps(init)}\n",
+                          capture_output=True, text=True, timeout=120)
+    replies = [json.loads(r) for r in proc.stdout.splitlines() if r.strip()]
+    assert replies[0] == {"jsonrpc": "2.0", "id": None,
+                          "error": {"code": code, "message": replies[0]["error"]["message"]}}
+    assert words in replies[0]["error"]["message"]
+    assert replies[1]["id"] == 1 and "result" in replies[1]  # and it keeps serving
