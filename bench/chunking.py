@@ -1,9 +1,11 @@
 """Chunking throughput on a sample of Linux 6.1 ``drivers/`` (C and headers).
 
 What one parser worker does per file — read, parse, chunk, hash, keywords — without the store.
-Prints MB/s, chunks/s and, with ``--profile``, the top functions. Usage:
+Prints MB/s, chunks/s and, with ``--profile``, the top functions; with ``--sandbox``, the same
+files through the parse sandbox an index run uses (a child process per parser, a deadline per
+file: ``semcode/sandbox.py``), to measure what the deadline costs. Usage:
 
-    python bench/chunking.py [--files 150] [--seed 1] [--profile]
+    python bench/chunking.py [--files 150] [--seed 1] [--profile] [--sandbox]
 """
 
 import argparse
@@ -31,17 +33,20 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=150)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sandbox", action="store_true")
     args = parser.parse_args()
 
     from semcode.chunking import Chunker
     from semcode.config import DEFAULT_MODEL
     from semcode.rows import chunk_rows
+    from semcode.sandbox import SandboxedChunker
     from semcode.tokens import token_counter
 
     repo = linux_drivers_repo()
     paths = sample(repo, args.files, args.seed)
     texts = [(p, p.read_bytes().decode("utf-8", "replace")) for p in paths]
     chunker = Chunker(token_counter(DEFAULT_MODEL))
+    sandbox = SandboxedChunker(DEFAULT_MODEL)
     size = sum(len(t.encode()) for _, t in texts)
 
     def run() -> int:
@@ -49,7 +54,8 @@ def main() -> None:
         for path, text in texts:
             file = {"path": str(path.relative_to(repo)), "shard": 0, "language": "c",
                     "content_hash": "x"}
-            count += len(chunk_rows(file, text, chunker, "c0"))
+            count += len(sandbox.rows(file, text, "c0")[0] if args.sandbox
+                         else chunk_rows(file, text, chunker, "c0"))
         return count
 
     profiler = cProfile.Profile() if args.profile else None
@@ -60,7 +66,9 @@ def main() -> None:
     if profiler:
         profiler.disable()
     seconds = time.perf_counter() - started
-    print(json.dumps({"files": len(texts), "mb": round(size / 1e6, 2), "chunks": chunks,
+    sandbox.close()
+    print(json.dumps({"sandbox": args.sandbox, "files": len(texts),
+                      "mb": round(size / 1e6, 2), "chunks": chunks,
                       "seconds": round(seconds, 2), "mb_per_s": round(size / 1e6 / seconds, 3),
                       "chunks_per_s": round(chunks / seconds)}))
     if profiler:

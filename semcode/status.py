@@ -17,14 +17,27 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
         return IndexStatus(store=store_uri, exists=False,
                            hint="no index yet — run `semcode index` first")
     try:
-        problems = store.problems()
+        problems = store.damaged_tables()
         if not problems:
-            return _status(store, store_uri, repo, branch)
+            return _with_index_problems(_status(store, store_uri, repo, branch),
+                                        store.index_problems())
     except (RuntimeError, OSError, ValueError) as exc:
         if (damage := as_damage(exc, store_uri)) is None:
             raise
         problems = {"store": str(damage)}
     return _damaged(store_uri, repo, branch, problems)
+
+
+def _with_index_problems(status: IndexStatus, problems: dict[str, str]) -> IndexStatus:
+    """The checks, and a failed ``lookup_indexes_answer`` when an index of chunk ids, shards
+    or vectors has unreadable files (search reads past it, slowly; a run rebuilds it)."""
+    if not problems:
+        return status
+    what = "; ".join(f"{name}: {why}" for name, why in problems.items())
+    return status.model_copy(update={
+        "checks": {**status.checks, "lookup_indexes_answer": False},
+        "check_failures": {**status.check_failures, "lookup_indexes_answer":
+                           f"cannot read {what} — run `semcode index` to rebuild it"}})
 
 
 def _damaged(store_uri: str, repo: str, branch: str, problems: dict[str, str]) -> IndexStatus:

@@ -381,15 +381,6 @@ class Store:
         return ""
 
     # -- damage ------------------------------------------------------------------------------
-    def problems(self) -> dict[str, str]:
-        """Everything of the store that cannot be read now — a table (``chunks``) or an
-        index of one (``chunks.chunk_id_idx``) — and why; empty when all of it reads. The
-        full-text index has its own check (``keyword_index_answers``)."""
-        found = self.damaged_tables()
-        found.update({name: why for name, why in self.index_problems().items()
-                      if name.split(".")[0] not in found})
-        return found
-
     def index_problems(self) -> dict[str, str]:
         """The lookup and vector indexes that exist but do not answer (their files damaged
         or gone), by ``table.index``: a few lookups, cheap at any size."""

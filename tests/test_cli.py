@@ -35,7 +35,8 @@ def test_index_json_prints_exactly_one_summary_object(indexed_repo):
                             "check_failures", "seconds", "up_to_date", "error"}
     assert summary["check_failures"] == {}
     assert summary["error"] is None
-    assert set(summary["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed"}
+    assert set(summary["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed",
+                                     "line_windows"}
     assert set(summary["chunks"]) == {"total", "added", "removed"}
     assert set(summary["vectors"]) == {"total", "embedded", "reused", "deleted", "backend"}
     assert summary["vectors"]["backend"].startswith("openvino")  # auto on a CPU

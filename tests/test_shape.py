@@ -87,7 +87,8 @@ def test_a_renamed_or_missing_key_fails_loudly():
 def test_the_index_json_contract_keeps_its_fields():
     data = IndexReport().to_dict()
     assert {"commit", "files", "chunks", "vectors", "checks"} <= set(data)
-    assert set(data["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed"}
+    assert set(data["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed",
+                                  "line_windows"}
     assert set(data["chunks"]) == {"total", "added", "removed"}
     assert set(data["vectors"]) == {"total", "embedded", "reused", "deleted", "backend"}
     status = IndexStatus(store="s", exists=True).to_dict()
