@@ -128,22 +128,22 @@ def _chunk_files(stale: list[dict], repo: str, is_git: bool, chunker: SandboxedC
                  ) -> tuple[pa.Table, list[dict], list[dict]]:
     """Chunk rows of every readable file, a skip (with its reason) for each other, and a
     note for each file cut by line windows because its grammar missed the deadline. Rows are
-    held in Arrow, a few thousand at a time as Python objects."""
-    reader, rows, skips, notes = FileReader(repo, is_git), [], [], []
+    gathered column by column and turned into Arrow a few thousand at a time."""
+    reader, skips, notes = FileReader(repo, is_git), [], []
     batches: list[pa.RecordBatch] = []
+    held = _Columns()
     try:
         for f in stale:
             data, reason = reader.read(f)
             if data is not None:
                 try:
-                    new, note = chunker.rows(f, data.decode("utf-8"), f["commit"])
-                    rows += new
+                    columns, note = chunker.columns(f, data.decode("utf-8"))
+                    count = held.add(f, columns)
                     if note:
                         notes.append({**f, "status": INDEXED, "reason": note[:300]})
-                    _sink.add(1, len(new))
-                    if len(rows) >= ROW_BATCH:
-                        batches.append(pa.RecordBatch.from_pylist(rows, schema=CHUNKS_SCHEMA))
-                        rows = []
+                    _sink.add(1, count)
+                    if held.rows >= ROW_BATCH:
+                        batches.append(held.batch())
                     continue
                 except ValueError as exc:  # one bad file is a skip, never a lost shard
                     reason = f"parse_error: {exc}"[:300]
@@ -152,8 +152,30 @@ def _chunk_files(stale: list[dict], repo: str, is_git: bool, chunker: SandboxedC
     finally:
         reader.close()
         _sink.flush()
-    batches.append(pa.RecordBatch.from_pylist(rows, schema=CHUNKS_SCHEMA))
+    batches.append(held.batch())
     return pa.Table.from_batches(batches, schema=CHUNKS_SCHEMA), skips, notes
+
+
+class _Columns:
+    """Chunk rows held column by column until they become a record batch."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list] = {name: [] for name in CHUNKS_SCHEMA.names}
+        self.rows = 0
+
+    def add(self, file: dict, varying: dict[str, list]) -> int:
+        count = len(varying["chunk_id"])
+        for name, values in varying.items():
+            self.columns[name] += values
+        for name in ("path", "shard", "language", "content_hash", "commit"):
+            self.columns[name] += [file[name]] * count
+        self.rows += count
+        return count
+
+    def batch(self) -> pa.RecordBatch:
+        batch = pa.RecordBatch.from_pydict(self.columns, schema=CHUNKS_SCHEMA)
+        self.__init__()  # type: ignore[misc]
+        return batch
 
 
 IN_PROCESS_FILES = 200  # parsing this many files costs about what starting a pool does

@@ -21,23 +21,40 @@ def chunk_id(path: str, symbol: str, hash_: str, occurrence: int) -> str:
     return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
-def chunk_rows(file: dict, text: str, chunker: Chunker, commit: str,
-               language: str | None = None) -> list[dict]:
-    """The rows of one file's chunks. ``language``: how to cut it, when not by its own
-    language (``""``: line windows only, no grammar)."""
-    rows: list[dict] = []
+# The columns of a chunk row that differ between the chunks of one file; the rest (path,
+# shard, language, content_hash, commit) are the file's.
+VARYING = ("chunk_id", "kind", "symbol", "start_line", "end_line", "text", "text_hash",
+           "keywords", "part_start", "part_end")
+
+
+def chunk_columns(file: dict, text: str, chunker: Chunker,
+                  language: str | None = None) -> dict[str, list]:
+    """The varying columns of one file's chunk rows, column by column (what crosses the
+    parse sandbox's pipe: far cheaper to pickle than a dict per row). ``language``: how to
+    cut it, when not by its own language (``""``: line windows only, no grammar)."""
+    columns: dict[str, list] = {name: [] for name in VARYING}
     seen: Counter[tuple[str, str]] = Counter()
     cut_as = file["language"] if language is None else language
     for c in chunker.chunk(text, cut_as):
         h = text_hash(embedding_text(c.symbol, c.text))
         seen[(c.symbol, h)] += 1
-        rows.append({
-            "chunk_id": chunk_id(file["path"], c.symbol, h, seen[(c.symbol, h)] - 1),
-            "path": file["path"], "shard": file["shard"], "language": file["language"],
-            "kind": c.kind, "symbol": c.symbol, "start_line": c.start_line,
-            "end_line": c.end_line, "text": c.text, "text_hash": h,
-            "keywords": keywords(f"{c.symbol}\n{c.text}"),
-            "content_hash": file["content_hash"], "commit": commit,
-            "part_start": c.part_of[0], "part_end": c.part_of[1],
-        })
-    return rows
+        for name, value in zip(VARYING, (
+                chunk_id(file["path"], c.symbol, h, seen[(c.symbol, h)] - 1), c.kind,
+                c.symbol, c.start_line, c.end_line, c.text, h,
+                keywords(f"{c.symbol}\n{c.text}"), c.part_of[0], c.part_of[1]), strict=True):
+            columns[name].append(value)
+    return columns
+
+
+def as_rows(file: dict, columns: dict[str, list], commit: str) -> list[dict]:
+    """Whole chunk rows (a dict each) from a file and its varying columns."""
+    own = {"path": file["path"], "shard": file["shard"], "language": file["language"],
+           "content_hash": file["content_hash"], "commit": commit}
+    return [{**own, **dict(zip(VARYING, values, strict=True))}
+            for values in zip(*(columns[name] for name in VARYING), strict=True)]
+
+
+def chunk_rows(file: dict, text: str, chunker: Chunker, commit: str,
+               language: str | None = None) -> list[dict]:
+    """The rows of one file's chunks."""
+    return as_rows(file, chunk_columns(file, text, chunker, language), commit)

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from semcode.chunking import Chunker
 from semcode.config import DEFAULT_PARSE_TIMEOUT
-from semcode.rows import chunk_rows
+from semcode.rows import as_rows, chunk_columns
 from semcode.tokens import token_counter
 
 STARTUP_TIMEOUT = 120.0  # seconds the child may take to import and load the tokenizer
@@ -76,9 +76,9 @@ def _read_frame(fd: int, deadline: float | None = None) -> Any:
 
 
 class SandboxedChunker:
-    """``chunk_rows`` of one file at a time in a child process, each within ``deadline``
-    seconds. ``rows`` answers (rows, note): the note is empty, or says why the file was cut
-    by line windows instead of by its grammar."""
+    """``chunk_columns`` of one file at a time in a child process, each within ``deadline``
+    seconds. ``columns`` answers (columns, note): the note is empty, or says why the file was
+    cut by line windows instead of by its grammar."""
 
     def __init__(self, model: str, reserve_tokens: int = 0,
                  deadline: float = DEFAULT_PARSE_TIMEOUT):
@@ -87,35 +87,44 @@ class SandboxedChunker:
         self._fallback: Chunker | None = None
         self._busy = threading.Lock()  # one file at a time through the one child
 
-    def rows(self, file: dict, text: str, commit: str) -> tuple[list[dict], str]:
+    def columns(self, file: dict, text: str) -> tuple[dict[str, list], str]:
         """Raises ``ValueError`` with the child's words when chunking failed on the file's
         content (the caller skips the file, as it would in-process)."""
+        with self._busy:
+            return self._columns(file, text)
+
+    def rows(self, file: dict, text: str, commit: str) -> tuple[list[dict], str]:
+        """The same as whole rows, a dict each (for tests and benchmarks)."""
+        columns, note = self.columns(file, text)
+        return as_rows(file, columns, commit), note
+
+    def _columns(self, file: dict, text: str) -> tuple[dict[str, list], str]:
         child = self._running()
         try:
-            _write_frame(child.stdin.fileno(), (file, text, commit))  # type: ignore[union-attr]
+            _write_frame(child.stdin.fileno(), (file, text))  # type: ignore[union-attr]
             reply = _read_frame(child.stdout.fileno(),  # type: ignore[union-attr]
                                 time.monotonic() + self.deadline)
         except TimeoutError:
             self.close()
-            return self._windows(file, text, commit, TIMEOUT,
+            return self._windows(file, text, TIMEOUT,
                                  f"the {file['language']} grammar did not finish in "
                                  f"{self.deadline:g} s")
         except (BrokenPipeError, ConnectionResetError):
             reply = None
         if reply is None:  # the child died on this file
             code = self.close()
-            return self._windows(file, text, commit, CRASH,
+            return self._windows(file, text, CRASH,
                                  f"the {file['language']} grammar ended its process ({code})")
         status, value = reply
         if status != "ok":
             raise ValueError(value)
         return value, ""
 
-    def _windows(self, file: dict, text: str, commit: str, kind: str,
-                 why: str) -> tuple[list[dict], str]:
+    def _windows(self, file: dict, text: str, kind: str,
+                 why: str) -> tuple[dict[str, list], str]:
         if self._fallback is None:
             self._fallback = Chunker(token_counter(self.model), self.reserve)
-        return (chunk_rows(file, text, self._fallback, commit, language=""),
+        return (chunk_columns(file, text, self._fallback, language=""),
                 f"{kind}: {why}; chunked by line windows")
 
     def _running(self) -> "subprocess.Popen[bytes]":
@@ -127,7 +136,7 @@ class SandboxedChunker:
             [sys.executable, "-m", "semcode.sandbox", self.model, str(self.reserve),
              str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-            env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+            env=os.environ)  # a parse worker's TOKENIZERS_PARALLELISM=false passes on
         self._child = child
         try:
             ready = _read_frame(child.stdout.fileno(),  # type: ignore[union-attr]
@@ -196,7 +205,7 @@ def die_with_parent(parent: int) -> None:
 
 
 def serve(model: str, reserve_tokens: int, parent: int, inp: IO[bytes] | None = None) -> None:
-    """The child: chunk rows of each file sent on standard input, one reply frame each."""
+    """The child: chunk columns of each file sent on standard input, one reply each."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run ends
     die_with_parent(parent)
     out = os.dup(1)
@@ -205,10 +214,10 @@ def serve(model: str, reserve_tokens: int, parent: int, inp: IO[bytes] | None = 
     chunker = Chunker(token_counter(model), reserve_tokens)
     _write_frame(out, ("ready", None))
     while (request := _read_frame(source)) is not None:
-        file, text, commit = request
-        reply: tuple[str, list[dict] | str]
+        file, text = request
+        reply: tuple[str, dict[str, list] | str]
         try:
-            reply = ("ok", chunk_rows(file, text, chunker, commit))
+            reply = ("ok", chunk_columns(file, text, chunker))
         except Exception as exc:  # one bad file is the caller's skip, never the child's end
             reply = ("error", f"{type(exc).__name__}: {exc}"[:300])
         _write_frame(out, reply)
