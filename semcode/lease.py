@@ -247,8 +247,6 @@ def check_lease(store: "Store", owner: str, margin: float,
 def keep(uri: str, owner: str, ttl: float, parent: int) -> int:
     """The keeper: renew ``owner``'s lease every third of ``ttl`` for process ``parent``
     until its input ends (released, or the parent died). Exit 3 when the lease was lost."""
-    from semcode.store import Store
-
     source = sys.stdin.buffer.fileno()
     lease: WriterLease | None = None
     while os.getppid() == parent:
@@ -258,6 +256,8 @@ def keep(uri: str, owner: str, ttl: float, parent: int) -> int:
         if readable:
             continue
         if lease is None:  # imported at the first renewal: a short run never pays for it
+            from semcode.store import Store
+
             lease = WriterLease(Store(uri), owner, ttl=ttl)
         try:
             if not lease._claim(renew=True, pid=parent):
