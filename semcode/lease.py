@@ -31,8 +31,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from semcode import progress
 from semcode.errors import LeaseLost, StoreBusy, as_damage, first_line
 
@@ -43,9 +41,6 @@ if TYPE_CHECKING:
 
 LEASE_TABLE = "writer_lease"
 LEASE_KEY = "writer"
-LEASE_SCHEMA = pa.schema([("key", pa.string()), ("owner", pa.string()), ("host", pa.string()),
-                          ("pid", pa.int64()), ("expires", pa.float64()),
-                          ("created", pa.float64())])
 # Two writers that create the lease table at the same moment can both succeed, the second as
 # an overwrite of the first (seen with lancedb 0.40): no one claims a table younger than this.
 SETTLE_SECONDS = 1.0
@@ -99,9 +94,14 @@ class WriterLease:
         """The lease table, created with its one row by whichever writer comes first."""
         if self._handle is not None:
             return self._handle
+        import pyarrow as pa  # here, not at the top: the keeper process starts without it
+
+        schema = pa.schema([("key", pa.string()), ("owner", pa.string()), ("host", pa.string()),
+                            ("pid", pa.int64()), ("expires", pa.float64()),
+                            ("created", pa.float64())])
         row = pa.Table.from_pylist([{"key": LEASE_KEY, "owner": "", "host": "", "pid": 0,
                                      "expires": 0.0, "created": time.time()}],
-                                   schema=LEASE_SCHEMA)
+                                   schema=schema)
         for _ in range(100):
             try:
                 self._handle = self.store.db.open_table(LEASE_TABLE)
@@ -203,14 +203,9 @@ class WriterLease:
         from semcode.store import retry_conflicts, sql_str
 
         keeper, self._keeper = self._keeper, None
-        if keeper is not None:  # end of its input: it stops renewing and exits
-            keeper.stdin.close()  # type: ignore[union-attr]
-            try:
-                keeper.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                keeper.kill()
-                keeper.wait()
-        table = self._table()
+        if keeper is not None:  # end of its input: it stops renewing and exits by itself (a
+            keeper.stdin.close()  # type: ignore[union-attr]  # renewal after the release
+        table = self._table()  # below finds the row no longer its own and changes nothing)
         retry_conflicts(lambda: table.update(
             where=f"key = '{LEASE_KEY}' AND owner = {sql_str(self.owner)}",
             values={"owner": "", "host": "", "pid": 0, "expires": 0.0}), attempts=50)

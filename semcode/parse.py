@@ -204,7 +204,8 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
         one = partial(index_shard, store_uri=store_uri, repo=repo, model=model, is_git=is_git,
                       reserve_tokens=reserve_tokens, held=True, owner=lease.owner,
                       margin=lease.margin, parse_timeout=parse_timeout)
-        if workers == 1:
+        if workers == 1:  # its parse child starts while the shards' rows are read
+            sandboxed_chunker(model, reserve_tokens, parse_timeout).start()
             global _sink
             _sink, outer = _Sink(shown.add), _sink
             try:

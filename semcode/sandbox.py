@@ -84,6 +84,8 @@ class SandboxedChunker:
                  deadline: float = DEFAULT_PARSE_TIMEOUT):
         self.model, self.reserve, self.deadline = model, reserve_tokens, float(deadline)
         self._child: subprocess.Popen[bytes] | None = None
+        self._ready = False  # the child said it is ready
+        self._errors: IO[bytes] | None = None
         self._fallback: Chunker | None = None
         self._busy = threading.Lock()  # one file at a time through the one child
 
@@ -127,17 +129,32 @@ class SandboxedChunker:
         return (chunk_columns(file, text, self._fallback, language=""),
                 f"{kind}: {why}; chunked by line windows")
 
-    def _running(self) -> "subprocess.Popen[bytes]":
-        if self._child is not None and self._child.poll() is None:
-            return self._child
+    def start(self) -> None:
+        """Start the child now, without waiting for it: its imports overlap whatever the
+        caller reads before the first file."""
+        with self._busy:
+            if self._child is None or self._child.poll() is not None:
+                self._spawn()
+
+    def _spawn(self) -> None:
         self.close()
-        errors = tempfile.TemporaryFile()  # what it says, for the message if it fails
-        child = subprocess.Popen(
+        self._errors = tempfile.TemporaryFile()  # what it says, for the message if it fails
+        self._child = subprocess.Popen(
             [sys.executable, "-m", "semcode.sandbox", self.model, str(self.reserve),
              str(os.getpid())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
             env=os.environ)  # a parse worker's TOKENIZERS_PARALLELISM=false passes on
-        self._child = child
+        self._ready = False
+
+    def _running(self) -> "subprocess.Popen[bytes]":
+        if self._child is None or self._child.poll() is not None:
+            self._spawn()
+        child = self._child
+        assert child is not None
+        if self._ready:
+            return child
+        errors = self._errors
+        assert errors is not None
         try:
             ready = _read_frame(child.stdout.fileno(),  # type: ignore[union-attr]
                                 time.monotonic() + STARTUP_TIMEOUT)
@@ -152,11 +169,13 @@ class SandboxedChunker:
                                f"start (exit {code}): "
                                f"{said[-1] if said else 'it said nothing'}")
         errors.close()
+        self._ready = True
         return child
 
     def close(self) -> int | None:
         """Stop the child (if any); its exit code."""
         child, self._child = self._child, None
+        self._ready = False
         if child is None:
             return None
         if child.poll() is None:
