@@ -113,6 +113,9 @@ class SandboxedChunker:
                                  f"{self.deadline:g} s")
         except (BrokenPipeError, ConnectionResetError):
             reply = None
+        except BaseException:  # interrupted mid-request: its late reply must not answer the
+            self.close()       # next file of a long-lived process
+            raise
         if reply is None:  # the child died on this file
             code = self.close()
             return self._windows(file, text, CRASH,

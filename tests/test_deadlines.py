@@ -79,6 +79,33 @@ def test_a_grammar_that_ends_its_process_is_cut_by_line_windows():
     assert note.startswith("parse_crash") and covered('r#"', rows)
 
 
+def test_an_interrupted_request_never_answers_the_next_file():
+    """A signal that ends a wait for one file (Ctrl-C in a long-lived process) must not leave
+    that file's late answer in the pipe for the next file to read."""
+    chunker = SandboxedChunker(DEFAULT_MODEL, deadline=60)
+
+    class Stop(Exception):
+        pass
+
+    def stop(*_: object) -> None:
+        raise Stop
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
+    try:
+        with pytest.raises(Stop):
+            chunker.columns(*perl('r#"'))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    file = {"path": "ok.py", "shard": 0, "language": "python", "content_hash": "h"}
+    started = time.monotonic()
+    columns, note = chunker.columns(file, "def answer():\n    return 42\n")
+    chunker.close()
+    assert note == "" and columns["symbol"] == ["answer"]
+    assert time.monotonic() - started < 30
+
+
 def hanging_repo(root: Path) -> Path:
     repo = make_repo(root)
     for path, text in HANGS.items():
