@@ -160,7 +160,12 @@ class _Columns:
     """Chunk rows held column by column until they become a record batch."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, list] = {name: [] for name in CHUNKS_SCHEMA.names}
+        self.columns: dict[str, list] = {}
+        self.rows = 0
+        self.clear()
+
+    def clear(self) -> None:
+        self.columns = {name: [] for name in CHUNKS_SCHEMA.names}
         self.rows = 0
 
     def add(self, file: dict, varying: dict[str, list]) -> int:
@@ -174,7 +179,7 @@ class _Columns:
 
     def batch(self) -> pa.RecordBatch:
         batch = pa.RecordBatch.from_pydict(self.columns, schema=CHUNKS_SCHEMA)
-        self.__init__()  # type: ignore[misc]
+        self.clear()
         return batch
 
 
