@@ -9,6 +9,7 @@ from semcode.discovery import INDEXED
 from semcode.idsets import absent, duplicated, sample
 from semcode.index_policy import unindexed_allowance
 from semcode.reports import CheckReport, Freshness
+from semcode.search_indexes import keyword_index_problem
 from semcode.store import Store, sql_str
 
 SAMPLE = 10
@@ -105,7 +106,7 @@ def keyword_index_answers(store: Store) -> CheckReport:
     exists, a query through it returns, and the rows written since it was last brought up to
     date (which queries scan beside it) are within their allowance."""
     rows = store.count("chunks")
-    problem = store.keyword_index_problem() if rows else ""
+    problem = keyword_index_problem(store) if rows else ""
     unindexed = 0
     if not problem and rows:
         stats = store.table("chunks").index_stats("keywords_idx")

@@ -21,6 +21,7 @@ from semcode.reports import (
     VectorReport,
     count_skips,
 )
+from semcode.search_indexes import drop_broken_lookup_indexes, index_problems
 from semcode.status import live_checks
 from semcode.store import Store
 from semcode.vectors import NEXT, update_vectors
@@ -46,7 +47,7 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
     for name, why in damaged.items():  # rebuilt by this run: chunks re-parsed, vectors reused
         progress.say(f"table {name} of {store.uri} cannot be used ({why}); rebuilding it")
         store.drop(name)
-    lookups = store.drop_broken_lookup_indexes()
+    lookups = drop_broken_lookup_indexes(store)
     last = store.last_snapshot()
     old = store.scan("files", ["path", "content_hash", "reason"]).to_pylist() \
         if last is not None and last.rules == RULES_VERSION else []
@@ -120,7 +121,7 @@ def _nothing_to_do(store: Store, settings: Settings, head: str | None) -> IndexR
             store.has(NEXT):
         return None
     verdicts = live_checks(store, vectors)
-    if not all(verdicts.values()) or store.index_problems():
+    if not all(verdicts.values()) or index_problems(store):
         return None  # a run repairs what the checks found, and rebuilds a broken index
     return IndexReport(
         commit=head, up_to_date=True, checks=verdicts,

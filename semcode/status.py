@@ -7,6 +7,7 @@ from semcode import checks, gitrepo
 from semcode.discovery import INDEXED
 from semcode.errors import StoreNotFound, as_damage
 from semcode.reports import CheckReport, FileStatus, Freshness, IndexStatus, VectorReport
+from semcode.search_indexes import index_problems
 from semcode.store import Store
 
 
@@ -20,7 +21,7 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
         problems = store.damaged_tables()
         if not problems:
             return _with_index_problems(_status(store, store_uri, repo, branch),
-                                        store.index_problems())
+                                        index_problems(store))
     except (RuntimeError, OSError, ValueError) as exc:
         if (damage := as_damage(exc, store_uri)) is None:
             raise

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.table import Table
 
-from semcode import progress
+from semcode import progress, search_indexes
 from semcode.embedding import TextEncoder, embedding_text
 from semcode.idsets import duplicated, surplus
 from semcode.reports import VectorReport
@@ -109,7 +109,7 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) ->
         store.drop(NEXT)
     if duplicates:
         result.repaired = {"duplicate_vectors": duplicates}
-    store.refresh_search_indexes()
+    search_indexes.refresh(store)
     result.total = store.count(VECTORS)
     result.seconds = round(time.perf_counter() - started, 3)
     result.encode_seconds = round(result.encode_seconds, 3)

@@ -7,6 +7,7 @@ from lancedb.query import MatchQuery
 
 from semcode.checks import keyword_index_answers
 from semcode.index_policy import ann_config, unindexed_allowance
+from semcode.search_indexes import refresh
 from semcode.store import Store, vectors_schema
 
 
@@ -30,11 +31,11 @@ def _unindexed(store: Store) -> int:
 def test_a_small_write_is_searched_beside_the_index_and_a_large_one_is_folded_in(tmp_path):
     store = Store(str(tmp_path / "store"))
     store.write_shard(0, _chunks([f"f{i}" for i in range(1000)]), [])
-    store.refresh_search_indexes()
+    refresh(store)
     assert _unindexed(store) == 0
 
     store.write_shard(1, _chunks(["fresh"], shard=1, word="brandnew"), ["fresh"])
-    assert store.refresh_search_indexes().get("chunks") is None  # no compaction for one row
+    assert refresh(store).get("chunks") is None  # no compaction for one row
     assert _unindexed(store) == 1 <= unindexed_allowance(1001)
     assert _keyword_hits(store, "brandnew") == ["fresh"]
     assert keyword_index_answers(store).passed
@@ -43,7 +44,7 @@ def test_a_small_write_is_searched_beside_the_index_and_a_large_one_is_folded_in
     store.write_shard(2, _chunks(many, shard=2), many)
     assert _unindexed(store) > unindexed_allowance(store.count("chunks"))
     assert not keyword_index_answers(store).passed  # the check sees an index left behind
-    assert store.refresh_search_indexes().get("chunks") == "optimized"
+    assert refresh(store).get("chunks") == "optimized"
     assert _unindexed(store) == 0 and keyword_index_answers(store).passed
     assert _keyword_hits(store, "brandnew") == ["fresh"]
 
@@ -62,6 +63,6 @@ def test_the_ann_index_has_partitions_of_bounded_size(tmp_path):
          pa.array(["c"] * 2000), pa.array(["function"] * 2000),
          pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 8)],
         schema=vectors_schema(8)))
-    assert store.refresh_search_indexes(ann_min_rows=1000)["ann"] == "created"
+    assert refresh(store, ann_min_rows=1000)["ann"] == "created"
     hit = table.search(vectors[7]).distance_type("cosine").limit(1).to_arrow()
     assert hit.column("chunk_id").to_pylist() == ["c7"]

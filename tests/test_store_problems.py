@@ -14,6 +14,7 @@ from assets.local_run import run_index_job
 from semcode.config import Settings
 from semcode.errors import StoreError, StoreNotFound
 from semcode.search import Searcher
+from semcode.search_indexes import keyword_index_problem
 from semcode.store import CHUNKS_SCHEMA, Store
 from tests.conftest import ALL_PASSED, make_repo
 from tests.dagster_helpers import copy_store, indexed_with_fake
@@ -70,7 +71,7 @@ def test_deleted_full_text_index_files_fail_search_softly_and_the_next_run_rebui
     for index_dir in (Path(store) / "chunks.lance" / "_indices").iterdir():
         for f in index_dir.iterdir():
             f.unlink()
-    assert Store(store).keyword_index_problem()
+    assert keyword_index_problem(Store(store))
     answer = Searcher(store).answer("user", mode="hybrid")
     assert answer.hits and any("full-text index" in w for w in answer.warnings)
     status = json.loads(semcode("status", "--repo", str(repo), "--store", store,
