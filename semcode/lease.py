@@ -15,7 +15,7 @@ parse) cannot starve the renewal; one that dies stops renewing, and the lease ex
 finds the lease held waits and says for whom.
 
 Fencing: a holder can still stall past its lease (a stopped process, a paused machine) while
-another writer takes over. So every commit first checks the row (``check_lease``): it must
+another writer takes over. So every commit first checks the row (``WriterLease.check``): it must
 still name this writer, with at least a third of the lifetime left — more than a commit
 takes — or the commit is refused with ``LeaseLost``. A stale writer fails instead of landing.
 """
@@ -196,8 +196,31 @@ class WriterLease:
         return self.ttl / 3
 
     def check(self) -> None:
-        """Raise ``LeaseLost`` unless this writer may commit now."""
-        check_lease(self.store, self.owner, self.margin, self._table())
+        """The fence before a commit: raise ``LeaseLost`` unless the lease row names this
+        writer and runs at least ``margin`` seconds more. A holder's helpers (a parse worker's
+        own store handle) fence with a ``WriterLease`` of the same owner and ttl."""
+        try:
+            held = self.holder()
+        except (RuntimeError, OSError, ValueError) as exc:
+            if as_damage(exc) is None:
+                raise
+            raise LeaseLost(f"{self.store.uri}: the writer lease cannot be read "
+                            f"({first_line(exc)}), so {self.owner} cannot prove it still "
+                            "holds it — its write was refused; run `semcode index` again") \
+                from exc
+        if held["owner"] != self.owner:
+            now = (f"passed from {self.owner} to {held['owner']} on {held['host']}"
+                   if held["owner"] else
+                   f"of {self.owner} lapsed, and another writer may have written since")
+            raise LeaseLost(f"{self.store.uri}: the writer lease {now} while {self.owner} was "
+                            "writing (it stalled past the lease) — its write was refused; run "
+                            "`semcode index` again to converge")
+        left = held["expires"] - time.time()
+        if left < self.margin:
+            raise LeaseLost(
+                f"{self.store.uri}: the writer lease of {self.owner} runs {left:.1f} s more, "
+                f"less than a commit may take ({self.margin:.0f} s), because it was not "
+                "renewed — its write was refused; run `semcode index` again to converge")
 
     def release(self) -> None:
         from semcode.store import retry_conflicts, sql_str
@@ -209,34 +232,6 @@ class WriterLease:
         retry_conflicts(lambda: table.update(
             where=f"key = '{LEASE_KEY}' AND owner = {sql_str(self.owner)}",
             values={"owner": "", "host": "", "pid": 0, "expires": 0.0}), attempts=50)
-
-
-def check_lease(store: "Store", owner: str, margin: float,
-                table: "Table | None" = None) -> None:
-    """The fence before a commit: the lease row names ``owner`` and runs at least ``margin``
-    seconds more; else ``LeaseLost``, and nothing is written."""
-    lease = WriterLease.__new__(WriterLease)
-    lease.store, lease._handle = store, table
-    try:
-        held = lease.holder()
-    except (RuntimeError, OSError, ValueError) as exc:
-        if as_damage(exc) is None:
-            raise
-        raise LeaseLost(f"{store.uri}: the writer lease cannot be read ({first_line(exc)}), "
-                        f"so {owner} cannot prove it still holds it — its write was refused; "
-                        "run `semcode index` again") from exc
-    if held["owner"] != owner:
-        now = (f"passed from {owner} to {held['owner']} on {held['host']}" if held["owner"]
-               else f"of {owner} lapsed, and another writer may have written since")
-        raise LeaseLost(f"{store.uri}: the writer lease {now} while {owner} was writing (it "
-                        "stalled past the lease) — its write was refused; run `semcode "
-                        "index` again to converge")
-    left = held["expires"] - time.time()
-    if left < margin:
-        raise LeaseLost(
-            f"{store.uri}: the writer lease of {owner} runs {left:.1f} s more, less than a "
-            f"commit may take ({margin:.0f} s), because it was not renewed — its write was "
-            "refused; run `semcode index` again to converge")
 
 
 def keep(uri: str, owner: str, ttl: float, parent: int) -> int:
@@ -267,7 +262,7 @@ def writer_lease(store: "Store", owner: str | None = None,
                  **options: object) -> Iterator[WriterLease]:
     """Hold the store's writer lease for the body; every commit through ``store`` meanwhile
     checks it first. Not re-entrant: the holder's helpers write under it without taking it
-    again (fencing their own handles with ``check_lease``)."""
+    again (fencing their own handles with a ``WriterLease`` of the same owner and ttl)."""
     lease = WriterLease(store, owner or new_owner(), **options)  # type: ignore[arg-type]
     lease.acquire()
     outer, store.fence = store.fence, lease.check

@@ -20,7 +20,7 @@ from semcode import gitrepo, progress
 from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.idsets import absent, duplicated, surplus
-from semcode.lease import check_lease, writer_lease
+from semcode.lease import DEFAULT_TTL, WriterLease, writer_lease
 from semcode.model_files import require_model
 from semcode.reports import ShardReport, count_skips
 from semcode.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
@@ -58,15 +58,15 @@ class FileReader:
 
 def index_shard(*, store_uri: str, repo: str, shard: int, model: str, is_git: bool,
                 reserve_tokens: int = 0, held: bool = False, owner: str | None = None,
-                margin: float = 0.0,
+                lease_ttl: float = DEFAULT_TTL,
                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT) -> ShardReport:
     """Bring one shard's chunk rows level with the manifest, in one commit. ``held``: the
     caller holds the store's writer lease as ``owner`` (else this call takes it), and each
-    commit checks that it still does, with ``margin`` seconds left. A file whose chunking
+    commit checks that it still does (a lease of ``lease_ttl`` seconds). A file whose chunking
     takes over ``parse_timeout`` seconds is cut by line windows (``semcode/sandbox.py``)."""
     store = Store(store_uri)
     if held and owner:
-        store.fence = partial(check_lease, store, owner, margin)
+        store.fence = WriterLease(store, owner, ttl=lease_ttl).check
     chunker = sandboxed_chunker(model, reserve_tokens, parse_timeout)
     if not held:
         with writer_lease(store):
@@ -208,7 +208,7 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
     with writer_lease(store, owner) as lease:
         one = partial(index_shard, store_uri=store_uri, repo=repo, model=model, is_git=is_git,
                       reserve_tokens=reserve_tokens, held=True, owner=lease.owner,
-                      margin=lease.margin, parse_timeout=parse_timeout)
+                      lease_ttl=lease.ttl, parse_timeout=parse_timeout)
         if workers == 1:  # its parse child starts while the shards' rows are read
             sandboxed_chunker(model, reserve_tokens, parse_timeout).start()
             global _sink

@@ -174,12 +174,11 @@ def test_a_holder_that_stalled_past_its_lease_cannot_commit_after_another_took_i
 def test_a_stale_writer_s_parse_worker_cannot_commit_its_shard(tmp_path):
     """The same fence in a handle of the holder's helpers (a parse worker's own store)."""
     from semcode.errors import LeaseLost
-    from semcode.lease import check_lease
 
     store = Store(str(tmp_path / "store"))
     with writer_lease(store, "first", ttl=3.0) as lease:
         worker = Store(store.uri)
-        worker.fence = lambda: check_lease(worker, "first", lease.margin)
+        worker.fence = WriterLease(worker, "first", ttl=lease.ttl).check
         worker.set_meta(shard="first")  # while held: allowed
         lease._table().update(values={"owner": "second", "expires": time.time() + 60})
         with pytest.raises(LeaseLost, match="passed from first to second"):
