@@ -5,7 +5,7 @@ from pathlib import Path
 
 from semcode import checks, gitrepo
 from semcode.discovery import INDEXED
-from semcode.errors import StoreNotFound, as_damage
+from semcode.errors import StoreNotFound, as_damage, first_line
 from semcode.reports import CheckReport, FileStatus, Freshness, IndexStatus, VectorReport
 from semcode.search_indexes import index_problems
 from semcode.store import Store
@@ -23,10 +23,15 @@ def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:
             return _with_index_problems(_status(store, store_uri, repo, branch),
                                         index_problems(store))
     except (RuntimeError, OSError, ValueError) as exc:
-        if (damage := as_damage(exc, store_uri)) is None:
+        if as_damage(exc) is None:
             raise
-        problems = {"store": str(damage)}
+        problems = {"the store": first_line(exc)}
     return _damaged(store_uri, repo, branch, problems)
+
+
+def _unreadable(problems: dict[str, str]) -> str:
+    """``cannot read chunks: …; vectors.vector_idx: …``"""
+    return "cannot read " + "; ".join(f"{name}: {why}" for name, why in problems.items())
 
 
 def _with_index_problems(status: IndexStatus, problems: dict[str, str]) -> IndexStatus:
@@ -34,23 +39,21 @@ def _with_index_problems(status: IndexStatus, problems: dict[str, str]) -> Index
     or vectors has unreadable files (search reads past it, slowly; a run rebuilds it)."""
     if not problems:
         return status
-    what = "; ".join(f"{name}: {why}" for name, why in problems.items())
     return status.model_copy(update={
         "checks": {**status.checks, "lookup_indexes_answer": False},
         "check_failures": {**status.check_failures, "lookup_indexes_answer":
-                           f"cannot read {what} — run `semcode index` to rebuild it"}})
+                           f"{_unreadable(problems)} — run `semcode index` to rebuild it"}})
 
 
 def _damaged(store_uri: str, repo: str, branch: str, problems: dict[str, str]) -> IndexStatus:
     """A store some file of which cannot be read: what, and what to run. Nothing else is
     read from it (a count or a check would fail on the same file)."""
-    what = "; ".join(f"{name}: {why}" for name, why in problems.items())
     return IndexStatus(
         store=store_uri, exists=True,
         hint="the store is damaged — run `semcode index` to repair it (it rebuilds what "
              "cannot be read)",
         checks={"store_readable": False},
-        check_failures={"store_readable": f"cannot read {what}"},
+        check_failures={"store_readable": _unreadable(problems)},
         freshness=freshness(repo, branch, None))
 
 
