@@ -239,3 +239,13 @@ def test_search_over_damaged_chunks_says_it_cannot_answer(indexed_for_real, tmp_
     proc = semcode("search", "user name", "--store", store)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "cannot be read" in proc.stderr and "semcode index" in proc.stderr
+
+
+@pytest.mark.model
+def test_search_over_a_damaged_meta_table_answers_and_says_so(indexed_for_real, tmp_path):
+    _, store = copy_store(indexed_for_real, tmp_path)
+    damage(newest_data_file(store, "meta"), "garbage")
+    proc = semcode("search", "getUserName", "--store", store, "--json")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["hits"] and any("meta table cannot be read" in w for w in answer["warnings"])
