@@ -109,7 +109,7 @@ def status_of(reason: str) -> str:
     return SKIPPED if reason and not reason.startswith(INDEXED_NOTES) else INDEXED
 
 
-def _load_ignore(text: str | None) -> pathspec.PathSpec | None:
+def load_ignore(text: str | None) -> pathspec.PathSpec | None:
     if not text:
         return None
     return compile_globs(text.splitlines(), source=IGNORE_FILE)
@@ -140,7 +140,7 @@ def snapshot_git(repo: Path, commit: str, branch: str, shards: int, limit: int,
     ignore_entry = by_path.get(IGNORE_FILE)
     files = []
     with gitrepo.BlobReader(repo) as blobs:
-        ignore = _load_ignore((blobs.read(ignore_entry.oid) or b"").decode("utf-8", "replace")
+        ignore = load_ignore((blobs.read(ignore_entry.oid) or b"").decode("utf-8", "replace")
                               if ignore_entry else None)
         for e in entries:
             path, bad_name = printable_path(e.path)
@@ -159,7 +159,7 @@ def snapshot_worktree(root: Path, shards: int, limit: int, previous: dict) -> Sn
     """A directory outside git: every file git would see there (every ``.gitignore`` applied
     as git applies it, nested ones included), ``.semcodeignore`` as exclusions, sha256."""
     ignore_file = root / IGNORE_FILE
-    ignore = _load_ignore(ignore_file.read_text(errors="replace")
+    ignore = load_ignore(ignore_file.read_text(errors="replace")
                           if ignore_file.is_file() else None)
     files = []
     walked = list(_walk(root))

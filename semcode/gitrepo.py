@@ -107,6 +107,71 @@ def changed_paths(repo: str | Path, base: str, head: str) -> set[str]:
     return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
 
 
+def merge_base(repo: str | Path, a: str, b: str) -> str | None:
+    """Their best common ancestor, or None when the histories do not meet."""
+    proc = subprocess.run(["git", "-C", str(repo), "merge-base", a, b], capture_output=True,
+                          check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def count_commits(repo: str | Path, since: str, until: str) -> int:
+    """Commits reachable from ``until`` and not from ``since``."""
+    return int(git(repo, "rev-list", "--count", f"{since}..{until}").decode())
+
+
+@dataclass(frozen=True)
+class WorktreeStatus:
+    head: str | None  # the checked-out commit; None before the first commit
+    paths: frozenset[str]  # tracked files that differ from HEAD (staged or not), untracked ones
+    nested: frozenset[str]  # untracked directories that are repositories of their own
+
+
+def worktree_status(top: str | Path, exclude: tuple[str, ...] = ()) -> WorktreeStatus:
+    """One ``git status``: HEAD, and every path the working tree and the index change from it.
+    git answers from its index's stat data, reading only files whose stat changed; untracked
+    files follow every ignore rule git has. ``exclude``: top-level folders left out."""
+    out = git(top, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all",
+              "--no-renames", "--ignore-submodules=none", "--", ".",
+              *(f":(exclude,top){folder}" for folder in exclude))
+    head: str | None = None
+    paths: set[str] = set()
+    nested: set[str] = set()
+    for record in out.split(b"\0"):
+        text = record.decode("utf-8", "surrogateescape")
+        if text.startswith("# branch.oid "):
+            oid = text.removeprefix("# branch.oid ")
+            head = None if oid == "(initial)" else oid
+        elif text.startswith("1 "):
+            paths.add(text.split(" ", 8)[8])
+        elif text.startswith("u "):
+            paths.add(text.split(" ", 10)[10])
+        elif text.startswith("? "):
+            path = text[2:]
+            (nested if path.endswith("/") else paths).add(path.rstrip("/"))
+    return WorktreeStatus(head, frozenset(paths), frozenset(nested))
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives these bytes as a file (what the manifest records as content_hash)."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def worktree_dirs(path: str | Path) -> tuple[Path, Path] | None:
+    """This checkout's own git directory and the repository's common one (they differ in a
+    linked ``git worktree``), or None for a bare repository or outside git."""
+    proc = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree",
+                           "--absolute-git-dir", "--git-common-dir"],
+                          capture_output=True, check=False)
+    lines = proc.stdout.decode().split("\n")
+    if proc.returncode != 0 or lines[0] != "true":
+        return None
+    own = Path(lines[1])
+    common = Path(lines[2])
+    return own, (common if common.is_absolute() else (Path(path) / common).resolve())
+
+
 NUDGE_FILE, FETCHED_FILE = "semcode-push", "semcode-fetched"
 
 

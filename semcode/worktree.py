@@ -1,0 +1,108 @@
+"""How a checkout differs from the commit its index holds: the paths an overlay must answer
+for (``semcode/overlay.py``).
+
+Two git calls tell it, neither reading a file that did not change: ``git status`` (HEAD, and
+what the working tree and the staging area change from it, from git's own stat data), and,
+only when HEAD is not the indexed commit, ``git diff --name-only`` between the two (the
+commits the index has not seen — a feature branch, a pull not yet indexed). The second is
+remembered per pair of commits by the caller.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from semcode import gitrepo
+from semcode.discovery import WALK_SKIP_DIRS
+
+# Past this many differing files the overlay would cost what an index run costs: it stops
+# and says to index instead (the base keeps answering).
+MAX_CHANGED_FILES = 3_000
+# Folders of a checkout that are never code: semcode's own store, other tools' caches.
+NEVER_SEARCHED = tuple(sorted(WALK_SKIP_DIRS - {".git"}))
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A working tree of a git repository: its top folder and its own git directory (a
+    linked ``git worktree`` has one of its own, beside the repository's common one)."""
+
+    top: Path
+    git_dir: Path
+    common_dir: Path
+
+    @property
+    def is_linked(self) -> bool:
+        return self.git_dir != self.common_dir
+
+    @property
+    def main_top(self) -> Path:
+        """The main working tree of the repository (the folder around the common git dir)."""
+        return self.common_dir.parent if self.is_linked else self.top
+
+
+def checkout_of(path: str | Path) -> Checkout | None:
+    """The checkout ``path`` is in; None outside git and for a bare repository (no working
+    tree: its index is its branch already)."""
+    if not Path(path).is_dir():
+        return None
+    dirs = gitrepo.worktree_dirs(path)
+    if dirs is None:
+        return None
+    return Checkout(gitrepo.toplevel(path), *dirs)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """What differs between a checkout and the indexed commit ``base``."""
+
+    base: str
+    head: str | None
+    uncommitted: frozenset[str]  # differ from HEAD: edited, staged, untracked, deleted
+    committed: frozenset[str] = frozenset()  # differ between base and HEAD
+    nested: frozenset[str] = frozenset()  # untracked folders that are repositories
+    problem: str = ""  # why no overlay can be built (the base keeps answering)
+    ahead: int = 0  # commits on HEAD the index has not seen
+    behind: int = 0  # commits the index has that HEAD lacks
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def paths(self) -> frozenset[str]:
+        return self.uncommitted | self.committed
+
+
+def uncommitted(checkout: Checkout) -> gitrepo.WorktreeStatus:
+    return gitrepo.worktree_status(checkout.top, exclude=NEVER_SEARCHED)
+
+
+def committed(checkout: Checkout, base: str, head: str | None) -> Difference:
+    """The commits between the indexed commit and HEAD, as paths; a problem instead when
+    they cannot be diffed (a commit this clone lacks, histories that never meet)."""
+    empty = Difference(base=base, head=head, uncommitted=frozenset())
+    if head is None or head == base:
+        return empty
+    top = checkout.top
+    if gitrepo.resolve(top, base) is None:
+        return _problem(empty, f"the index holds commit {base[:12]}, which this checkout "
+                               "does not have — `git fetch` it, or run `semcode index` here")
+    if gitrepo.merge_base(top, base, head) is None:
+        return _problem(empty, f"HEAD {head[:12]} shares no history with the indexed commit "
+                               f"{base[:12]} — run `semcode index` to index this branch")
+    paths = gitrepo.changed_paths(top, base, head)
+    return Difference(base=base, head=head, uncommitted=frozenset(),
+                      committed=frozenset(p for p in paths if not _never_searched(p)),
+                      ahead=gitrepo.count_commits(top, base, head),
+                      behind=gitrepo.count_commits(top, head, base))
+
+
+def _problem(difference: Difference, why: str) -> Difference:
+    return Difference(base=difference.base, head=difference.head, uncommitted=frozenset(),
+                      problem=why)
+
+
+def _never_searched(path: str) -> bool:
+    return path.split("/", 1)[0] in NEVER_SEARCHED
+
+
+def too_many(count: int) -> str:
+    return (f"{count:,} files differ from the indexed commit (the overlay stops at "
+            f"{MAX_CHANGED_FILES:,}) — run `semcode index` to index this state of the branch")
