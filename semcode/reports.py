@@ -185,6 +185,50 @@ class VectorCounts(Report):
     backend: str = ""  # what encoded them: ``openvino (bf16)``; empty when nothing was
 
 
+class OverlayReport(Report):
+    """How a checkout differs from the indexed commit, and what the overlay makes of it:
+    part of ``semcode status``, MCP ``index_status`` and ``semcode index``'s answer."""
+
+    checkout: str = ""
+    head: str | None = None  # the checkout's HEAD
+    indexed_commit: str | None = None
+    commits_ahead: int = 0  # commits on HEAD the index has not seen
+    commits_behind: int = 0  # commits the index has that HEAD lacks
+    changed_files: int = 0  # files whose content differs from the index's (or that it lacks)
+    indexed: int = 0  # of them, searched through the overlay
+    skipped: int = 0  # of them, skipped (binary, too large …), by the index's rules
+    deleted: int = 0  # of them, gone from the checkout (their index chunks are hidden)
+    skip_reasons: dict[str, int] = {}
+    chunks: int = 0
+    # clean: nothing differs; current: the overlay covers every change; stale: the next
+    # search brings it up to date; off: no overlay (why in ``problem``)
+    state: str = "clean"
+    problem: str = ""
+
+    def text(self) -> str:
+        if self.state == "clean":
+            return ""
+        if self.state == "off":
+            return f"working tree not searched: {self.problem}"
+        commits = f", HEAD {self.commits_ahead} commit(s) ahead" if self.commits_ahead else ""
+        behind = f", {self.commits_behind} behind" if self.commits_behind else ""
+        return (f"+ overlay of {self.changed_files} changed file(s){commits}{behind} "
+                f"({self.state}" + (": the next search refreshes it" if self.state == "stale"
+                                    else "") + ")")
+
+    def summary(self) -> str:
+        """One line for ``semcode status``."""
+        if self.state == "clean":
+            return "clean: nothing differs from the indexed commit"
+        if self.state == "off":
+            return f"not searched: {self.problem}"
+        parts = [f"{self.indexed} searched from the working tree"] + \
+            [f"{n} {what}" for n, what in ((self.skipped, "skipped"),
+                                           (self.deleted, "deleted")) if n]
+        return f"{self.text().removeprefix('+ ')}: " + ", ".join(parts) \
+            if self.state == "current" else self.text().removeprefix("+ ")
+
+
 class IndexReport(Report):
     """One whole index run: the ``semcode index --json`` contract (README)."""
 
@@ -197,11 +241,21 @@ class IndexReport(Report):
     repairs: dict[str, int] = {}  # damage this run found and set right
     seconds: dict[str, float] = {}  # where the run's time went: snapshot, parse, embed, …
     up_to_date: bool = False  # nothing to do: the store already indexed this commit
+    # How the checkout differs from the indexed commit and what its overlay covers
+    worktree: OverlayReport | None = None
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None and all(self.checks.values())
+
+    @property
+    def clean(self) -> bool:
+        """Nothing in the checkout differs from the indexed commit."""
+        return self.worktree is None or self.worktree.state == "clean"
+
+    def worktree_text(self) -> str:
+        return self.worktree.text() if self.worktree is not None else ""
 
     @classmethod
     def assemble(cls, snapshot: SnapshotReport | None, chunks: ChunksReport | None,
@@ -230,8 +284,9 @@ class IndexReport(Report):
         f, c, v = self.files, self.chunks, self.vectors
         checks = ", ".join(f"{k} {'passed' if ok else 'FAILED'}" for k, ok in self.checks.items())
         if self.up_to_date:
-            return (f"up to date: {self.commit or '?'} is indexed — {c.total} chunks, "
-                    f"{v.total} vectors, checks {checks}")
+            said = f"up to date: {self.commit or '?'} is indexed" if self.clean else \
+                f"index at {(self.commit or '?')[:12]} {self.worktree_text()}"
+            return f"{said} — {c.total} chunks, {v.total} vectors, checks {checks}"
         lines = [f"indexed {self.commit or '?'}",
                  f"files {f.seen}: {f.parsed} parsed{f.windows_text()}, {f.unchanged} "
                  f"unchanged, {f.skipped} skipped, {f.removed} removed",
@@ -293,6 +348,20 @@ class IndexStatus(Report):
     checks: dict[str, bool] = {}  # run now, against the store as it is
     check_failures: dict[str, str] = {}  # a failed check → what it found, how to repair
     freshness: Freshness = Freshness()
+    # The checkout searched with this index: how it differs from the indexed commit, and
+    # whether its overlay covers that (None: no checkout, or a folder outside git)
+    worktree: OverlayReport | None = None
+    # The branch head is indexed and nothing in the checkout differs from it
+    up_to_date: bool = False
+
+    def freshness_text(self) -> str:
+        """``up to date``; ``2 commit(s) behind``; ``index at a1b2c3d4e5f6 + overlay of 3
+        changed file(s) (current)``."""
+        f = self.freshness
+        if self.worktree is None or self.worktree.state == "clean":
+            return f.text()
+        said = f"index at {(self.indexed_commit or '?')[:12]} {self.worktree.text()}"
+        return said if f.fresh else f"{said}; the branch is {f.text()}"
 
     @property
     def healthy(self) -> bool:
@@ -304,7 +373,8 @@ class IndexStatus(Report):
             return f"{self.hint} (store: {self.store})"
         f = self.freshness
         checks = ", ".join(f"{k} {'passed' if v else 'FAILED'}" for k, v in self.checks.items())
-        return (f"indexed {self.indexed_commit} ({f.text()}; branch {f.branch} at {f.head})\n"
+        return (f"indexed {self.indexed_commit} ({self.freshness_text()}; branch {f.branch} at "
+                f"{f.head})\n"
                 f"{self.files.indexed} files indexed, {self.files.skipped} skipped, "
                 f"{self.chunks} chunks, {self.vectors} vectors, model {self.model}\n"
                 f"checks: {checks or 'not run'}"

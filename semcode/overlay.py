@@ -1,0 +1,443 @@
+"""The overlay: what a checkout holds that its verified index does not.
+
+The index is the committed state of the tracked branch, built by the asset graph and proven
+by its checks: the shared artifact. A checkout differs from it — edits, staged or not, files
+not yet added, deletions, commits the index has not seen — and people search the checkout.
+So each search first asks git what differs (``semcode/worktree.py``), brings this checkout's
+overlay up to date for the files whose stat changed since it last looked — chunked by the same
+chunker (with its deadline), embedded by the same model, each text at most once (a vector the
+index or the overlay already holds is reused by text hash) — and answers from both: the
+index's chunks of every path the overlay holds are replaced by the overlay's.
+
+The overlay is one file in the checkout's own git directory (a linked ``git worktree`` has its
+own), written whole and renamed into place, never a row of the base store: only read access
+to the base is needed, and the base's versions do not move. Its consistency rule — every
+chunk has one finite vector of the base's width, ids are unique, and each file the overlay
+indexed has its chunks — is checked on every load; a file that fails it is rebuilt, not
+trusted. It is not an asset: the graph builds what a team shares and proves; the overlay is
+one checkout's private difference from it, valid for one moment, cheap to rebuild.
+"""
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from semcode import worktree
+from semcode.config import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MODEL,
+    DEFAULT_PARSE_TIMEOUT,
+    DEFAULT_SHARDS,
+)
+from semcode.discovery import (
+    IGNORE_FILE,
+    content_reason,
+    load_ignore,
+    path_reason,
+    printable_path,
+)
+from semcode.embedding import TextEncoder, embedding_text
+from semcode.gitrepo import blob_id
+from semcode.languages import language_of
+from semcode.overlay_view import ROW_COLUMNS, OverlayView
+from semcode.reports import OverlayReport, count_skips
+from semcode.sandbox import sandboxed_chunker
+from semcode.sharding import shard_of
+from semcode.store import CHUNKS_SCHEMA, Store, sql_in
+
+VERSION = 1  # bump when the file's layout changes: older files are rebuilt
+INDEXED, SKIPPED, DELETED, SAME = "indexed", "skipped", "deleted", "same"
+HIDES = (INDEXED, SKIPPED, DELETED)  # a path in one of these replaces the index's chunks
+ID_BATCH = 2000
+Signature = tuple[int, ...] | None  # lstat: size, mtime, ctime, inode, mode; None: absent
+
+
+@dataclass(frozen=True)
+class PathState:
+    """One differing path as the overlay last saw it."""
+
+    signature: Signature
+    content_hash: str
+    status: str  # INDEXED, SKIPPED, DELETED, or SAME (its content is the index's)
+    reason: str
+
+
+@dataclass(frozen=True)
+class Base:
+    """What the overlay needs of the index: its commit, model, width and rules."""
+
+    uri: str
+    commit: str
+    model: str
+    dim: int
+    shards: int
+    max_file_bytes: int
+
+
+@dataclass(frozen=True)
+class Saved:
+    """An overlay as written: for ``base`` at ``head``, its paths and its rows."""
+
+    base: Base
+    head: str | None
+    committed: frozenset[str]
+    ahead: int
+    behind: int
+    files: dict[str, PathState]
+    rows: pa.Table  # ROW_COLUMNS and vector
+
+
+def row_schema(dim: int) -> pa.Schema:
+    return pa.schema([*(CHUNKS_SCHEMA.field(name) for name in ROW_COLUMNS),
+                      pa.field("vector", pa.list_(pa.float32(), dim))])
+
+
+def base_of(store: Store) -> Base | None:
+    """The index an overlay lies over: None before a run completed, and for an index of a
+    folder outside git (its index is its working tree already)."""
+    vectors, snapshot = store.last_vectors(), store.last_snapshot()
+    if vectors is None or not vectors.commit or not vectors.dim or \
+            (snapshot is not None and not snapshot.is_git):
+        return None
+    return Base(uri=store.uri, commit=vectors.commit, model=vectors.model, dim=vectors.dim,
+                shards=snapshot.shards if snapshot else DEFAULT_SHARDS,
+                max_file_bytes=(snapshot.max_file_bytes if snapshot else 0)
+                or DEFAULT_MAX_FILE_BYTES)
+
+
+class Overlay:
+    """One checkout's overlay over one store. ``view()`` brings it up to date and returns
+    it; ``survey()`` says how it stands without building anything. Safe to share between
+    threads; processes sharing a checkout take turns through a file lock."""
+
+    def __init__(self, checkout: worktree.Checkout, store: Store, *,
+                 model: str = DEFAULT_MODEL, encoder: Callable[[], TextEncoder] | None = None,
+                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT):
+        self.checkout, self.store, self.model = checkout, store, model
+        self.encoder, self.parse_timeout = encoder, parse_timeout
+        key = hashlib.blake2b(store.uri.encode(), digest_size=6).hexdigest()
+        self.file = checkout.git_dir / "semcode" / f"overlay-{key}.arrow"
+        self.embedded = 0  # texts the last refresh encoded (the rest were reused)
+        self._saved: tuple[tuple[int, ...], Saved] | None = None  # by the file's stat
+        self._view: tuple[Saved, OverlayView] | None = None
+        self._lock = threading.Lock()
+
+    # -- what differs ------------------------------------------------------------------------
+    def _plan(self, saved: Saved | None, base: Base
+              ) -> tuple[worktree.Difference, dict[str, PathState], list[str]]:
+        """What differs now, which paths are as the saved overlay last saw them, and which
+        must be read again."""
+        status = worktree.uncommitted(self.checkout)
+        if saved is not None and saved.base == base and saved.head == status.head:
+            diff = worktree.Difference(base=base.commit, head=status.head,
+                                       uncommitted=status.paths, committed=saved.committed,
+                                       ahead=saved.ahead, behind=saved.behind)
+        else:
+            diff = replace(worktree.committed(self.checkout, base.commit, status.head),
+                           uncommitted=status.paths)
+        known = saved.files if saved is not None else {}
+        kept, stale = {}, []
+        for path in sorted(diff.paths):
+            old = known.get(path)
+            if old is not None and old.signature == _signature(self.checkout.top / path):
+                kept[path] = old
+            else:
+                stale.append(path)
+        return diff, kept, stale
+
+    def survey(self) -> OverlayReport:
+        """How the checkout differs and whether the overlay on disk covers it (``current``)
+        or the next search must refresh it (``stale``) — nothing is read but git's answer."""
+        base = base_of(self.store)
+        if base is None:
+            return OverlayReport(checkout=str(self.checkout.top))
+        saved = self._load(base)
+        diff, kept, stale = self._plan(saved, base)
+        if why := _out_of_reach(diff):
+            return _report(self.checkout, base, diff, {}, 0, "off", problem=why)
+        fresh = not stale and saved is not None and set(saved.files) == set(kept)
+        states = saved.files if fresh and saved is not None else kept
+        return _report(self.checkout, base, diff, states,
+                       saved.rows.num_rows if fresh and saved is not None else 0,
+                       "current" if fresh else "stale", stale_paths=len(stale))
+
+    # -- bringing it up to date --------------------------------------------------------------
+    def view(self) -> OverlayView:
+        with self._lock, self._turn():
+            self.embedded = 0
+            base = base_of(self.store)
+            if base is None:
+                return OverlayView()
+            saved = self._load(base)
+            diff, kept, stale = self._plan(saved, base)
+            if why := _out_of_reach(diff):
+                return OverlayView(warnings=[f"the working tree is not searched: {why}"],
+                                   report=_report(self.checkout, base, diff, {}, 0, "off",
+                                                  problem=why))
+            if not diff.paths:  # nothing to hide or add: nothing is read or written
+                return OverlayView(report=_report(self.checkout, base, diff, {}, 0, "current"))
+            warnings: list[str] = []
+            if saved is None or stale or set(saved.files) != set(kept) or \
+                    saved.head != diff.head:
+                saved = self._build(base, diff, saved, kept, stale)
+                warnings += self._save(saved)
+            return self._as_view(saved, diff, warnings)
+
+    def _as_view(self, saved: Saved, diff: worktree.Difference,
+                 warnings: list[str]) -> OverlayView:
+        if self._view is not None and self._view[0] is saved and not warnings:
+            return self._view[1]
+        hidden = frozenset(p for p, s in saved.files.items() if s.status in HIDES)
+        view = OverlayView(
+            hidden=hidden, rows=saved.rows, warnings=warnings,
+            files={p: (s.status, s.reason) for p, s in saved.files.items() if p in hidden},
+            report=_report(self.checkout, saved.base, diff, saved.files, saved.rows.num_rows,
+                           "current" if hidden or diff.head != saved.base.commit else "clean"))
+        self._view = (saved, view)
+        return view
+
+    def _build(self, base: Base, diff: worktree.Difference, saved: Saved | None,
+               kept: dict[str, PathState], stale: list[str]) -> Saved:
+        """The overlay with ``stale`` paths read again and the rest kept as they were."""
+        states, rows = self._read(base, stale)
+        old = saved.rows if saved is not None else pa.table(
+            [pa.array([], f.type) for f in row_schema(base.dim)], schema=row_schema(base.dim))
+        keep = [p for p, s in kept.items() if s.status == INDEXED]
+        previous = old.filter(pc.is_in(old.column("path"),
+                                               value_set=pa.array(keep, pa.string())))
+        fresh = self._with_vectors(rows, old, base) if rows.num_rows else previous.slice(0, 0)
+        return Saved(base=base, head=diff.head, committed=diff.committed, ahead=diff.ahead,
+                     behind=diff.behind, files={**kept, **states},
+                     rows=pa.concat_tables([previous, fresh]).combine_chunks())
+
+    def _read(self, base: Base, paths: list[str]) -> tuple[dict[str, PathState], pa.Table]:
+        """Each path's state now, and the chunk rows of those to index (ROW_COLUMNS)."""
+        top = self.checkout.top
+        ignore_file = top / IGNORE_FILE
+        ignore = load_ignore(ignore_file.read_text(errors="replace")
+                              if ignore_file.is_file() else None)
+        known = self.store.scan("files", ["path", "content_hash"], sql_in("path", paths))
+        indexed_hash = dict(zip(known.column("path").to_pylist(),
+                                known.column("content_hash").to_pylist(), strict=True))
+        chunker = sandboxed_chunker(self.model, 0, self.parse_timeout)
+        states: dict[str, PathState] = {}
+        columns: dict[str, list] = {name: [] for name in ROW_COLUMNS}
+        for path in paths:
+            state, text = inspect(top, path, ignore, base.max_file_bytes)
+            if (state.status == DELETED and path not in indexed_hash) or \
+                    (state.content_hash and state.content_hash == indexed_hash.get(path)):
+                state = replace(state, status=SAME)  # the index holds it as it is
+            elif text is not None:
+                file = {"path": path, "shard": shard_of(path, base.shards),
+                        "language": language_of(path), "content_hash": state.content_hash}
+                try:
+                    varying, note = chunker.columns(file, text)
+                except ValueError as exc:  # one bad file is a skip, as in an index run
+                    state = replace(state, status=SKIPPED, reason=f"parse_error: {exc}"[:300])
+                else:
+                    state = replace(state, reason=note[:300])
+                    count = len(varying["chunk_id"])
+                    for name in ROW_COLUMNS:
+                        columns[name] += varying[name] if name in varying else \
+                            [file[name]] * count
+            states[path] = state
+        schema = pa.schema([CHUNKS_SCHEMA.field(name) for name in ROW_COLUMNS])
+        return states, pa.Table.from_pydict(columns, schema=schema)
+
+    def _with_vectors(self, rows: pa.Table, old: pa.Table, base: Base) -> pa.Table:
+        """``rows`` with a vector each: the overlay's own or the index's vector of the same
+        text where there is one, else encoded (each distinct text once)."""
+        hashes = rows.column("text_hash").to_pylist()
+        known = _vectors_by_hash(old, set(hashes))
+        missing = sorted(set(hashes) - set(known))
+        for start in range(0, len(missing), ID_BATCH):
+            found = self.store.scan("vectors", ["text_hash", "vector"],
+                                    sql_in("text_hash", missing[start:start + ID_BATCH]))
+            known.update(_vectors_by_hash(found, set(missing)))
+        todo = {h: i for i, h in enumerate(hashes) if h not in known}
+        self.embedded = len(todo)
+        if todo:
+            symbols, texts = rows.column("symbol").to_pylist(), rows.column("text").to_pylist()
+            if self.encoder is None:
+                raise ValueError("this overlay was opened to survey, not to embed")
+            encoded = self.encoder().encode([embedding_text(symbols[i], texts[i])
+                                             for i in todo.values()])
+            known.update(zip(todo, np.asarray(encoded, dtype=np.float32), strict=True))
+        flat = np.stack([known[h] for h in hashes]).astype(np.float32).reshape(-1)
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), base.dim)
+        return rows.append_column(pa.field("vector", pa.list_(pa.float32(), base.dim)),
+                                  vectors)
+
+    # -- the file ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Processes refreshing one checkout's overlay take turns (none can, unlocked, where
+        the git directory is read-only)."""
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.file.with_suffix(".lock"), "w")  # noqa: SIM115 — held below
+        except OSError:
+            yield
+            return
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _save(self, saved: Saved) -> list[str]:
+        """Write the overlay whole and rename it into place; a warning when it cannot be
+        written (the next search then builds it again)."""
+        meta = {"version": VERSION, "base": vars(saved.base), "head": saved.head,
+                "committed": sorted(saved.committed), "ahead": saved.ahead,
+                "behind": saved.behind,
+                "files": {p: [s.signature, s.content_hash, s.status, s.reason]
+                          for p, s in saved.files.items()}}
+        table = saved.rows.replace_schema_metadata({"semcode": json.dumps(meta)})
+        part = self.file.with_name(f".{self.file.name}.{os.getpid()}.part")
+        try:
+            with pa.OSFile(str(part), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+                out.write_table(table)
+            os.replace(part, self.file)
+            self._saved = (_stamp(self.file), saved)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            return [f"the working tree's overlay cannot be saved in {self.file.parent} "
+                    f"({exc.strerror}), so each search rebuilds it"]
+        return []
+
+    def _load(self, base: Base) -> Saved | None:
+        """The overlay on disk, if it is of this base and passes its consistency rule."""
+        try:
+            stamp = _stamp(self.file)
+        except OSError:
+            return None
+        if self._saved is None or self._saved[0] != stamp:
+            loaded = read_overlay(self.file)
+            self._saved = (stamp, loaded) if loaded is not None else None
+        saved = self._saved[1] if self._saved is not None else None
+        return saved if saved is not None and saved.base == base else None
+
+
+def read_overlay(file: Path) -> Saved | None:
+    """An overlay file, or None when it cannot be read or breaks the consistency rule (it
+    is then rebuilt, never trusted)."""
+    try:
+        with pa.memory_map(str(file)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        meta = json.loads((table.schema.metadata or {})[b"semcode"])
+        if meta.get("version") != VERSION:
+            return None
+        base = Base(**meta["base"])
+        files = {p: PathState(tuple(sig) if sig is not None else None, h, status, reason)
+                 for p, (sig, h, status, reason) in meta["files"].items()}
+        saved = Saved(base=base, head=meta["head"], committed=frozenset(meta["committed"]),
+                      ahead=meta["ahead"], behind=meta["behind"], files=files,
+                      rows=table.replace_schema_metadata(None))
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
+    return saved if consistent(saved) else None
+
+
+def consistent(saved: Saved) -> bool:
+    """The overlay's own rule: its chunks == its vectors (each chunk one finite vector of the
+    base's width, no id twice), and the files it indexed are the files its chunks are of."""
+    rows = saved.rows
+    if rows.schema != row_schema(saved.base.dim):
+        return False
+    ids = rows.column("chunk_id")
+    vectors = rows.column("vector").combine_chunks()
+    if pc.count_distinct(ids).as_py() != rows.num_rows or vectors.null_count or \
+            not np.isfinite(vectors.flatten().to_numpy(zero_copy_only=False)).all():
+        return False
+    indexed = {p for p, s in saved.files.items() if s.status == INDEXED}
+    return set(rows.column("path").to_pylist()) == indexed
+
+
+def inspect(top: Path, path: str, ignore: object, limit: int) -> tuple[PathState, str | None]:
+    """A path of the checkout now, by the index's rules (``semcode/discovery.py``), and its
+    text when it is to be indexed."""
+    full = top / path
+    try:
+        info = os.lstat(full)
+    except FileNotFoundError:
+        return PathState(None, "", DELETED, "deleted in the working tree"), None
+    except OSError as exc:
+        return PathState(None, "", SKIPPED, f"unreadable: {exc.strerror}"), None
+    signature = _from_stat(info)
+    name, bad_name = printable_path(path)
+    reason = path_reason(name, ignore) or bad_name  # type: ignore[arg-type]
+    if not reason:
+        reason = "symlink: not followed" if stat.S_ISLNK(info.st_mode) else \
+            "submodule: nested repository not indexed" if stat.S_ISDIR(info.st_mode) else \
+            "unreadable: not a regular file" if not stat.S_ISREG(info.st_mode) else \
+            f"too_large: {info.st_size} bytes over the {limit}-byte limit" \
+            if info.st_size > limit else ""
+    if reason:
+        return PathState(signature, "", SKIPPED, reason), None
+    try:
+        data = full.read_bytes()
+    except FileNotFoundError:
+        return PathState(None, "", DELETED, "vanished: deleted while it was read"), None
+    except OSError as exc:
+        return PathState(signature, "", SKIPPED, f"unreadable: {exc.strerror}"), None
+    reason = content_reason(data)
+    state = PathState(signature, blob_id(data), SKIPPED if reason else INDEXED, reason)
+    return state, None if reason else data.decode("utf-8")
+
+
+def _signature(full: Path) -> Signature:
+    try:
+        return _from_stat(os.lstat(full))
+    except OSError:
+        return None
+
+
+def _from_stat(info: os.stat_result) -> tuple[int, ...]:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode)
+
+
+def _stamp(file: Path) -> tuple[int, ...]:
+    return _from_stat(os.stat(file))
+
+
+def _vectors_by_hash(rows: pa.Table, wanted: set[str]) -> dict[str, np.ndarray]:
+    hashes = rows.column("text_hash").to_pylist()
+    if not hashes:
+        return {}
+    vectors = rows.column("vector").combine_chunks()
+    flat = vectors.flatten().to_numpy(zero_copy_only=False).reshape(len(vectors), -1)
+    return {h: flat[i] for i, h in enumerate(hashes) if h in wanted}
+
+
+def _out_of_reach(diff: worktree.Difference) -> str:
+    """Why no overlay is built for this difference (the index keeps answering), or ``""``."""
+    if diff.problem:
+        return diff.problem
+    return worktree.too_many(len(diff.paths)) \
+        if len(diff.paths) > worktree.MAX_CHANGED_FILES else ""
+
+
+def _report(checkout: worktree.Checkout, base: Base, diff: worktree.Difference,
+            states: dict[str, PathState], chunks: int, state: str, problem: str = "",
+            stale_paths: int = 0) -> OverlayReport:
+    hiding = [s for s in states.values() if s.status in HIDES]
+    changed = len(hiding) + stale_paths
+    return OverlayReport(
+        checkout=str(checkout.top), head=diff.head, indexed_commit=base.commit,
+        commits_ahead=diff.ahead, commits_behind=diff.behind, changed_files=changed,
+        indexed=sum(s.status == INDEXED for s in hiding),
+        skipped=sum(s.status == SKIPPED for s in hiding),
+        deleted=sum(s.status == DELETED for s in hiding),
+        skip_reasons=count_skips(s.reason for s in hiding if s.status == SKIPPED),
+        chunks=chunks, problem=problem,
+        state="clean" if state != "off" and not changed and diff.head == base.commit else state)
