@@ -45,9 +45,11 @@ class Searchers:
         searchers, missing = {}, []
         for name in names:
             try:
-                searchers[name] = Searcher(settings.for_repo(name).store_uri,
-                                           model=settings.model, device=settings.device,
-                                           backend=settings.backend)
+                each = settings.for_repo(name)
+                searchers[name] = Searcher(each.store_uri, model=settings.model,
+                                           device=settings.device, backend=settings.backend,
+                                           checkout=each.repo,
+                                           parse_timeout=settings.parse_timeout)
             except StoreNotFound:
                 missing.append(name)
         return cls(searchers, missing)
@@ -86,7 +88,7 @@ class Searchers:
         if repository not in self.searchers:
             raise ConfigError(f"{repository!r} is not searched here (indexed: "
                               f"{', '.join(self.searchers)}) — name it with --in")
-        vector, ids = self.searchers[repository].place(path, line)
+        vector, ids = self.searchers[repository].place(path, line)  # its checkout's too
         where = self.searchers if across else {repository: self.searchers[repository]}
         futures = {name: self.pool.submit(searcher.like, vector, k=k, languages=languages,
                                           paths=paths, kinds=kinds,

@@ -12,15 +12,17 @@ sides — and are built only from escaped literals. Path globs are matched again
 manifest in Python (gitignore-style patterns), never passed to SQL as patterns.
 """
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.query import MatchQuery
 
+from semcode import worktree
 from semcode.config import (
     DEFAULT_BACKEND,
     DEFAULT_BATCH_SIZE,
@@ -28,10 +30,11 @@ from semcode.config import (
     DEFAULT_LIMIT,
     DEFAULT_MODE,
     DEFAULT_MODEL,
+    DEFAULT_PARSE_TIMEOUT,
     SEARCH_MODES,
 )
 from semcode.discovery import INDEXED
-from semcode.embedding import shared_embedder
+from semcode.embedding import Embedder, shared_embedder
 from semcode.errors import (
     NotIndexed,
     QueryError,
@@ -41,46 +44,43 @@ from semcode.errors import (
     first_line,
 )
 from semcode.globs import compile_globs
-from semcode.identifiers import query_keywords, split_identifier
+from semcode.identifiers import query_keywords
 from semcode.languages import is_hook, known_languages
 from semcode.merging import merge_pieces
 from semcode.model_files import model_id
+from semcode.overlay import Overlay
+from semcode.overlay_view import OverlayView, Scope
+from semcode.ranking import (
+    CALLABLE_KINDS,
+    HOOK_PRIOR,
+    NAME_BONUS,
+    OTHER_KINDS_PRIOR,
+    STATIC_VECTOR_SHARE,
+    STUB_PRIOR,
+    VECTOR_SHARE,
+    Ranked,
+    blend,
+    is_declaration,
+    merged,
+    name_match,
+    on_scale_of,
+)
 from semcode.reports import Report
 from semcode.static_model import is_static
 from semcode.store import Store, sql_in, sql_str
 
+__all__ = ["Answer", "Hit", "Searcher", "blend", "name_match"]
+
 Filters = Sequence[str]
-Ranked = tuple[str, float]  # chunk id, score
-# Measured on the shared harness (BENCHMARKS.md) on all 16 development corpora: the hybrid
-# score is the cosine plus the BM25 score scaled by the query's best, 0.85 : 0.15 (better than
-# reciprocal rank fusion on every language's mean: the vector side's scores say how close a
-# chunk is, which ranks throw away), then a preference for functions and methods over glue
-# code, class headers and type declarations, and for implementations over type stubs.
-VECTOR_SHARE = 0.85
-STATIC_VECTOR_SHARE = 0.7  # the static tier's cosines tell less apart (measured the same way)
-# Added for each word of a chunk's own name that the query holds (in share of the name's
-# words): "delete a cookie by name" → Cookies.delete. On all 16: +0.017 / +0.028 / +0.015
-# (py / js / go); flat from 0.06 to 0.1.
-NAME_BONUS = 0.08
-CALLABLE_KINDS = frozenset({"function", "method"})
-OTHER_KINDS_PRIOR = 0.6
-# Declarations restate signatures whose behaviour lives elsewhere — type stub files, and
-# typing overloads beside their implementation (a decorator line before the ``def``): a
-# search by what code does should show the implementation first. Overloads: click +0.014.
-STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
-OVERLOAD = re.compile(r"^[ \t]*@(?:\w+\.)*overload\b", re.MULTILINE)
-STUB_PRIOR = 0.5
-# A method its language calls rather than a person (``__call__``, ``__eq__``, ``__iter__``;
-# constructors aside) does its work behind the API that triggers it: the validator factory
-# before its class's ``__call__``. On all 16: Python +0.010 (attrs +0.042), flat from 0.7 to
-# 0.5; no other language has such hooks in its table. The harness never asks for a special
-# method (its queries skip them), so part of that is the harness's; constructors stay at 1.
-HOOK_PRIOR = 0.7
 DEPTH = 50  # candidates per side before fusion
 HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
                "text"]
 PART_COLUMNS = ["part_start", "part_end"]
-
+# The index's chunks of the paths the overlay replaces are left out of its answers: past
+# this many, by a filter before ranking; below, by asking for that many more and dropping
+# them (exact either way, and no filter over every row on the common path).
+HIDE_BY_FILTER = 2_000
+INDEX, WORKTREE = "index", "worktree"  # where a hit comes from
 
 MAX_K = 1_000
 MAX_QUERY_CHARS = 20_000
@@ -105,6 +105,9 @@ class Hit(Report):
     part_of: tuple[int, int] = (0, 0)
     # Which repository of SEMCODE_REPOS the hit is in; empty in a one-repository deployment.
     repository: str = ""
+    # Where it comes from: the verified index ("index"), or the checkout's overlay of what
+    # differs from the indexed commit ("worktree": an edit, a new file, a commit not indexed).
+    source: str = INDEX
 
 
 class Answer(Report):
@@ -114,44 +117,22 @@ class Answer(Report):
     warnings: list[str] = []
 
 
-def is_declaration(path: str, text: str) -> bool:
-    """A stub file's definition, or a typing overload (its decorators precede its ``def``)."""
-    return path.endswith(STUB_SUFFIXES) or bool(OVERLOAD.search(text.split("def ", 1)[0]))
-
-
-def name_match(query_words: set[str], symbol: str) -> float:
-    """The share of a chunk's own name's words (its symbol's last part: ``delete`` of
-    ``Cookies.delete``) that the query holds."""
-    words = set(split_identifier(symbol.rsplit(".", 1)[-1])) if symbol else set()
-    return len(words & query_words) / len(words) if words else 0.0
-
-
-def blend(by_vector: list[Ranked], by_keyword: list[Ranked],
-          vector_share: float = VECTOR_SHARE) -> list[tuple[str, float]]:
-    """Each chunk's cosine and its BM25 score over the query's best, weighted; a chunk only
-    the keyword side found counts the lowest cosine the vector side returned (it is at most
-    that close), one only the vector side found counts no keyword score."""
-    cosine = dict(by_vector)
-    floor = min(cosine.values(), default=0.0)
-    best = max((score for _, score in by_keyword), default=0.0) or 1.0
-    keyword = {cid: score / best for cid, score in by_keyword}
-    fused = ((cid, vector_share * cosine.get(cid, floor)
-              + (1.0 - vector_share) * keyword.get(cid, 0.0)) for cid in cosine.keys() | keyword)
-    return sorted(fused, key=lambda pair: (-pair[1], pair[0]))
-
-
 MAX_LINE = 2**31 - 1  # lines are stored as int32
 
 
 class Searcher:
     """Opens the store once and loads the model on the first query; safe to share between
-    threads for reading."""
+    threads for reading. With ``checkout`` (a git working tree of the indexed repository),
+    every query also answers from that checkout's overlay (``semcode/overlay.py``): the
+    index's chunks of each path the checkout changed are replaced by the checkout's."""
 
     def __init__(self, store_uri: str, *, model: str = DEFAULT_MODEL,
                  device: str = DEFAULT_DEVICE, backend: str = DEFAULT_BACKEND,
                  vector_share: float | None = None,
                  depth: int = DEPTH, kind_prior: float = OTHER_KINDS_PRIOR,
-                 stub_prior: float = STUB_PRIOR, hook_prior: float = HOOK_PRIOR):
+                 stub_prior: float = STUB_PRIOR, hook_prior: float = HOOK_PRIOR,
+                 checkout: str | Path | None = None,
+                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT):
         self.store = Store(store_uri, create=False)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="semcode-keyword")
         if not self.store.has("vectors"):
@@ -180,30 +161,67 @@ class Searcher:
         self.kind_prior = kind_prior
         self.stub_prior = stub_prior
         self.hook_prior = hook_prior
+        found = worktree.checkout_of(checkout) if checkout is not None else None
+        self.overlay = None if found is None else Overlay(
+            found, self.store, model=model, parse_timeout=parse_timeout,
+            encoder=partial(self.document_encoder, model, device, backend))
+
+    def document_encoder(self, model: str, device: str, backend: str) -> Embedder:
+        """What embeds the overlay's chunks: the index's way of embedding code (the query
+        embedder itself when the model puts no prompt before queries)."""
+        if not self.embedder.query_prompt:
+            return self.embedder
+        return shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend)
+
+    def worktree(self, warnings: list[str]) -> OverlayView:
+        """The checkout's overlay, brought up to date now (empty without a checkout). A
+        refresh that fails leaves the index answering alone, with a warning: this is an
+        edge, so any error of the overlay's is caught here and said."""
+        if self.overlay is None:
+            return OverlayView()
+        try:
+            view = self.overlay.view()
+        except Exception as exc:  # noqa: BLE001 — the overlay is never worth a failed search
+            warnings.append(f"the working tree is not searched (its overlay could not be "
+                            f"brought up to date: {type(exc).__name__}: {first_line(exc)}), "
+                            "so results are the index's alone")
+            return OverlayView()
+        warnings.extend(view.warnings)
+        return view
 
     # -- filters -----------------------------------------------------------------------------
-    def where(self, languages: Filters = (), paths: Filters = (),
-              kinds: Filters = ()) -> str | None:
-        """The prefilter for these filters; ``"false"`` when a glob matches no file."""
+    def scope(self, languages: Filters = (), paths: Filters = (), kinds: Filters = (),
+              view: OverlayView | None = None) -> Scope:
+        """The filters as values, checked: paths are the files (the index's and the
+        overlay's) that the globs match."""
         if any("\0" in value for value in (*languages, *paths, *kinds)):
             raise QueryError("a filter value contains a NUL byte")
         unknown = sorted(set(languages) - set(known_languages()))
         if unknown:
             raise QueryError(f"unknown language {', '.join(unknown)} — choose from "
                              f"{', '.join(known_languages())}")
-        clauses = []
-        if languages:
-            clauses.append(sql_in("language", languages))
-        if kinds:
-            clauses.append(sql_in("kind", kinds))
-        if paths:
-            clauses.append(sql_in("path", self.matching_paths(paths)))
+        return Scope(languages=frozenset(languages) or None, kinds=frozenset(kinds) or None,
+                     paths=frozenset(self.matching_paths(paths, view)) if paths else None)
+
+    def where(self, languages: Filters = (), paths: Filters = (),
+              kinds: Filters = ()) -> str | None:
+        """The prefilter for these filters; ``"false"`` when a glob matches no file."""
+        return self.sql(self.scope(languages, paths, kinds))
+
+    @staticmethod
+    def sql(scope: Scope) -> str | None:
+        clauses = [sql_in(column, sorted(values)) for column, values in (
+            ("language", scope.languages), ("kind", scope.kinds), ("path", scope.paths))
+            if values is not None]
         return " AND ".join(clauses) or None
 
-    def matching_paths(self, globs: Filters) -> list[str]:
+    def matching_paths(self, globs: Filters, view: OverlayView | None = None) -> list[str]:
         spec = compile_globs(globs, source="--path")
         rows = self.store.scan("files", ["path"], f"status = {sql_str(INDEXED)}")
-        return [p for p in rows.column("path").to_pylist() if spec.match_file(p)]
+        hidden = view.hidden if view is not None else frozenset()
+        paths = [p for p in rows.column("path").to_pylist() if p not in hidden]
+        paths += view.indexed_paths() if view is not None else []
+        return [p for p in paths if spec.match_file(p)]
 
     # -- queries -----------------------------------------------------------------------------
     def search(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
@@ -214,9 +232,9 @@ class Searcher:
     def answer(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
                paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE,
                vector: np.ndarray | None = None) -> Answer:
-        """The hits, and what a reader must know about them (an incomplete index).
-        ``vector``: the query already embedded by this model (a search over several
-        stores embeds it once)."""
+        """The hits, and what a reader must know about them (an incomplete index, a working
+        tree not searched). ``vector``: the query already embedded by this model (a search
+        over several stores embeds it once)."""
         if mode not in SEARCH_MODES:
             raise QueryError(f"unknown mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}")
         if not 1 <= k <= MAX_K:
@@ -225,23 +243,27 @@ class Searcher:
             raise QueryError(f"the query has {len(query)} characters; at most "
                              f"{MAX_QUERY_CHARS} are searched — shorten it")
         answer = Answer(hits=[], warnings=self.warnings(mode))
-        where = self.where(languages, paths, kinds)
-        if not query.strip() or (where and "false" in where.split(" AND ")):
+        view = self.worktree(answer.warnings)
+        scope = self.scope(languages, paths, kinds, view)
+        where = self.sql(scope)
+        if not query.strip() or scope.paths == frozenset():
             return answer
         wanted = 2 * k  # room for the pieces that fold into better hits
+        spans = partial(self.spans, view=view)
         if mode == "vector":
-            ranked = self.vector_ranking(self.embed(query, vector), wanted, where)
+            ranked = self.vector_side(self.embed(query, vector), wanted, where, scope, view,
+                                      answer.warnings)
         elif mode == "keyword":
-            ranked = self.keyword_ranking(query, wanted, where, answer.warnings)
+            ranked = self.keyword_side(query, wanted, where, scope, view, answer.warnings)
         else:  # the keyword side runs while the query is embedded and ranked by vector
             depth = max(self.depth, wanted)
-            keyword_side = self.pool.submit(self.keyword_ranking, query, depth, where,
-                                            answer.warnings)
-            by_vector = self.vector_side(self.embed(query, vector), depth, where,
+            keyword_side = self.pool.submit(self.keyword_side, query, depth, where, scope,
+                                            view, answer.warnings)
+            by_vector = self.vector_side(self.embed(query, vector), depth, where, scope, view,
                                          answer.warnings)
             by_keyword = keyword_side.result()
             fused = blend(by_vector, by_keyword, self.vector_share)
-            rows = self.rows([c for c, _ in fused])  # every candidate: name, kind and file count
+            rows = self.rows([c for c, _ in fused], view)  # every candidate: its name, kind
             words = set(query_keywords(query).split())
             scored = sorted(((c, self.rank_score(score, row, words))
                              for c, score in fused if (row := rows.get(c)) is not None),
@@ -249,11 +271,11 @@ class Searcher:
             sides = {c: "vector" for c, _ in by_vector}
             for c, _ in by_keyword:
                 sides[c] = "both" if c in sides else "keyword"
-            hits = self.hits(scored[:wanted], sides, rows)
-            answer.hits = merge_pieces(hits, self.spans, k)
+            answer.hits = merge_pieces(self.hits(scored[:wanted], sides, rows), spans, k)
             return answer
-        hits = self.hits(ranked, {c: mode for c, _ in ranked})
-        answer.hits = merge_pieces(hits, self.spans, k)
+        hits = self.hits(ranked, {c: mode for c, _ in ranked}, self.rows([c for c, _ in ranked],
+                                                                         view))
+        answer.hits = merge_pieces(hits, spans, k)
         return answer
 
     def embed(self, query: str, vector: np.ndarray | None = None) -> np.ndarray:
@@ -284,73 +306,121 @@ class Searcher:
 
     def similar(self, path: str, line: int | None = None, *, k: int = DEFAULT_LIMIT,
                 languages: Filters = (), paths: Filters = (), kinds: Filters = ()) -> list[Hit]:
-        """Chunks like the one at ``path:line`` (or like the whole file), itself excluded."""
-        vector, ids = self.place(path, line)
+        """Chunks like the one at ``path:line`` (or like the whole file), itself excluded;
+        a path the checkout changed is read from its overlay, at its current lines."""
+        view = self.worktree([])
+        vector, ids = self.place(path, line, view)
         return self.like(vector, k=k, languages=languages, paths=paths, kinds=kinds,
-                         exclude=ids)
+                         exclude=ids, view=view)
 
-    def place(self, path: str, line: int | None = None) -> tuple[np.ndarray, list[str]]:
+    def place(self, path: str, line: int | None = None,
+              view: OverlayView | None = None) -> tuple[np.ndarray, list[str]]:
         """The vector of the chunk at ``path:line`` (the mean of the file's, without a line)
         and the ids it stands for."""
         if line is not None and not 1 <= line <= MAX_LINE:
             raise QueryError(f"line {line} is not a line of a file: give 1 to {MAX_LINE:,}")
-        scope = f"path = {sql_str(path)}"
-        if line is not None:
-            scope += f" AND start_line <= {int(line)} AND end_line >= {int(line)}"
-        rows = self.store.scan("chunks", ["chunk_id"], scope)
-        ids = rows.column("chunk_id").to_pylist()
-        if not ids:
-            raise NotIndexed(f"no indexed chunk at {path}" +
-                                    (f":{line}" if line is not None else "") +
-                                    " — is the path relative to the repository and indexed?")
-        own = self.store.scan("vectors", ["vector"], sql_in("chunk_id", ids))
-        vector = np.mean(np.stack(own.column("vector").to_numpy(zero_copy_only=False)), 0)
+        view = self.worktree([]) if view is None else view
+        at = f"{path}:{line}" if line is not None else path
+        if path in view.hidden:
+            vectors, ids = view.place(path, line)
+            if not ids:
+                status, why = view.files.get(path, ("", ""))
+                raise NotIndexed(f"no chunk at {at} in the working tree" +
+                                 (f" ({why})" if status != INDEXED and why else ""))
+        else:
+            scope = f"path = {sql_str(path)}"
+            if line is not None:
+                scope += f" AND start_line <= {int(line)} AND end_line >= {int(line)}"
+            ids = self.store.scan("chunks", ["chunk_id"], scope).column("chunk_id").to_pylist()
+            if not ids:
+                raise NotIndexed(f"no indexed chunk at {at} — is the path relative to the "
+                                 "repository and indexed?")
+            own = self.store.scan("vectors", ["vector"], sql_in("chunk_id", ids))
+            vectors = np.stack(own.column("vector").to_numpy(zero_copy_only=False))
+        vector = np.mean(vectors, 0)
         return vector / (np.linalg.norm(vector) or 1.0), ids
 
     def like(self, vector: np.ndarray, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
-             paths: Filters = (), kinds: Filters = (), exclude: Sequence[str] = ()) -> list[Hit]:
+             paths: Filters = (), kinds: Filters = (), exclude: Sequence[str] = (),
+             view: OverlayView | None = None) -> list[Hit]:
         """The chunks closest to ``vector``, but those of ``exclude``."""
-        filters = [f for f in (self.where(languages, paths, kinds),
+        view = self.worktree([]) if view is None else view
+        scope = self.scope(languages, paths, kinds, view)
+        if scope.paths == frozenset():
+            return []
+        filters = [f for f in (self.sql(scope),
                                f"NOT {sql_in('chunk_id', exclude)}" if exclude else "") if f]
-        return self.hits(self.vector_ranking(vector, k, " AND ".join(filters) or None))
+        ranked = merged(self.vector_ranking(vector, k, " AND ".join(filters) or None,
+                                            view.hidden, self.hidden_rows(view)),
+                        view.vector_ranking(vector, k, scope, exclude), k)
+        return self.hits(ranked, rows=self.rows([c for c, _ in ranked], view))
 
     # -- the two sides -----------------------------------------------------------------------
-    def vector_side(self, vector: np.ndarray, k: int, where: str | None,
-                    warnings: list[str]) -> list[Ranked]:
-        """The vector ranking of a hybrid search, or none (and a warning) when the vectors
-        cannot be read: the keyword side still answers."""
+    def vector_side(self, vector: np.ndarray, k: int, where: str | None, scope: Scope,
+                    view: OverlayView, warnings: list[str]) -> list[Ranked]:
+        """The vector ranking of the index and the overlay, or the overlay's alone (and a
+        warning) when the index's vectors cannot be read: the keyword side still answers."""
         try:
-            return self.vector_ranking(vector, k, where)
+            indexed = self.vector_ranking(vector, k, where, view.hidden, self.hidden_rows(view))
         except (RuntimeError, OSError, ValueError) as exc:
             if as_damage(exc) is None:
                 raise
             warnings.append(f"search by meaning is unavailable (the vectors cannot be read: "
                             f"{first_line(exc)}), so results are by keyword only — run "
                             "`semcode index` to repair the store")
-            return []
+            indexed = []
+        return merged(indexed, view.vector_ranking(vector, k, scope), k)
 
-    def vector_ranking(self, vector: np.ndarray, k: int, where: str | None) -> list[Ranked]:
+    def keyword_side(self, query: str, k: int, where: str | None, scope: Scope,
+                     view: OverlayView, warnings: list[str]) -> list[Ranked]:
+        """The keyword ranking of the index and the overlay, each side's BM25 on the index's
+        scale (``on_scale_of``)."""
+        indexed = self.keyword_ranking(query, k, where, warnings, view.hidden,
+                                       self.hidden_rows(view))
+        words = query_keywords(query).split()[:MAX_QUERY_WORDS]
+        return merged(indexed, on_scale_of(view.keyword_ranking(words, k, scope), indexed), k)
+
+    def hidden_rows(self, view: OverlayView) -> int:
+        """How many of the index's chunks the overlay hides (counted once per overlay)."""
+        if not view.hidden:
+            return 0
+        if view.hidden_in_index is None:
+            view.hidden_in_index = self.store.count("chunks", sql_in("path", sorted(view.hidden)))
+        return view.hidden_in_index
+
+    def _hiding(self, where: str | None, hidden: frozenset[str], count: int,
+                k: int) -> tuple[str | None, int]:
+        """The filter and the row limit that leave the ``hidden`` paths' ``count`` chunks
+        out of the best ``k``."""
+        if not hidden or count <= HIDE_BY_FILTER:
+            return where, k + count
+        out = f"NOT {sql_in('path', sorted(hidden))}"
+        return (f"{where} AND {out}" if where else out), k
+
+    def vector_ranking(self, vector: np.ndarray, k: int, where: str | None,
+                       hidden: frozenset[str] = frozenset(), count: int = 0) -> list[Ranked]:
+        where, limit = self._hiding(where, hidden, count, k)
         query = self.vectors.search(np.asarray(vector, dtype=np.float32),
                                     vector_column_name="vector") \
             .distance_type("cosine")  # type: ignore[attr-defined]  # a vector query
         if where:
             query = query.where(where, prefilter=True)
-        rows = query.select(["chunk_id", "_distance"]).limit(k).to_arrow()
-        return [(cid, 1.0 - float(d)) for cid, d in zip(
-            rows.column("chunk_id").to_pylist(), rows.column("_distance").to_pylist(),
-            strict=True)]
+        rows = query.select(["chunk_id", "path", "_distance"]).limit(limit).to_arrow()
+        return _unhidden(rows, hidden, k, lambda d: 1.0 - float(d), "_distance")
 
     def keyword_ranking(self, query: str, k: int, where: str | None,
-                        warnings: list[str] | None = None) -> list[Ranked]:
+                        warnings: list[str] | None = None, hidden: frozenset[str] = frozenset(),
+                        count: int = 0) -> list[Ranked]:
         words = " ".join(query_keywords(query).split()[:MAX_QUERY_WORDS])
         if not words:
             return []
+        where, limit = self._hiding(where, hidden, count, k)
         match = MatchQuery(words, "keywords")  # type: ignore[call-arg]  # the rest default
         search = self.chunks.search(match, query_type="fts")
         if where:
             search = search.where(where, prefilter=True)
         try:
-            rows = search.select(["chunk_id", "_score"]).limit(k).to_arrow()
+            rows = search.select(["chunk_id", "path", "_score"]).limit(limit).to_arrow()
         except (RuntimeError, OSError, ValueError) as exc:  # the full-text index is damaged
             if warnings is None:
                 raise StoreError(f"keyword search failed ({exc}) — run `semcode index` to "
@@ -358,23 +428,28 @@ class Searcher:
             warnings.append("keyword search is unavailable (the full-text index is missing or "
                             "damaged), so results are by meaning only — run `semcode index`")
             return []
-        return [(cid, float(score)) for cid, score in zip(
-            rows.column("chunk_id").to_pylist(), rows.column("_score").to_pylist(),
-            strict=True)]
+        return _unhidden(rows, hidden, k, float, "_score")
 
-    def spans(self, paths: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
-        """The line spans of every chunk of these files."""
-        rows = self.store.scan("chunks", ["path", "start_line", "end_line"], sql_in("path", paths))
-        found: dict[str, list[tuple[int, int]]] = {}
+    def spans(self, paths: Sequence[str],
+              view: OverlayView | None = None) -> dict[str, list[tuple[int, int]]]:
+        """The line spans of every chunk of these files (the overlay's, for its paths)."""
+        hidden = view.hidden if view is not None else frozenset()
+        found = view.spans([p for p in paths if p in hidden]) if view is not None else {}
+        indexed = [p for p in paths if p not in hidden]
+        rows = self.store.scan("chunks", ["path", "start_line", "end_line"],
+                               sql_in("path", indexed))
         for path, start, end in zip(*(rows.column(c).to_pylist() for c in rows.column_names),
                                     strict=True):
             found.setdefault(path, []).append((start, end))
         return found
 
-    def rows(self, ids: list[str]) -> dict[str, dict]:
-        """The chunk rows of these ids (what a hit shows), by id."""
+    def rows(self, ids: list[str], view: OverlayView | None = None) -> dict[str, dict]:
+        """The chunk rows of these ids (what a hit shows), by id, each saying its source."""
+        own = {cid: {**row, "source": WORKTREE} for cid, row in
+               view.rows_of(ids, self.columns).items()} if view is not None else {}
+        ids = [cid for cid in ids if cid not in own]
         if not ids:
-            return {}
+            return own
         try:
             rows = self.chunks.search().where(sql_in("chunk_id", ids)).select(self.columns) \
                 .to_arrow()
@@ -386,7 +461,7 @@ class Searcher:
                     for b in self.store.stream("chunks", self.columns, batch_size=65536))
             except (RuntimeError, OSError, ValueError) as exc:  # the chunks themselves
                 raise as_damage(exc, self.store.uri) or exc from exc
-        return {r["chunk_id"]: r for r in rows.to_pylist()}
+        return {**{r["chunk_id"]: r for r in rows.to_pylist()}, **own}
 
     def hits(self, ranked: list[tuple[str, float]], matched_by: dict[str, str] | None = None,
              rows: dict[str, dict] | None = None) -> list[Hit]:
@@ -398,3 +473,12 @@ class Searcher:
                     part_of=(row.get("part_start", 0), row.get("part_end", 0)),
                     **{k: v for k, v in row.items() if k not in PART_COLUMNS})
                 for cid, score in ranked if (row := by_id.get(cid)) is not None]
+
+
+def _unhidden(rows: pa.Table, hidden: frozenset[str], k: int, score: Callable[[float], float],
+              column: str) -> list[Ranked]:
+    """(chunk id, ``score(value)``) of ``rows`` but those of ``hidden`` paths: the best ``k``."""
+    found = [(cid, score(value)) for cid, path, value in zip(
+        rows.column("chunk_id").to_pylist(), rows.column("path").to_pylist(),
+        rows.column(column).to_pylist(), strict=True) if path not in hidden]
+    return found[:k]
