@@ -17,7 +17,7 @@ from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_M
 from semcode.errors import ConfigError, SemcodeError, as_damage
 
 if TYPE_CHECKING:
-    from semcode.reports import Report
+    from semcode.reports import OverlayReport, Report
     from semcode.repositories import Searchers
     from semcode.search import Hit, Searcher
 
@@ -48,7 +48,25 @@ def _settings(args: argparse.Namespace) -> Settings:
             print(f"semcode: {settings.repo_path} is inside the repository {top}; using it",
                   file=sys.stderr)
             settings = settings.with_overrides(repo=top)
+        reads = getattr(args, "command", "") != "index"
+        if reads and not settings.store and not settings.repositories:
+            settings = settings.with_overrides(store=shared_store(settings.repo))
     return settings
+
+
+def shared_store(repo: str) -> str | None:
+    """A linked ``git worktree`` without an index of its own searches the main working
+    tree's, with its own overlay on top (``semcode index`` there makes it one of its own)."""
+    from semcode.config import default_store_uri
+    from semcode.worktree import checkout_of
+
+    if Path(default_store_uri(repo)).is_dir():
+        return None
+    checkout = checkout_of(repo)
+    if checkout is None or not checkout.is_linked:
+        return None
+    main = default_store_uri(checkout.main_top)
+    return main if Path(main).is_dir() else None
 
 
 def _repositories(args: argparse.Namespace, settings: Settings) -> list[str]:
@@ -97,11 +115,23 @@ def _index_one(args: argparse.Namespace, deployment: Settings, settings: Setting
         Store(settings.store_uri)  # a store that cannot be written fails here, clearly
         with IndexProgress(enabled=not args.json and sys.stderr.isatty()):
             report = run_index_job(deployment, repository=repository)
+    report = report.model_copy(update={"worktree": _worktree(settings)})
     if args.json:
         print(_labelled(report, label))
     else:
         print_summary(report, settings.store_uri)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _worktree(settings: Settings) -> "OverlayReport | None":
+    """How the checkout differs from what is now indexed (the index answer says it)."""
+    from semcode.status import worktree_report
+    from semcode.store import Store
+
+    try:
+        return worktree_report(Store(settings.store_uri, create=False), settings.repo)
+    except SemcodeError:
+        return None
 
 
 def _labelled(report: "Report", label: dict[str, str]) -> str:
@@ -118,7 +148,8 @@ def _searcher(settings: Settings, names: Sequence[str] = ()) -> "Searcher | Sear
     from semcode.search import Searcher
 
     return Searcher(settings.store_uri, model=settings.model, device=settings.device,
-                    backend=settings.backend)
+                    backend=settings.backend, checkout=settings.repo,
+                    parse_timeout=settings.parse_timeout)
 
 
 def _roots(settings: Settings, names: Sequence[str]) -> dict[str, str]:

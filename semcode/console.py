@@ -83,9 +83,10 @@ class IndexProgress:
 
 def print_summary(report: IndexReport, store: str) -> None:
     if report.up_to_date:
-        out.print(f"[green]up to date[/]: {report.commit} is indexed — {report.chunks.total} "
-                  f"chunks, {report.vectors.total} vectors; checks passed against the store "
-                  "now (`--full` runs the job anyway)")
+        said = f"[green]up to date[/]: {report.commit} is indexed" if report.clean else \
+            f"[green]index at {(report.commit or '?')[:12]}[/] {report.worktree_text()}"
+        out.print(f"{said} — {report.chunks.total} chunks, {report.vectors.total} vectors; "
+                  "checks passed against the store now (`--full` runs the job anyway)")
         out.print(f"store: {store}")
         return
     table = Table(title=f"indexed {report.commit or '?'}", show_header=True)
@@ -107,6 +108,8 @@ def print_summary(report: IndexReport, store: str) -> None:
             f"{n} {k.replace('_', ' ')}" for k, n in report.repairs.items()))
     if report.error:
         out.print(f"[red]failed:[/] {report.error}")
+    if report.worktree is not None and not report.clean:
+        out.print(f"working tree: {report.worktree.summary()}")
     out.print(f"store: {store}")
 
 
@@ -154,8 +157,9 @@ def print_hits(hits: list[Hit], roots: Mapping[str, str]) -> None:
     for hit in hits:
         where = Path(roots[hit.repository]).resolve() / hit.path
         label = f"{hit.symbol} ({hit.kind})" if hit.symbol else hit.kind
+        source = " · [magenta]working tree[/]" if hit.source == "worktree" else ""
         out.print(f"[bold cyan]{where}:{hit.start_line}[/]  {label}  "
-                  f"[dim]{hit.language} · score {hit.score:.3f}[/]")
+                  f"[dim]{hit.language} · score {hit.score:.3f}[/]{source}")
         out.print(Syntax(hit.text.rstrip(), LEXERS.get(hit.language, hit.language),
                          line_numbers=True, start_line=hit.start_line, word_wrap=True,
                          background_color="default"))
@@ -178,7 +182,8 @@ def print_status(status: IndexStatus, repository: str = "") -> None:
         ("store", status.store),
         ("indexed commit", str(status.indexed_commit)),
         ("branch head", f"{fresh.branch} @ {fresh.head}"),
-        ("freshness", fresh.text()),
+        ("freshness", status.freshness_text()),
+        *([("working tree", status.worktree.summary())] if status.worktree else []),
         ("files", f"{files.total} ({files.indexed} indexed"
                   + "".join(f", {n} by line windows: {k}" for k, n in
                             sorted(files.line_windows.items()))

@@ -62,8 +62,10 @@ def _readable(hits: list[Hit]) -> str:
     blocks = []
     for h in hits:
         name = f" {h.symbol}" if h.symbol else ""
+        source = ", from the working tree" if h.source == "worktree" else ""
         blocks.append(f"{h.path}:{h.start_line}-{h.end_line}{name} ({h.kind}, {h.language}, "
-                      f"score {h.score:.3f}, matched by {h.matched_by})\n```{h.language}\n"
+                      f"score {h.score:.3f}, matched by {h.matched_by}{source})\n"
+                      f"```{h.language}\n"
                       f"{h.text.rstrip()}\n```")
     return "\n\n".join(blocks)
 
@@ -137,7 +139,8 @@ class _Index:
         if self.names:
             return Searchers.open(self.settings, self.names)
         return Searcher(self.settings.store_uri, model=self.settings.model,
-                        device=self.settings.device, backend=self.settings.backend)
+                        device=self.settings.device, backend=self.settings.backend,
+                        checkout=self.settings.repo, parse_timeout=self.settings.parse_timeout)
 
     def scoped(self, searcher: Searcher | Searchers,
                repository: list[str] | None) -> Searcher | Searchers:
@@ -177,9 +180,11 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
     where = (f"the indexed git repositories {', '.join(names)}" if names
              else "one indexed git repository")
     server = MCPServer("semcode", instructions=(
-        f"Semantic and keyword search over {where}. Use search_code to find "
-        "code by what it does or by identifier, find_similar for code like a given place, "
-        "and index_status to see how fresh the index is."))
+        f"Semantic and keyword search over {where}, together with what its checkout changed "
+        "and did not index yet (edits, new files, deletions, commits since): each hit's "
+        "`source` says `index` or `worktree`. Use search_code to find code by what it does or "
+        "by identifier, find_similar for code like a given place, and index_status to see how "
+        "fresh the index is and what the working tree adds to it."))
 
     @server.tool(description="Find code by meaning or identifier (hybrid: embeddings + BM25).")
     async def search_code(
@@ -261,8 +266,9 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
             return _result(status, status.text())
         return server
 
-    @server.tool(name="index_status", description="What the index holds and whether it is "
-                                                  "up to date with the branch head.")
+    @server.tool(name="index_status", description="What the index holds, whether it is up "
+                                                  "to date with the branch head, and how the "
+                                                  "working tree differs from it.")
     async def index_status_tool() -> Annotated[CallToolResult, IndexStatus]:
         status = await _answer(lambda: index_status(settings.store_uri, settings.repo,
                                                     settings.branch))

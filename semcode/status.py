@@ -3,10 +3,18 @@
 from collections import Counter
 from pathlib import Path
 
-from semcode import checks, gitrepo
+from semcode import checks, gitrepo, worktree
 from semcode.discovery import INDEXED
-from semcode.errors import StoreNotFound, as_damage, first_line
-from semcode.reports import CheckReport, FileStatus, Freshness, IndexStatus, VectorReport
+from semcode.errors import GitError, StoreNotFound, as_damage, first_line
+from semcode.overlay import Overlay
+from semcode.reports import (
+    CheckReport,
+    FileStatus,
+    Freshness,
+    IndexStatus,
+    OverlayReport,
+    VectorReport,
+)
 from semcode.search_indexes import index_problems
 from semcode.store import Store
 
@@ -65,6 +73,8 @@ def _status(store: Store, store_uri: str, repo: str, branch: str) -> IndexStatus
     verdicts = live_check_reports(store, vectors)
     languages = Counter(lang for lang, status in zip(files.column("language").to_pylist(),
                                                      statuses, strict=True) if status == INDEXED)
+    fresh = freshness(repo, branch or (snapshot.branch if snapshot else ""), indexed_commit)
+    differs = worktree_report(store, repo)
     return IndexStatus(
         store=store_uri, exists=True,
         hint=None if vectors else "no index run has completed here — run `semcode index`",
@@ -76,8 +86,20 @@ def _status(store: Store, store_uri: str, repo: str, branch: str) -> IndexStatus
         indexed_commit=indexed_commit, indexed_at=vectors.at if vectors else None,
         checks={r.name: r.passed for r in verdicts},
         check_failures={r.name: r.description for r in verdicts if not r.passed},
-        freshness=freshness(repo, branch or (snapshot.branch if snapshot else ""),
-                            indexed_commit))
+        freshness=fresh, worktree=differs,
+        up_to_date=bool(fresh.fresh) and (differs is None or differs.state == "clean"))
+
+
+def worktree_report(store: Store, repo: str) -> OverlayReport | None:
+    """How the checkout at ``repo`` differs from the indexed commit and whether its overlay
+    covers that; None outside git (a folder's index is its working tree already)."""
+    checkout = worktree.checkout_of(repo)
+    if checkout is None:
+        return None
+    try:
+        return Overlay(checkout, store).survey()
+    except GitError as exc:
+        return OverlayReport(checkout=str(checkout.top), state="off", problem=str(exc))
 
 
 def live_checks(store: Store, vectors: VectorReport | None) -> dict[str, bool]:
