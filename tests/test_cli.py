@@ -32,7 +32,8 @@ def test_index_json_prints_exactly_one_summary_object(indexed_repo):
     assert len(lines) == 1
     summary = json.loads(lines[0])
     assert set(summary) == {"commit", "files", "chunks", "vectors", "checks", "repairs",
-                            "check_failures", "seconds", "up_to_date", "error"}
+                            "check_failures", "seconds", "up_to_date", "worktree", "error"}
+    assert summary["worktree"]["state"] == "clean"  # the store inside the checkout is no change
     assert summary["check_failures"] == {}
     assert summary["error"] is None
     assert set(summary["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed",

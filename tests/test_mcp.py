@@ -1,6 +1,7 @@
 """The MCP server, driven by the official MCP client over stdio."""
 
 import json
+import subprocess
 import sys
 
 import anyio
@@ -218,3 +219,27 @@ def test_a_line_that_is_not_json_rpc_gets_the_error_the_spec_asks_for(indexed, l
                           "error": {"code": code, "message": replies[0]["error"]["message"]}}
     assert words in replies[0]["error"]["message"]
     assert replies[1]["id"] == 1 and "result" in replies[1]  # and it keeps serving
+
+
+def test_a_long_lived_server_sees_each_edit_and_says_where_hits_come_from(indexed, tmp_path):
+    repo, store = indexed
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(repo), str(work)], check=True)
+    cart = work / "src" / "shop" / "cart.py"
+
+    async def body(client):
+        before = await client.call_tool("search_code", {"query": "kelvin", "mode": "keyword"})
+        with open(cart, "a") as f:
+            f.write("\n\ndef convert_kelvin_to_celsius(kelvin):\n    return kelvin - 273.15\n")
+        after = await client.call_tool("search_code", {"query": "kelvin", "mode": "keyword"})
+        status = await client.call_tool("index_status", {})
+        return before, after, status
+
+    before, after, status = run(work, store, body)
+    assert before.structured_content["hits"] == []
+    hit = after.structured_content["hits"][0]
+    assert (hit["symbol"], hit["source"]) == ("convert_kelvin_to_celsius", "worktree")
+    assert "from the working tree" in after.content[0].text
+    assert status.structured_content["worktree"]["state"] == "current"
+    assert status.structured_content["up_to_date"] is False
+    assert "overlay of 1 changed file(s) (current)" in status.content[0].text

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from semcode.store import Store
-from tests.conftest import ALL_PASSED, commit_all, make_repo
+from tests.conftest import ALL_PASSED, commit_all, git, make_repo
 from tests.s3_server import S3Server
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -72,3 +72,38 @@ def test_an_s3_index_follows_a_one_file_commit_and_finds_the_new_code(s3, tmp_pa
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["hits"][0]["symbol"] == "convert_kelvin_to_celsius"
     assert not (repo / ".semcode").exists()
+
+
+def test_a_second_checkout_searches_the_team_index_with_its_own_overlay(s3, tmp_path):
+    """The index CI builds on s3, read by a developer on another commit of the same
+    repository: their branch and their uncommitted edit answer on top of it, and nothing is
+    written to the store (no lease, no table moves)."""
+    repo = make_repo(tmp_path / "repo")
+    uri = s3.uri("team")
+    built = semcode("index", str(repo), "--store", uri, "--json")
+    assert built.returncode == 0, built.stderr
+    mine = tmp_path / "mine"
+    subprocess.run(["git", "clone", "-q", str(repo), str(mine)], check=True)
+    git(mine, "config", "user.email", "dev@example.com")
+    git(mine, "config", "user.name", "dev")
+    git(mine, "checkout", "-q", "-b", "feature")
+    (mine / "src" / "temperature.py").write_text(
+        "def kelvin_to_celsius(kelvin):\n    return kelvin - 273.15\n")
+    commit_all(mine, "a branch the index has not seen")
+    with open(mine / "src" / "shop" / "cart.py", "a") as f:
+        f.write("\n\ndef kelvin_to_fahrenheit(kelvin):\n    return kelvin * 9 / 5 - 459.67\n")
+    store = Store(uri, create=False)
+    before = {name: store.table(name).version for name in store.db.list_tables().tables}
+    found = semcode("search", "kelvin", "--mode", "keyword", "--repo", str(mine), "--store",
+                    uri, "--json")
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)["hits"]
+    assert {(h["symbol"], h["path"], h["source"]) for h in hits} == {
+        ("kelvin_to_celsius", "src/temperature.py", "worktree"),
+        ("kelvin_to_fahrenheit", "src/shop/cart.py", "worktree")}
+    status = json.loads(semcode("status", "--repo", str(mine), "--store", uri,
+                                "--json").stdout)
+    assert (status["worktree"]["commits_ahead"], status["worktree"]["changed_files"],
+            status["worktree"]["state"], status["up_to_date"]) == (1, 2, "current", False)
+    after = {name: store.table(name).version for name in store.db.list_tables().tables}
+    assert after == before and not (mine / ".semcode").exists()
