@@ -131,7 +131,18 @@ class Overlay:
         self.embedded = 0  # texts the last refresh encoded (the rest were reused)
         self._saved: tuple[tuple[int, ...], Saved] | None = None  # by the file's stat
         self._view: tuple[Saved, OverlayView] | None = None
+        self._base: tuple[int, Base | None] | None = None  # by the meta table's version
         self._lock = threading.Lock()
+
+    def base(self) -> Base | None:
+        """The index under the overlay, read again only when the store's meta moved (a
+        version check: a fraction of a millisecond, where reading it takes a few)."""
+        if not self.store.has("meta"):
+            return None
+        version = self.store.table("meta").version
+        if self._base is None or self._base[0] != version:
+            self._base = (version, base_of(self.store))
+        return self._base[1]
 
     # -- what differs ------------------------------------------------------------------------
     def _plan(self, saved: Saved | None, base: Base
@@ -159,7 +170,7 @@ class Overlay:
     def survey(self) -> OverlayReport:
         """How the checkout differs and whether the overlay on disk covers it (``current``)
         or the next search must refresh it (``stale``) — nothing is read but git's answer."""
-        base = base_of(self.store)
+        base = self.base()
         if base is None:
             return OverlayReport(checkout=str(self.checkout.top))
         saved = self._load(base)
@@ -176,7 +187,7 @@ class Overlay:
     def view(self) -> OverlayView:
         with self._lock, self._turn():
             self.embedded = 0
-            base = base_of(self.store)
+            base = self.base()
             if base is None:
                 return OverlayView()
             saved = self._load(base)
