@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pathspec import PathSpec
 
 from semcode import worktree
 from semcode.config import (
@@ -157,6 +158,16 @@ class Overlay:
         else:
             diff = replace(worktree.committed(self.checkout, base.commit, status.head),
                            uncommitted=status.paths)
+        ignore = self._ignore()
+
+        def searched(paths: frozenset[str]) -> frozenset[str]:
+            """Leave out what the index skips by name alone (vendored, generated, binary,
+            ``.semcodeignore``): it has no chunks to replace, and none to add (a folder of
+            untracked dependencies is not thousands of changed files)."""
+            return frozenset(p for p in paths if not path_reason(printable_path(p)[0], ignore))
+
+        diff = replace(diff, uncommitted=searched(diff.uncommitted),
+                       committed=searched(diff.committed))
         known = saved.files if saved is not None else {}
         kept, stale = {}, []
         for path in sorted(diff.paths):
@@ -182,6 +193,12 @@ class Overlay:
         return _report(self.checkout, base, diff, states,
                        saved.rows.num_rows if fresh and saved is not None else 0,
                        "current" if fresh else "stale", stale_paths=len(stale))
+
+    def _ignore(self) -> PathSpec | None:
+        """The checkout's own ``.semcodeignore`` (a change to it reaches the index's other
+        files only when the index runs)."""
+        file = self.checkout.top / IGNORE_FILE
+        return load_ignore(file.read_text(errors="replace")) if file.is_file() else None
 
     # -- bringing it up to date --------------------------------------------------------------
     def view(self) -> OverlayView:
@@ -234,10 +251,7 @@ class Overlay:
 
     def _read(self, base: Base, paths: list[str]) -> tuple[dict[str, PathState], pa.Table]:
         """Each path's state now, and the chunk rows of those to index (ROW_COLUMNS)."""
-        top = self.checkout.top
-        ignore_file = top / IGNORE_FILE
-        ignore = load_ignore(ignore_file.read_text(errors="replace")
-                              if ignore_file.is_file() else None)
+        top, ignore = self.checkout.top, self._ignore()
         known = self.store.scan("files", ["path", "content_hash"], sql_in("path", paths))
         indexed_hash = dict(zip(known.column("path").to_pylist(),
                                 known.column("content_hash").to_pylist(), strict=True))
@@ -374,7 +388,8 @@ def consistent(saved: Saved) -> bool:
     return set(rows.column("path").to_pylist()) == indexed
 
 
-def inspect(top: Path, path: str, ignore: object, limit: int) -> tuple[PathState, str | None]:
+def inspect(top: Path, path: str, ignore: PathSpec | None,
+            limit: int) -> tuple[PathState, str | None]:
     """A path of the checkout now, by the index's rules (``semcode/discovery.py``), and its
     text when it is to be indexed."""
     full = top / path
@@ -386,7 +401,7 @@ def inspect(top: Path, path: str, ignore: object, limit: int) -> tuple[PathState
         return PathState(None, "", SKIPPED, f"unreadable: {exc.strerror}"), None
     signature = _from_stat(info)
     name, bad_name = printable_path(path)
-    reason = path_reason(name, ignore) or bad_name  # type: ignore[arg-type]
+    reason = path_reason(name, ignore) or bad_name
     if not reason:
         reason = "symlink: not followed" if stat.S_ISLNK(info.st_mode) else \
             "submodule: nested repository not indexed" if stat.S_ISDIR(info.st_mode) else \
