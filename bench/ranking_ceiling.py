@@ -52,8 +52,8 @@ def candidates(task: Path, model: str, backend: str, tag: str) -> list[dict]:
                                backend=backend)
     out = []
     for q in map(json.loads, open(task / "queries.jsonl")):
-        by_vector = searcher.vector_ranking(searcher.embed(q["query"]), DEPTH, None)
-        by_keyword = searcher.keyword_ranking(q["query"], DEPTH, None, [])
+        by_vector = searcher.index.vector_ranking(searcher.embed(q["query"]), DEPTH, None)
+        by_keyword = searcher.index.keyword_ranking(q["query"], DEPTH, None, [])
         fused = dict(search.blend(by_vector, by_keyword, searcher.vector_share))
         rows = searcher.rows(list(fused))
         cosine, keyword = dict(by_vector), dict(by_keyword)

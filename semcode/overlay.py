@@ -21,12 +21,10 @@ one checkout's private difference from it, valid for one moment, cheap to rebuil
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
-import stat
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,67 +39,18 @@ from semcode.config import (
     DEFAULT_PARSE_TIMEOUT,
     DEFAULT_SHARDS,
 )
-from semcode.discovery import (
-    IGNORE_FILE,
-    content_reason,
-    load_ignore,
-    path_reason,
-    printable_path,
-)
+from semcode.discovery import IGNORE_FILE, load_ignore, path_reason, printable_path
 from semcode.embedding import TextEncoder, embedding_text
-from semcode.gitrepo import blob_id
 from semcode.languages import language_of
+from semcode.overlay_file import Base, Saved, read_overlay, row_schema, write_overlay
 from semcode.overlay_view import ROW_COLUMNS, OverlayView
 from semcode.reports import OverlayReport, count_skips
 from semcode.sandbox import sandboxed_chunker
 from semcode.sharding import shard_of
 from semcode.store import CHUNKS_SCHEMA, Store, sql_in
+from semcode.worktree import DELETED, HIDES, INDEXED, SAME, SKIPPED, PathState, inspect
 
-VERSION = 1  # bump when the file's layout changes: older files are rebuilt
-INDEXED, SKIPPED, DELETED, SAME = "indexed", "skipped", "deleted", "same"
-HIDES = (INDEXED, SKIPPED, DELETED)  # a path in one of these replaces the index's chunks
 ID_BATCH = 2000
-Signature = tuple[int, ...] | None  # lstat: size, mtime, ctime, inode, mode; None: absent
-
-
-@dataclass(frozen=True)
-class PathState:
-    """One differing path as the overlay last saw it."""
-
-    signature: Signature
-    content_hash: str
-    status: str  # INDEXED, SKIPPED, DELETED, or SAME (its content is the index's)
-    reason: str
-
-
-@dataclass(frozen=True)
-class Base:
-    """What the overlay needs of the index: its commit, model, width and rules."""
-
-    uri: str
-    commit: str
-    model: str
-    dim: int
-    shards: int
-    max_file_bytes: int
-
-
-@dataclass(frozen=True)
-class Saved:
-    """An overlay as written: for ``base`` at ``head``, its paths and its rows."""
-
-    base: Base
-    head: str | None
-    committed: frozenset[str]
-    ahead: int
-    behind: int
-    files: dict[str, PathState]
-    rows: pa.Table  # ROW_COLUMNS and vector
-
-
-def row_schema(dim: int) -> pa.Schema:
-    return pa.schema([*(CHUNKS_SCHEMA.field(name) for name in ROW_COLUMNS),
-                      pa.field("vector", pa.list_(pa.float32(), dim))])
 
 
 def base_of(store: Store) -> Base | None:
@@ -172,7 +121,7 @@ class Overlay:
         kept, stale = {}, []
         for path in sorted(diff.paths):
             old = known.get(path)
-            if old is not None and old.signature == _signature(self.checkout.top / path):
+            if old is not None and old.signature == worktree.signature(self.checkout.top / path):
                 kept[path] = old
             else:
                 stale.append(path)
@@ -320,22 +269,12 @@ class Overlay:
             yield
 
     def _save(self, saved: Saved) -> list[str]:
-        """Write the overlay whole and rename it into place; a warning when it cannot be
-        written (the next search then builds it again)."""
-        meta = {"version": VERSION, "base": vars(saved.base), "head": saved.head,
-                "committed": sorted(saved.committed), "ahead": saved.ahead,
-                "behind": saved.behind,
-                "files": {p: [s.signature, s.content_hash, s.status, s.reason]
-                          for p, s in saved.files.items()}}
-        table = saved.rows.replace_schema_metadata({"semcode": json.dumps(meta)})
-        part = self.file.with_name(f".{self.file.name}.{os.getpid()}.part")
+        """Write the overlay; a warning when it cannot be written (the next search then
+        builds it again)."""
         try:
-            with pa.OSFile(str(part), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
-                out.write_table(table)
-            os.replace(part, self.file)
+            write_overlay(self.file, saved)
             self._saved = (_stamp(self.file), saved)
         except OSError as exc:
-            part.unlink(missing_ok=True)
             return [f"the working tree's overlay cannot be saved in {self.file.parent} "
                     f"({exc.strerror}), so each search rebuilds it"]
         return []
@@ -351,89 +290,6 @@ class Overlay:
             self._saved = (stamp, loaded) if loaded is not None else None
         saved = self._saved[1] if self._saved is not None else None
         return saved if saved is not None and saved.base == base else None
-
-
-def read_overlay(file: Path) -> Saved | None:
-    """An overlay file, or None when it cannot be read or breaks the consistency rule (it
-    is then rebuilt, never trusted)."""
-    try:
-        with pa.memory_map(str(file)) as source:
-            table = pa.ipc.open_file(source).read_all()
-        meta = json.loads((table.schema.metadata or {})[b"semcode"])
-        if meta.get("version") != VERSION:
-            return None
-        base = Base(**meta["base"])
-        files = {p: PathState(tuple(sig) if sig is not None else None, h, status, reason)
-                 for p, (sig, h, status, reason) in meta["files"].items()}
-        saved = Saved(base=base, head=meta["head"], committed=frozenset(meta["committed"]),
-                      ahead=meta["ahead"], behind=meta["behind"], files=files,
-                      rows=table.replace_schema_metadata(None))
-    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
-        return None
-    return saved if consistent(saved) else None
-
-
-def consistent(saved: Saved) -> bool:
-    """The overlay's own rule: its chunks == its vectors (each chunk one finite vector of the
-    base's width, no id twice), and the files it indexed are the files its chunks are of."""
-    rows = saved.rows
-    if rows.schema != row_schema(saved.base.dim):
-        return False
-    ids = rows.column("chunk_id")
-    vectors = rows.column("vector").combine_chunks()
-    if pc.count_distinct(ids).as_py() != rows.num_rows or vectors.null_count or \
-            not np.isfinite(vectors.flatten().to_numpy(zero_copy_only=False)).all():
-        return False
-    indexed = {p for p, s in saved.files.items() if s.status == INDEXED}
-    return set(rows.column("path").to_pylist()) == indexed
-
-
-def inspect(top: Path, path: str, ignore: PathSpec | None,
-            limit: int) -> tuple[PathState, str | None]:
-    """A path of the checkout now, by the index's rules (``semcode/discovery.py``), and its
-    text when it is to be indexed."""
-    full = top / path
-    try:
-        info = os.lstat(full)
-    except FileNotFoundError:
-        return PathState(None, "", DELETED, "deleted in the working tree"), None
-    except OSError as exc:
-        return PathState(None, "", SKIPPED, f"unreadable: {exc.strerror}"), None
-    signature = _from_stat(info)
-    name, bad_name = printable_path(path)
-    reason = path_reason(name, ignore) or bad_name
-    if not reason:
-        reason = "symlink: not followed" if stat.S_ISLNK(info.st_mode) else \
-            "submodule: nested repository not indexed" if stat.S_ISDIR(info.st_mode) else \
-            "unreadable: not a regular file" if not stat.S_ISREG(info.st_mode) else \
-            f"too_large: {info.st_size} bytes over the {limit}-byte limit" \
-            if info.st_size > limit else ""
-    if reason:
-        return PathState(signature, "", SKIPPED, reason), None
-    try:
-        data = full.read_bytes()
-    except FileNotFoundError:
-        return PathState(None, "", DELETED, "vanished: deleted while it was read"), None
-    except OSError as exc:
-        return PathState(signature, "", SKIPPED, f"unreadable: {exc.strerror}"), None
-    reason = content_reason(data)
-    state = PathState(signature, blob_id(data), SKIPPED if reason else INDEXED, reason)
-    return state, None if reason else data.decode("utf-8")
-
-
-def _signature(full: Path) -> Signature:
-    try:
-        return _from_stat(os.lstat(full))
-    except OSError:
-        return None
-
-
-def _from_stat(info: os.stat_result) -> tuple[int, ...]:
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode)
-
-
-def _stamp(file: Path) -> tuple[int, ...]:
-    return _from_stat(os.stat(file))
 
 
 def _vectors_by_hash(rows: pa.Table, wanted: set[str]) -> dict[str, np.ndarray]:
@@ -467,3 +323,7 @@ def _report(checkout: worktree.Checkout, base: Base, diff: worktree.Difference,
         skip_reasons=count_skips(s.reason for s in hiding if s.status == SKIPPED),
         chunks=chunks, problem=problem,
         state="clean" if state != "off" and not changed and diff.head == base.commit else state)
+
+
+def _stamp(file: Path) -> tuple[int, ...]:
+    return worktree.from_stat(os.stat(file))

@@ -12,15 +12,12 @@ sides — and are built only from escaped literals. Path globs are matched again
 manifest in Python (gitignore-style patterns), never passed to SQL as patterns.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-from lancedb.query import MatchQuery
 
 from semcode import worktree
 from semcode.config import (
@@ -45,6 +42,7 @@ from semcode.errors import (
 )
 from semcode.globs import compile_globs
 from semcode.identifiers import query_keywords
+from semcode.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
 from semcode.languages import is_hook, known_languages
 from semcode.merging import merge_pieces
 from semcode.model_files import model_id
@@ -73,18 +71,10 @@ __all__ = ["Answer", "Hit", "Searcher", "blend", "name_match"]
 
 Filters = Sequence[str]
 DEPTH = 50  # candidates per side before fusion
-HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
-               "text"]
-PART_COLUMNS = ["part_start", "part_end"]
-# The index's chunks of the paths the overlay replaces are left out of its answers: past
-# this many, by a filter before ranking; below, by asking for that many more and dropping
-# them (exact either way, and no filter over every row on the common path).
-HIDE_BY_FILTER = 2_000
 INDEX, WORKTREE = "index", "worktree"  # where a hit comes from
 
 MAX_K = 1_000
 MAX_QUERY_CHARS = 20_000
-MAX_QUERY_WORDS = 256  # keywords sent to the full-text index (a query's usually < 30)
 
 
 class Hit(Report):
@@ -152,9 +142,7 @@ class Searcher:
         self.model_id = model_id(model)
         self.embedder = shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend,
                                         for_queries=True)
-        self.vectors = self.store.table("vectors")
-        self.chunks = self.store.table("chunks")
-        self.columns = HIT_COLUMNS + [c for c in PART_COLUMNS if c in self.chunks.schema.names]
+        self.index = IndexSide(self.store)
         self.vector_share = vector_share if vector_share is not None else \
             STATIC_VECTOR_SHARE if is_static(model) else VECTOR_SHARE
         self.depth = depth
@@ -350,9 +338,9 @@ class Searcher:
             return []
         filters = [f for f in (self.sql(scope),
                                f"NOT {sql_in('chunk_id', exclude)}" if exclude else "") if f]
-        ranked = merged(self.vector_ranking(vector, k, " AND ".join(filters) or None,
-                                            view.hidden, self.hidden_rows(view)),
-                        view.vector_ranking(vector, k, scope, exclude), k)
+        indexed = self.index.vector_ranking(vector, k, " AND ".join(filters) or None,
+                                            view.hidden, self.index.hidden_count(view))
+        ranked = merged(indexed, view.vector_ranking(vector, k, scope, exclude), k)
         return self.hits(ranked, rows=self.rows([c for c, _ in ranked], view))
 
     # -- the two sides -----------------------------------------------------------------------
@@ -361,7 +349,8 @@ class Searcher:
         """The vector ranking of the index and the overlay, or the overlay's alone (and a
         warning) when the index's vectors cannot be read: the keyword side still answers."""
         try:
-            indexed = self.vector_ranking(vector, k, where, view.hidden, self.hidden_rows(view))
+            indexed = self.index.vector_ranking(vector, k, where, view.hidden,
+                                                self.index.hidden_count(view))
         except (RuntimeError, OSError, ValueError) as exc:
             if as_damage(exc) is None:
                 raise
@@ -375,93 +364,23 @@ class Searcher:
                      view: OverlayView, warnings: list[str]) -> list[Ranked]:
         """The keyword ranking of the index and the overlay, each side's BM25 on the index's
         scale (``on_scale_of``)."""
-        indexed = self.keyword_ranking(query, k, where, warnings, view.hidden,
-                                       self.hidden_rows(view))
+        indexed = self.index.keyword_ranking(query, k, where, warnings, view.hidden,
+                                             self.index.hidden_count(view))
         words = query_keywords(query).split()[:MAX_QUERY_WORDS]
         return merged(indexed, on_scale_of(view.keyword_ranking(words, k, scope), indexed), k)
-
-    def hidden_rows(self, view: OverlayView) -> int:
-        """How many of the index's chunks the overlay hides (counted once per overlay)."""
-        if not view.hidden:
-            return 0
-        if view.hidden_in_index is None:
-            view.hidden_in_index = self.store.count("chunks", sql_in("path", sorted(view.hidden)))
-        return view.hidden_in_index
-
-    def _hiding(self, where: str | None, hidden: frozenset[str], count: int,
-                k: int) -> tuple[str | None, int]:
-        """The filter and the row limit that leave the ``hidden`` paths' ``count`` chunks
-        out of the best ``k``."""
-        if not hidden or count <= HIDE_BY_FILTER:
-            return where, k + count
-        out = f"NOT {sql_in('path', sorted(hidden))}"
-        return (f"{where} AND {out}" if where else out), k
-
-    def vector_ranking(self, vector: np.ndarray, k: int, where: str | None,
-                       hidden: frozenset[str] = frozenset(), count: int = 0) -> list[Ranked]:
-        where, limit = self._hiding(where, hidden, count, k)
-        query = self.vectors.search(np.asarray(vector, dtype=np.float32),
-                                    vector_column_name="vector") \
-            .distance_type("cosine")  # type: ignore[attr-defined]  # a vector query
-        if where:
-            query = query.where(where, prefilter=True)
-        rows = query.select(["chunk_id", "path", "_distance"]).limit(limit).to_arrow()
-        return _unhidden(rows, hidden, k, lambda d: 1.0 - float(d), "_distance")
-
-    def keyword_ranking(self, query: str, k: int, where: str | None,
-                        warnings: list[str] | None = None, hidden: frozenset[str] = frozenset(),
-                        count: int = 0) -> list[Ranked]:
-        words = " ".join(query_keywords(query).split()[:MAX_QUERY_WORDS])
-        if not words:
-            return []
-        where, limit = self._hiding(where, hidden, count, k)
-        match = MatchQuery(words, "keywords")  # type: ignore[call-arg]  # the rest default
-        search = self.chunks.search(match, query_type="fts")
-        if where:
-            search = search.where(where, prefilter=True)
-        try:
-            rows = search.select(["chunk_id", "path", "_score"]).limit(limit).to_arrow()
-        except (RuntimeError, OSError, ValueError) as exc:  # the full-text index is damaged
-            if warnings is None:
-                raise StoreError(f"keyword search failed ({exc}) — run `semcode index` to "
-                                 "rebuild the full-text index") from exc
-            warnings.append("keyword search is unavailable (the full-text index is missing or "
-                            "damaged), so results are by meaning only — run `semcode index`")
-            return []
-        return _unhidden(rows, hidden, k, float, "_score")
 
     def spans(self, paths: Sequence[str],
               view: OverlayView | None = None) -> dict[str, list[tuple[int, int]]]:
         """The line spans of every chunk of these files (the overlay's, for its paths)."""
         hidden = view.hidden if view is not None else frozenset()
         found = view.spans([p for p in paths if p in hidden]) if view is not None else {}
-        indexed = [p for p in paths if p not in hidden]
-        rows = self.store.scan("chunks", ["path", "start_line", "end_line"],
-                               sql_in("path", indexed))
-        for path, start, end in zip(*(rows.column(c).to_pylist() for c in rows.column_names),
-                                    strict=True):
-            found.setdefault(path, []).append((start, end))
-        return found
+        return {**self.index.spans([p for p in paths if p not in hidden]), **found}
 
     def rows(self, ids: list[str], view: OverlayView | None = None) -> dict[str, dict]:
         """The chunk rows of these ids (what a hit shows), by id, each saying its source."""
         own = {cid: {**row, "source": WORKTREE} for cid, row in
-               view.rows_of(ids, self.columns).items()} if view is not None else {}
-        ids = [cid for cid in ids if cid not in own]
-        if not ids:
-            return own
-        try:
-            rows = self.chunks.search().where(sql_in("chunk_id", ids)).select(self.columns) \
-                .to_arrow()
-        except (RuntimeError, OSError, ValueError):  # the id index is damaged: read past it
-            try:
-                rows = pa.concat_tables(
-                    pa.Table.from_batches([b]).filter(pc.is_in(b.column("chunk_id"),
-                                                               value_set=pa.array(ids)))
-                    for b in self.store.stream("chunks", self.columns, batch_size=65536))
-            except (RuntimeError, OSError, ValueError) as exc:  # the chunks themselves
-                raise as_damage(exc, self.store.uri) or exc from exc
-        return {**{r["chunk_id"]: r for r in rows.to_pylist()}, **own}
+               view.rows_of(ids, self.index.columns).items()} if view is not None else {}
+        return {**self.index.rows([cid for cid in ids if cid not in own]), **own}
 
     def hits(self, ranked: list[tuple[str, float]], matched_by: dict[str, str] | None = None,
              rows: dict[str, dict] | None = None) -> list[Hit]:
@@ -473,12 +392,3 @@ class Searcher:
                     part_of=(row.get("part_start", 0), row.get("part_end", 0)),
                     **{k: v for k, v in row.items() if k not in PART_COLUMNS})
                 for cid, score in ranked if (row := by_id.get(cid)) is not None]
-
-
-def _unhidden(rows: pa.Table, hidden: frozenset[str], k: int, score: Callable[[float], float],
-              column: str) -> list[Ranked]:
-    """(chunk id, ``score(value)``) of ``rows`` but those of ``hidden`` paths: the best ``k``."""
-    found = [(cid, score(value)) for cid, path, value in zip(
-        rows.column("chunk_id").to_pylist(), rows.column("path").to_pylist(),
-        rows.column(column).to_pylist(), strict=True) if path not in hidden]
-    return found[:k]

@@ -8,17 +8,26 @@ commits the index has not seen — a feature branch, a pull not yet indexed). Th
 remembered per pair of commits by the caller.
 """
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pathspec import PathSpec
+
 from semcode import gitrepo
-from semcode.discovery import WALK_SKIP_DIRS
+from semcode.discovery import WALK_SKIP_DIRS, content_reason, path_reason, printable_path
 
 # Past this many differing files the overlay would cost what an index run costs: it stops
 # and says to index instead (the base keeps answering).
 MAX_CHANGED_FILES = 3_000
 # Folders of a checkout that are never code: semcode's own store, other tools' caches.
 NEVER_SEARCHED = tuple(sorted(WALK_SKIP_DIRS - {".git"}))
+# What a changed path is now: indexed (its chunks replace the index's), skipped (by the
+# index's rules, with a reason), deleted, or the same as the index holds it.
+INDEXED, SKIPPED, DELETED, SAME = "indexed", "skipped", "deleted", "same"
+HIDES = (INDEXED, SKIPPED, DELETED)  # a path in one of these replaces the index's chunks
+Signature = tuple[int, ...] | None  # lstat: size, mtime, ctime, inode, mode; None: absent
 
 
 @dataclass(frozen=True)
@@ -106,3 +115,58 @@ def _never_searched(path: str) -> bool:
 def too_many(count: int) -> str:
     return (f"{count:,} files differ from the indexed commit (the overlay stops at "
             f"{MAX_CHANGED_FILES:,}) — run `semcode index` to index this state of the branch")
+
+
+@dataclass(frozen=True)
+class PathState:
+    """One differing path as the overlay last saw it."""
+
+    signature: Signature
+    content_hash: str
+    status: str  # INDEXED, SKIPPED, DELETED, or SAME (its content is the index's)
+    reason: str
+
+
+def inspect(top: Path, path: str, ignore: PathSpec | None,
+            limit: int) -> tuple[PathState, str | None]:
+    """A path of the checkout now, by the index's rules (``semcode/discovery.py``: binary,
+    too large, not UTF-8 … are skipped with the same reasons), and its text when it is to be
+    indexed. A file that vanishes while it is read is deleted, never an error."""
+    full = top / path
+    try:
+        info = os.lstat(full)
+    except FileNotFoundError:
+        return PathState(None, "", DELETED, "deleted in the working tree"), None
+    except OSError as exc:
+        return PathState(None, "", SKIPPED, f"unreadable: {exc.strerror}"), None
+    seen = from_stat(info)
+    name, bad_name = printable_path(path)
+    reason = path_reason(name, ignore) or bad_name
+    if not reason:
+        reason = "symlink: not followed" if stat.S_ISLNK(info.st_mode) else \
+            "submodule: nested repository not indexed" if stat.S_ISDIR(info.st_mode) else \
+            "unreadable: not a regular file" if not stat.S_ISREG(info.st_mode) else \
+            f"too_large: {info.st_size} bytes over the {limit}-byte limit" \
+            if info.st_size > limit else ""
+    if reason:
+        return PathState(seen, "", SKIPPED, reason), None
+    try:
+        data = full.read_bytes()
+    except FileNotFoundError:
+        return PathState(None, "", DELETED, "vanished: deleted while it was read"), None
+    except OSError as exc:
+        return PathState(seen, "", SKIPPED, f"unreadable: {exc.strerror}"), None
+    reason = content_reason(data)
+    state = PathState(seen, gitrepo.blob_id(data), SKIPPED if reason else INDEXED, reason)
+    return state, None if reason else data.decode("utf-8")
+
+
+def signature(full: Path) -> Signature:
+    try:
+        return from_stat(os.lstat(full))
+    except OSError:
+        return None
+
+
+def from_stat(info: os.stat_result) -> tuple[int, ...]:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode)

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pyarrow as pa
 import pytest
 
-from semcode import cli, overlay, worktree
+from semcode import cli, overlay, overlay_file, worktree
 from semcode.config import default_store_uri
 from semcode.search import Searcher
 from semcode.status import index_status
@@ -203,10 +203,10 @@ def test_a_damaged_overlay_is_rebuilt_not_trusted(work):
     data = bytearray(file.read_bytes())
     data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64
     file.write_bytes(bytes(data))
-    assert overlay.read_overlay(file) is None
+    assert overlay_file.read_overlay(file) is None
     again = searcher(work)
     assert again.search(QUERY)[0].source == "worktree"
-    assert overlay.read_overlay(file) is not None
+    assert overlay_file.read_overlay(file) is not None
 
 
 def test_the_overlay_rule_refuses_a_chunk_without_its_vector(work):
@@ -215,8 +215,8 @@ def test_the_overlay_rule_refuses_a_chunk_without_its_vector(work):
         f.write(KELVIN)
     found = searcher(work)
     found.search(QUERY)
-    saved = overlay.read_overlay(found.overlay.file)
-    assert saved is not None and overlay.consistent(saved)
+    saved = overlay_file.read_overlay(found.overlay.file)
+    assert saved is not None and overlay_file.consistent(saved)
     rows = saved.rows
     vectors = rows.column("vector").combine_chunks()
     values = vectors.flatten().to_numpy().copy()
@@ -226,7 +226,7 @@ def test_the_overlay_rule_refuses_a_chunk_without_its_vector(work):
                    rows.set_column(rows.schema.get_field_index("vector"),
                                    rows.schema.field("vector"), unreadable),  # not a vector
                    rows.slice(0, 0)):  # an indexed file without its chunks
-        assert not overlay.consistent(replace(saved, rows=broken))
+        assert not overlay_file.consistent(replace(saved, rows=broken))
 
 
 def test_past_the_limit_the_overlay_stops_and_says_what_to_run(work, monkeypatch):

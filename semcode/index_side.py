@@ -1,0 +1,119 @@
+"""The index's side of a search: its vector and keyword rankings and the rows they name,
+with the paths a checkout's overlay replaces left out — exactly: each side asks for as many
+more rows as the index holds of those paths and drops them (past ``HIDE_BY_FILTER`` rows, a
+filter before ranking does it instead), so the common case adds no filter over every row."""
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from lancedb.query import MatchQuery
+
+from semcode.errors import StoreError, as_damage
+from semcode.identifiers import query_keywords
+from semcode.overlay_view import OverlayView
+from semcode.ranking import Ranked
+from semcode.store import Store, sql_in
+
+HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
+               "text"]
+PART_COLUMNS = ["part_start", "part_end"]
+HIDE_BY_FILTER = 2_000
+MAX_QUERY_WORDS = 256  # keywords sent to the full-text index (a query's usually < 30)
+
+
+class IndexSide:
+    """The store's ``vectors`` and ``chunks`` as a search reads them."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.vectors = store.table("vectors")
+        self.chunks = store.table("chunks")
+        self.columns = HIT_COLUMNS + [c for c in PART_COLUMNS if c in self.chunks.schema.names]
+
+    def hidden_count(self, view: OverlayView) -> int:
+        """How many of the index's chunks the overlay hides (counted once per overlay)."""
+        if not view.hidden:
+            return 0
+        if view.hidden_in_index is None:
+            view.hidden_in_index = self.store.count("chunks", sql_in("path", sorted(view.hidden)))
+        return view.hidden_in_index
+
+    def _hiding(self, where: str | None, hidden: frozenset[str], count: int,
+                k: int) -> tuple[str | None, int]:
+        """The filter and the row limit that leave the ``hidden`` paths' ``count`` chunks
+        out of the best ``k``."""
+        if not hidden or count <= HIDE_BY_FILTER:
+            return where, k + count
+        out = f"NOT {sql_in('path', sorted(hidden))}"
+        return (f"{where} AND {out}" if where else out), k
+
+    def vector_ranking(self, vector: np.ndarray, k: int, where: str | None,
+                       hidden: frozenset[str] = frozenset(), count: int = 0) -> list[Ranked]:
+        where, limit = self._hiding(where, hidden, count, k)
+        query = self.vectors.search(np.asarray(vector, dtype=np.float32),
+                                    vector_column_name="vector") \
+            .distance_type("cosine")  # type: ignore[attr-defined]  # a vector query
+        if where:
+            query = query.where(where, prefilter=True)
+        rows = query.select(["chunk_id", "path", "_distance"]).limit(limit).to_arrow()
+        return _unhidden(rows, hidden, k, lambda d: 1.0 - float(d), "_distance")
+
+    def keyword_ranking(self, query: str, k: int, where: str | None,
+                        warnings: list[str] | None = None, hidden: frozenset[str] = frozenset(),
+                        count: int = 0) -> list[Ranked]:
+        words = " ".join(query_keywords(query).split()[:MAX_QUERY_WORDS])
+        if not words:
+            return []
+        where, limit = self._hiding(where, hidden, count, k)
+        match = MatchQuery(words, "keywords")  # type: ignore[call-arg]  # the rest default
+        search = self.chunks.search(match, query_type="fts")
+        if where:
+            search = search.where(where, prefilter=True)
+        try:
+            rows = search.select(["chunk_id", "path", "_score"]).limit(limit).to_arrow()
+        except (RuntimeError, OSError, ValueError) as exc:  # the full-text index is damaged
+            if warnings is None:
+                raise StoreError(f"keyword search failed ({exc}) — run `semcode index` to "
+                                 "rebuild the full-text index") from exc
+            warnings.append("keyword search is unavailable (the full-text index is missing or "
+                            "damaged), so results are by meaning only — run `semcode index`")
+            return []
+        return _unhidden(rows, hidden, k, float, "_score")
+
+    def spans(self, paths: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+        """The line spans of every chunk of these files."""
+        rows = self.store.scan("chunks", ["path", "start_line", "end_line"],
+                               sql_in("path", paths))
+        found: dict[str, list[tuple[int, int]]] = {}
+        for path, start, end in zip(*(rows.column(c).to_pylist() for c in rows.column_names),
+                                    strict=True):
+            found.setdefault(path, []).append((start, end))
+        return found
+
+    def rows(self, ids: list[str]) -> dict[str, dict]:
+        """The chunk rows of these ids (what a hit shows), by id."""
+        if not ids:
+            return {}
+        try:
+            rows = self.chunks.search().where(sql_in("chunk_id", ids)).select(self.columns) \
+                .to_arrow()
+        except (RuntimeError, OSError, ValueError):  # the id index is damaged: read past it
+            try:
+                rows = pa.concat_tables(
+                    pa.Table.from_batches([b]).filter(pc.is_in(b.column("chunk_id"),
+                                                               value_set=pa.array(ids)))
+                    for b in self.store.stream("chunks", self.columns, batch_size=65536))
+            except (RuntimeError, OSError, ValueError) as exc:  # the chunks themselves
+                raise as_damage(exc, self.store.uri) or exc from exc
+        return {r["chunk_id"]: r for r in rows.to_pylist()}
+
+
+def _unhidden(rows: pa.Table, hidden: frozenset[str], k: int, score: Callable[[float], float],
+              column: str) -> list[Ranked]:
+    """(chunk id, ``score(value)``) of ``rows`` but those of ``hidden`` paths: the best ``k``."""
+    found = [(cid, score(value)) for cid, path, value in zip(
+        rows.column("chunk_id").to_pylist(), rows.column("path").to_pylist(),
+        rows.column(column).to_pylist(), strict=True) if path not in hidden]
+    return found[:k]
