@@ -298,3 +298,29 @@ def test_the_index_answer_says_what_the_working_tree_adds(work, capsys):
     assert cli.main(["index", str(checkout), "--store", store]) == 0
     said = capsys.readouterr().out
     assert "up to date" not in said and "+ overlay of 1 changed file(s) (stale" in said
+
+
+@pytest.mark.parametrize("make,status,reason", [
+    (lambda p: None, "deleted", "deleted in the working tree"),
+    (lambda p: p.symlink_to("elsewhere.py"), "skipped", "symlink: not followed"),
+    (lambda p: p.mkdir(), "skipped", "submodule: nested repository not indexed"),
+    (lambda p: p.write_bytes(b"x = 1\n" * 10), "indexed", ""),
+    (lambda p: p.write_bytes(b"\xff\xfe = 1\n"), "skipped", "invalid_utf8"),
+    (lambda p: p.write_bytes(b"x" * 2048), "skipped", "too_large"),
+])
+def test_a_changed_path_is_read_by_the_index_rules(tmp_path, make, status, reason):
+    make(tmp_path / "a.py")
+    state, text = worktree.inspect(tmp_path, "a.py", None, limit=1024)
+    assert state.status == status and state.reason.startswith(reason)
+    assert (text is not None) == (status == "indexed")
+
+
+def test_a_file_that_vanishes_while_it_is_read_is_deleted(tmp_path, monkeypatch):
+    (tmp_path / "a.py").write_text("x = 1\n")
+
+    def vanished(self):
+        raise FileNotFoundError(self)
+
+    monkeypatch.setattr(type(tmp_path), "read_bytes", vanished)
+    state, text = worktree.inspect(tmp_path, "a.py", None, limit=1024)
+    assert (state.status, text) == ("deleted", None) and state.reason.startswith("vanished")
