@@ -57,6 +57,19 @@ def searcher(work) -> Searcher:
     return Searcher(store, checkout=checkout)
 
 
+def append(path, text=KELVIN):
+    with open(path, "a") as f:
+        f.write(text)
+
+
+def searched(work) -> Searcher:
+    """A searcher that has answered once with cart.py edited (its overlay written)."""
+    append(work[0] / "src/shop/cart.py")
+    found = searcher(work)
+    found.search(QUERY)
+    return found
+
+
 def where(hits, symbol):
     return next(((h.source, h.path, h.start_line, h.end_line) for h in hits
                  if h.symbol == symbol), None)
@@ -64,8 +77,7 @@ def where(hits, symbol):
 
 def test_an_uncommitted_function_is_found_from_the_working_tree(work):
     checkout, _ = work
-    with open(checkout / "src/shop/cart.py", "a") as f:
-        f.write(KELVIN)
+    append(checkout / "src/shop/cart.py")
     for mode in ("hybrid", "keyword", "vector"):
         hits = searcher(work).search(QUERY if mode != "keyword" else "kelvin", k=3, mode=mode)
         assert hits[0].symbol == "convert_kelvin_to_celsius", mode
@@ -131,8 +143,7 @@ def test_commits_the_index_has_not_seen_are_searched(work):
 def test_each_text_is_embedded_at_most_once(work):
     checkout, _ = work
     (checkout / "src/shop/copy.py").write_text((checkout / "src/shop/cart.py").read_text())
-    with open(checkout / "src/shop/users.py", "a") as f:
-        f.write(KELVIN)
+    append(checkout / "src/shop/users.py")
     found = searcher(work)
     found.search(QUERY)
     assert found.overlay.embedded == 1  # the copy's texts and users.py's others are indexed
@@ -147,8 +158,7 @@ def test_undoing_the_edits_gives_the_index_answers_again(work):
     queries = ["add an item to the cart", "validate email address", QUERY]
     indexed = [[(h.path, h.start_line, h.score) for h in Searcher(store).search(q)]
                for q in queries]
-    with open(checkout / "src/shop/cart.py", "a") as f:
-        f.write(KELVIN)
+    append(checkout / "src/shop/cart.py")
     (checkout / "src/shop/users.py").unlink()
     (checkout / "src/new.py").write_text(KELVIN)
     found = searcher(work)
@@ -165,8 +175,7 @@ def test_similar_works_from_a_line_of_an_edited_file(work):
     checkout, _ = work
     path = checkout / "src/shop/cart.py"
     lines = len(path.read_text().splitlines())
-    with open(path, "a") as f:
-        f.write(KELVIN)
+    append(path)
     hits = searcher(work).similar("src/shop/cart.py", lines + 4, k=3)
     assert hits and all(not (h.path == "src/shop/cart.py" and h.start_line > lines)
                         for h in hits)  # never itself
@@ -175,8 +184,7 @@ def test_similar_works_from_a_line_of_an_edited_file(work):
 def test_status_says_what_differs_and_whether_the_overlay_covers_it(work):
     checkout, store = work
     assert index_status(store, str(checkout)).up_to_date
-    with open(checkout / "src/shop/cart.py", "a") as f:
-        f.write(KELVIN)
+    append(checkout / "src/shop/cart.py")
     (checkout / "blob.bin.py").write_bytes(b"\0\1\2binary")
     (checkout / "latin1.py").write_bytes("caf\xe9 = 1\n".encode("latin-1"))
     (checkout / "huge.py").write_text("x = 1\n" * 200_000)  # 1.2 MB: over the index's limit
@@ -194,12 +202,7 @@ def test_status_says_what_differs_and_whether_the_overlay_covers_it(work):
 
 
 def test_a_damaged_overlay_is_rebuilt_not_trusted(work):
-    checkout, _ = work
-    with open(checkout / "src/shop/cart.py", "a") as f:
-        f.write(KELVIN)
-    first = searcher(work)
-    first.search(QUERY)
-    file = first.overlay.file
+    file = searched(work).overlay.file
     data = bytearray(file.read_bytes())
     data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64
     file.write_bytes(bytes(data))
@@ -210,12 +213,7 @@ def test_a_damaged_overlay_is_rebuilt_not_trusted(work):
 
 
 def test_the_overlay_rule_refuses_a_chunk_without_its_vector(work):
-    checkout, _ = work
-    with open(checkout / "src/shop/cart.py", "a") as f:
-        f.write(KELVIN)
-    found = searcher(work)
-    found.search(QUERY)
-    saved = overlay_file.read_overlay(found.overlay.file)
+    saved = overlay_file.read_overlay(searched(work).overlay.file)
     assert saved is not None and overlay_file.consistent(saved)
     rows = saved.rows
     vectors = rows.column("vector").combine_chunks()
@@ -250,8 +248,7 @@ def test_a_branch_without_shared_history_stops_the_overlay(work):
 
 def test_a_failed_refresh_degrades_to_the_index_with_a_warning(work, monkeypatch):
     checkout, _ = work
-    with open(checkout / "src/shop/cart.py", "a") as f:
-        f.write(KELVIN)
+    append(checkout / "src/shop/cart.py")
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -268,8 +265,7 @@ def test_a_linked_worktree_searches_the_shared_index_with_its_own_overlay(work, 
     linked = checkout.parent / "linked"
     git(checkout, "worktree", "add", "-q", "-b", "feature", str(linked))
     (linked / "src/temperature.py").write_text(KELVIN)
-    with open(checkout / "src/shop/cart.py", "a") as f:
-        f.write(KELVIN.replace("convert_kelvin", "main_kelvin"))
+    append(checkout / "src/shop/cart.py", KELVIN.replace("convert_kelvin", "main_kelvin"))
 
     def search(where):
         assert cli.main(["search", "kelvin", "--mode", "keyword", "--repo", str(where),
@@ -293,8 +289,7 @@ def test_the_index_answer_says_what_the_working_tree_adds(work, capsys):
     assert cli.main(["index", str(checkout), "--store", store, "--json"]) == 0
     clean = json.loads(capsys.readouterr().out)
     assert clean["up_to_date"] and clean["worktree"]["state"] == "clean"
-    with open(checkout / "src/shop/cart.py", "a") as f:
-        f.write(KELVIN)
+    append(checkout / "src/shop/cart.py")
     assert cli.main(["index", str(checkout), "--store", store]) == 0
     said = capsys.readouterr().out
     assert "up to date" not in said and "+ overlay of 1 changed file(s) (stale" in said
