@@ -192,7 +192,7 @@ class Overlay:
             [pa.array([], f.type) for f in row_schema(base.dim)], schema=row_schema(base.dim))
         keep = [p for p, s in kept.items() if s.status == INDEXED]
         previous = old.filter(pc.is_in(old.column("path"),
-                                               value_set=pa.array(keep, pa.string())))
+                                       value_set=pa.array(keep, pa.string())))
         fresh = self._with_vectors(rows, old, base) if rows.num_rows else previous.slice(0, 0)
         return Saved(base=base, head=diff.head, committed=diff.committed, ahead=diff.ahead,
                      behind=diff.behind, files={**kept, **states},
