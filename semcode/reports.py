@@ -217,16 +217,17 @@ class OverlayReport(Report):
                                     else "") + ")")
 
     def summary(self) -> str:
-        """One line for ``semcode status``."""
+        """One line for ``semcode status``: the checkout's HEAD, then how it differs."""
+        head = f"HEAD {(self.head or 'none')[:12]}: "
         if self.state == "clean":
-            return "clean: nothing differs from the indexed commit"
+            return f"{head}clean, nothing differs from the indexed commit"
         if self.state == "off":
-            return f"not searched: {self.problem}"
+            return f"{head}not searched: {self.problem}"
         parts = [f"{self.indexed} searched from the working tree"] + \
             [f"{n} {what}" for n, what in ((self.skipped, "skipped"),
                                            (self.deleted, "deleted")) if n]
-        return f"{self.text().removeprefix('+ ')}: " + ", ".join(parts) \
-            if self.state == "current" else self.text().removeprefix("+ ")
+        said = self.text().removeprefix("+ ")
+        return head + (f"{said}: " + ", ".join(parts) if self.state == "current" else said)
 
 
 class IndexReport(Report):
