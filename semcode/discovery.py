@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import pathspec
 
 from semcode import gitrepo
+from semcode.config import STORE_DIRNAME
 from semcode.errors import RepoError
 from semcode.globs import compile_globs
 from semcode.languages import language_of
@@ -74,6 +75,8 @@ class Snapshot:
 def path_reason(path: str, ignore: pathspec.PathSpec | None) -> str:
     """Why a path is skipped from its name alone, or ``""``."""
     p = PurePosixPath(path)
+    if STORE_DIRNAME in p.parts[:-1]:
+        return f"excluded: inside {STORE_DIRNAME}/, semcode's own index"
     if ignore is not None and ignore.match_file(path):
         return f"excluded: matches {IGNORE_FILE}"
     vendored = next((part for part in p.parts[:-1] if part in VENDORED_DIRS), None)

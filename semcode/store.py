@@ -22,6 +22,7 @@ import lancedb
 import pyarrow as pa
 from lancedb.table import Table
 
+from semcode.config import STORE_DIRNAME
 from semcode.errors import StoreError, StoreNotFound, as_commit_conflict, first_line
 from semcode.reports import SnapshotReport, VectorReport
 
@@ -82,6 +83,14 @@ def retry_conflicts(fn: Callable[[], T], attempts: int = 12,
     raise AssertionError("unreachable")
 
 
+def ignored_by_git(path: Path) -> None:
+    """A store in a ``.semcode`` folder (the default: inside the repository) ignores itself,
+    as a virtual environment does, so `git add -A` adds none of it."""
+    folder = path.parent
+    if folder.name == STORE_DIRNAME and not (folder / ".gitignore").exists():
+        (folder / ".gitignore").write_text("# semcode's index: never committed\n*\n")
+
+
 R = TypeVar("R", SnapshotReport, VectorReport)
 
 
@@ -114,6 +123,7 @@ class Store:
                 if not os.access(path, os.W_OK):
                     raise StoreError(f"cannot write the store at {uri} (read-only) — choose "
                                      "a writable place with --store or SEMCODE_STORE")
+                ignored_by_git(path)
         # Every read sees the latest commit, whichever handle wrote it (a long-lived MCP
         # server included); LanceDB's default caches a table's version per handle.
         self.db = lancedb.connect(uri, read_consistency_interval=timedelta(0))

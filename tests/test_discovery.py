@@ -217,3 +217,12 @@ def test_a_crafted_ignore_glob_cannot_stall_the_snapshot(sample_repo):
     _, files = manifest(sample_repo)
     assert time.perf_counter() - started < 5  # seconds, against minutes with backtracking
     assert files[long_name].status == INDEXED
+
+
+def test_the_store_folder_is_never_indexed_whatever_the_ignore_rules_say():
+    from semcode.discovery import path_reason
+
+    assert path_reason(".semcode/lancedb/chunks.lance/data/0.lance", None).startswith(
+        "excluded: inside .semcode/")
+    assert path_reason("sub/.semcode/.gitignore", None).startswith("excluded")
+    assert path_reason("src/semcode_tools.py", None) == ""
