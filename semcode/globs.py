@@ -28,3 +28,17 @@ def compile_globs(lines: Iterable[str], *, source: str = "--path") -> pathspec.P
             re2.error) as exc:
         raise QueryError(f"{source}: invalid glob ({exc}) — use gitignore-style globs such "
                          "as 'src/**/*.py'") from None
+
+
+UNCLOSED = re.compile(r"(?<!\\)\[(?![^\]]*\])")  # a "[" no "]" closes ("\\[" is literal)
+
+
+def compile_path_globs(globs: Iterable[str]) -> pathspec.PathSpec:
+    """The matcher of a search's path filter. gitignore reads an unclosed ``[`` as a class
+    that matches nothing, so such a filter answers nothing, silently: here it is a typo."""
+    globs = list(globs)
+    for glob in globs:
+        if UNCLOSED.search(glob):
+            raise QueryError(f"--path {glob!r}: a '[' without its ']' — a class of characters "
+                             "is '[ab]', a literal bracket '\\['")
+    return compile_globs(globs, source="--path")

@@ -337,3 +337,11 @@ def is_hook(language: str, symbol: str) -> bool:
 
 def known_languages() -> list[str]:
     return sorted({*_BY_NAME, *TEXT_LANGUAGES})
+
+
+def known_kinds() -> list[str]:
+    """Every kind a chunk can have: what the language tables define, a method (a function
+    of a class), a file's top-level code (``module``) and line windows (``block``)."""
+    defined = {kind for spec in SPECS for kind in (*spec.definitions.values(),
+                                                   *spec.macros.values())}
+    return sorted(defined | {"method", "module", "block"})

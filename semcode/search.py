@@ -40,10 +40,10 @@ from semcode.errors import (
     as_damage,
     first_line,
 )
-from semcode.globs import compile_globs
+from semcode.globs import compile_path_globs
 from semcode.identifiers import query_keywords
 from semcode.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
-from semcode.languages import is_hook, known_languages
+from semcode.languages import is_hook, known_kinds, known_languages
 from semcode.merging import merge_pieces
 from semcode.model_files import model_id
 from semcode.overlay import Overlay
@@ -188,6 +188,10 @@ class Searcher:
         if unknown:
             raise QueryError(f"unknown language {', '.join(unknown)} — choose from "
                              f"{', '.join(known_languages())}")
+        unknown = sorted(set(kinds) - set(known_kinds()))
+        if unknown:
+            raise QueryError(f"unknown kind {', '.join(unknown)} — choose from "
+                             f"{', '.join(known_kinds())}")
         return Scope(languages=frozenset(languages) or None, kinds=frozenset(kinds) or None,
                      paths=frozenset(self.matching_paths(paths, view)) if paths else None)
 
@@ -204,7 +208,7 @@ class Searcher:
         return " AND ".join(clauses) or None
 
     def matching_paths(self, globs: Filters, view: OverlayView | None = None) -> list[str]:
-        spec = compile_globs(globs, source="--path")
+        spec = compile_path_globs(globs)
         rows = self.store.scan("files", ["path"], f"status = {sql_str(INDEXED)}")
         hidden = view.hidden if view is not None else frozenset()
         paths = [p for p in rows.column("path").to_pylist() if p not in hidden]
@@ -234,6 +238,11 @@ class Searcher:
         view = self.worktree(answer.warnings)
         scope = self.scope(languages, paths, kinds, view)
         where = self.sql(scope)
+        if scope.paths == frozenset():
+            answer.warnings.append(
+                f"no file of the index or the working tree matches the path filter "
+                f"{', '.join(map(repr, paths))} — globs are gitignore-style and relative to the "
+                "repository, e.g. 'src/**/*.py'")
         if not query.strip() or scope.paths == frozenset():
             return answer
         wanted = 2 * k  # room for the pieces that fold into better hits
