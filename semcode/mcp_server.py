@@ -1,7 +1,8 @@
 """``semcode mcp``: an MCP server over stdio for AI coding assistants.
 
-Three tools: search_code, find_similar, index_status. Each returns structured content (its
-output schema is published) plus readable text. The store is opened and the model loaded
+Three tools: search_code, find_similar, index_status, all read-only. Each returns structured
+content plus readable text; search_code publishes its output schema (the others' would cost an
+agent more tokens on every tool list than they tell it). The store is opened and the model loaded
 once, on the first call; calls run in worker threads so several can be answered at once.
 Only the index is read: no tool opens a file of the repository.
 """
@@ -10,6 +11,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -24,13 +26,16 @@ from mcp_types import (
     ErrorData,
     JSONRPCError,
     TextContent,
+    ToolAnnotations,
 )
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from semcode import __version__
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
 from semcode.errors import SemcodeError, as_damage
-from semcode.reports import IndexStatus
-from semcode.repositories import DeploymentStatus, Searchers, chosen, deployment_status
+from semcode.languages import known_kinds, known_languages
+from semcode.reports import untitled
+from semcode.repositories import Searchers, chosen, deployment_status
 from semcode.search import MAX_K, Hit, Searcher
 from semcode.status import index_status
 
@@ -41,6 +46,8 @@ MIN_TOKENS, MAX_TOKENS = 500, 20_000
 
 
 class SearchResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra=untitled)
+
     query: str
     mode: str
     hits: list[Hit]
@@ -173,50 +180,87 @@ def _check_limit(limit: int) -> None:
         raise ToolError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
 
 
+def _listed(value: str | list[str] | None) -> list[str]:
+    """A filter given as one value or a list of them."""
+    return ([value] if value else []) if isinstance(value, str) else list(value or [])
+
+
+def _relative(settings: Settings, path: str) -> str:
+    """A path (or glob) an agent wrote as an absolute path inside the repository, made
+    relative to it as the index holds paths; any other as given."""
+    if not path.startswith("/"):
+        return path
+    top = Path(settings.repo).resolve().as_posix().rstrip("/") + "/"
+    if path.startswith(top):
+        return path[len(top):]
+    raise ToolError(f"{path} is outside the repository {top.rstrip('/')} — give a path "
+                    "relative to it (or inside it)")
+
+
+def _bounds(low: int, high: int) -> dict:
+    """The range of a number, stated in its schema (checked by the tool, whose error says it
+    plainly)."""
+    return {"minimum": low, "maximum": high}
+
+
+class _Server(MCPServer):
+    """The SDK's server, publishing input schemas without a title per argument (its name says
+    it): a client pays for every word of the tool list."""
+
+    async def list_tools(self) -> list[Any]:
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema.pop("title", None)
+            for argument in tool.input_schema.get("properties", {}).values():
+                argument.pop("title", None)
+        return tools
+
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                            open_world_hint=False)
+Names = str | list[str]  # one value or several; "" or []: no filter
+
+
 def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
     """The server of one repository, or of the deployment's repositories ``names``: then
     hits say which repository they are in and every tool takes ``repository``."""
     index = _Index(settings, names)
-    where = (f"the indexed git repositories {', '.join(names)}" if names
-             else "one indexed git repository")
-    server = MCPServer("semcode", instructions=(
-        f"Semantic and keyword search over {where}, together with what its checkout changed "
-        "and did not index yet (edits, new files, deletions, commits since): each hit's "
-        "`source` says `index` or `worktree`. Use search_code to find code by what it does or "
-        "by identifier, find_similar for code like a given place, and index_status to see how "
-        "fresh the index is and what the working tree adds to it."))
+    where = (f"the git repositories {', '.join(names)}" if names else "a git repository")
+    server = _Server("semcode", version=__version__, instructions=(
+        f"Search {where} by meaning or identifier: its verified index of the committed branch "
+        "plus the checkout's uncommitted changes (hit `source`: index | worktree). Prefer it "
+        "to grep for where something is done or defined; grep for exact strings."))
 
-    @server.tool(description="Find code by meaning or identifier (hybrid: embeddings + BM25).")
+    @server.tool(annotations=READ_ONLY, description=(
+        "Find code by what it does or by identifier (embeddings + BM25) in the committed "
+        "branch and the uncommitted working tree; use it over grep when the exact words are "
+        "unknown. Hits are whole definitions: path, lines, score, source."))
     async def search_code(
         query: Annotated[str, Field(description="What the code does, or an identifier")],
-        limit: Annotated[int, Field(description=f"Number of results, 1-{MAX_LIMIT}")]
-        = DEFAULT_LIMIT,
-        language: Annotated[list[str] | None, Field(description="Only these languages")] = None,
-        path: Annotated[list[str] | None, Field(description="Only paths matching these "
-                                                "gitignore-style globs")] = None,
-        kind: Annotated[list[str] | None, Field(description="Only these chunk kinds "
-                                                "(function, method, class, …)")] = None,
-        mode: Annotated[SearchMode, Field(description="hybrid, vector or keyword")]
-        = DEFAULT_MODE,
-        max_tokens: Annotated[int, Field(description="Token budget of this page: whole hits "
-                                         "are returned until it is spent")] = DEFAULT_TOKENS,
-        cursor: Annotated[str | None, Field(description="next_cursor of the previous page")]
-        = None,
-        repository: Annotated[list[str] | None, Field(description="Only these repositories "
-                                                      "(a server over several)")] = None,
+        limit: Annotated[int, Field(json_schema_extra=_bounds(1, MAX_LIMIT))] = DEFAULT_LIMIT,
+        language: Annotated[Names, Field(description=", ".join(known_languages()))] = "",
+        path: Annotated[Names, Field(description="gitignore-style globs, e.g. src/**")] = "",
+        kind: Annotated[Names, Field(description=", ".join(known_kinds()))] = "",
+        mode: SearchMode = DEFAULT_MODE,
+        max_tokens: Annotated[int, Field(description="Page budget: whole hits until spent",
+                                         json_schema_extra=_bounds(MIN_TOKENS, MAX_TOKENS))]
+        = DEFAULT_TOKENS,
+        cursor: Annotated[str | None, Field(description="next_cursor of the last page")] = None,
+        repository: Annotated[Names, Field(description="(several repositories)")] = "",
     ) -> Annotated[CallToolResult, SearchResult]:
         _check_limit(limit)
         if not query.strip():
             raise ToolError("query is empty")
         if not MIN_TOKENS <= max_tokens <= MAX_TOKENS:
             raise ToolError(f"max_tokens must be between {MIN_TOKENS} and {MAX_TOKENS}")
-        filters = [sorted(language or []), sorted(path or []), sorted(kind or []), mode,
-                   sorted(repository or [])]
+        languages, kinds, repositories = _listed(language), _listed(kind), _listed(repository)
+        paths = [_relative(settings, glob) for glob in _listed(path)]
+        filters = [sorted(languages), sorted(paths), sorted(kinds), mode, sorted(repositories)]
         offset = _offset(cursor, query, filters)
-        searcher = index.scoped(await index.searcher(), repository)
+        searcher = index.scoped(await index.searcher(), repositories)
         answer = await _answer(lambda: searcher.answer(
-            query, k=min(offset + limit + 1, MAX_K), languages=language or (),
-            paths=path or (), kinds=kind or (), mode=mode))
+            query, k=min(offset + limit + 1, MAX_K), languages=languages, paths=paths,
+            kinds=kinds, mode=mode))
         rest = answer.hits[offset:]
         hits, used = _page(rest[:limit], max_tokens)
         more = len(rest) > len(hits) and offset + len(hits) < MAX_K
@@ -227,19 +271,17 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
             query=query, mode=mode, hits=hits, warnings=answer.warnings, tokens=used,
             next_cursor=_cursor(query, filters, offset + len(hits)) if more else None), text)
 
-    @server.tool(description="Find code similar to the chunk at a path and line of the index.")
+    @server.tool(annotations=READ_ONLY, structured_output=False,
+                 description="Find code like the definition at a file's line (or the file).")
     async def find_similar(
-        path: Annotated[str, Field(description="Repo-relative path of an indexed file")],
-        line: Annotated[int | None, Field(description="A line inside the chunk; omit for "
-                                          "the whole file")] = None,
-        limit: Annotated[int, Field(description=f"Number of results, 1-{MAX_LIMIT}")]
-        = DEFAULT_LIMIT,
-        repository: Annotated[str | None, Field(description="The repository the path is in "
-                                                "(a server over several)")] = None,
-        across: Annotated[bool, Field(description="Look in every repository, not only the "
-                                      "path's (a server over several)")] = False,
-    ) -> Annotated[CallToolResult, SimilarResult]:
+        path: Annotated[str, Field(description="File path, relative or absolute")],
+        line: Annotated[int | None, Field(description="A line inside the definition")] = None,
+        limit: Annotated[int, Field(json_schema_extra=_bounds(1, MAX_LIMIT))] = DEFAULT_LIMIT,
+        repository: Annotated[str | None, Field(description="(several repositories)")] = None,
+        across: Annotated[bool, Field(description="(several) look in all")] = False,
+    ) -> CallToolResult:
         _check_limit(limit)
+        path = _relative(settings, path)
         searcher = await index.searcher()
         if isinstance(searcher, Searchers):
             indexed = list(searcher.searchers)
@@ -258,18 +300,18 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
         return _result(SimilarResult(target=target, hits=hits), _readable(hits))
 
     if names:
-        @server.tool(name="index_status", description="What each repository's index holds, "
-                     "whether it is up to date with its branch head, and whether all are "
-                     "healthy.")
-        async def deployment_status_tool() -> Annotated[CallToolResult, DeploymentStatus]:
+        @server.tool(name="index_status", annotations=READ_ONLY, structured_output=False,
+                     description="Each repository's index: commit, freshness, what the "
+                                 "working tree adds, checks; healthy when all are.")
+        async def deployment_status_tool() -> CallToolResult:
             status = await _answer(lambda: deployment_status(settings, names))
             return _result(status, status.text())
         return server
 
-    @server.tool(name="index_status", description="What the index holds, whether it is up "
-                                                  "to date with the branch head, and how the "
-                                                  "working tree differs from it.")
-    async def index_status_tool() -> Annotated[CallToolResult, IndexStatus]:
+    @server.tool(name="index_status", annotations=READ_ONLY, structured_output=False,
+                 description="The index: commit vs branch head, what the working tree adds, "
+                             "file and chunk counts, checks.")
+    async def index_status_tool() -> CallToolResult:
         status = await _answer(lambda: index_status(settings.store_uri, settings.repo,
                                                     settings.branch))
         return _result(status, status.text())

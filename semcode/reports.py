@@ -15,8 +15,15 @@ from pydantic import BaseModel, ConfigDict
 from semcode.discovery import INDEXED
 
 
+def untitled(schema: dict[str, Any], *_: object) -> None:
+    """A model's JSON schema without a title per field (the field's name already says it):
+    an MCP client pays for every word of a published schema on each tool list."""
+    for field in schema.get("properties", {}).values():
+        field.pop("title", None)
+
+
 class Report(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=untitled)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the ``--json`` output and what the store's meta keeps."""

@@ -36,15 +36,30 @@ def run(repo, store, body):
     return anyio.run(_session, repo, store, body)
 
 
-def test_lists_the_three_tools_with_output_schemas(indexed):
+def test_lists_three_read_only_tools_in_few_tokens(indexed):
     async def body(client):
-        return (await client.list_tools()).tools
+        return (await client.list_tools()).tools, client.server_info
 
-    tools = {t.name: t for t in run(*indexed, body)}
+    listed, server = run(*indexed, body)
+    tools = {t.name: t for t in listed}
     assert set(tools) == {"search_code", "find_similar", "index_status"}
-    assert all(t.output_schema for t in tools.values())
+    assert server.version and server.version != "0+unknown"
+    assert all(t.annotations.read_only_hint and not t.annotations.destructive_hint
+               for t in tools.values())
+    search = tools["search_code"]
+    assert search.output_schema  # the hits' shape; the other two answer text an agent reads
+    arguments = search.input_schema["properties"]
     assert {"query", "limit", "language", "path", "kind", "mode", "max_tokens", "cursor"} <= \
-        set(tools["search_code"].input_schema["properties"])
+        set(arguments)
+    assert (arguments["limit"]["minimum"], arguments["limit"]["maximum"]) == (1, 50)
+    assert arguments["max_tokens"]["minimum"] == 500
+    assert "python" in arguments["language"]["description"]
+    assert "method" in arguments["kind"]["description"]
+    assert {"committed", "working tree", "grep"} <= {
+        w for w in ("committed", "working tree", "grep") if w in search.description}
+    spent = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True)
+                            for t in listed]))
+    assert spent / 4 <= 1_200  # ~4 characters a token: what a client pays on every list
 
 
 def test_each_tool_answers_with_structured_content_and_text(indexed):
@@ -76,21 +91,28 @@ def test_malformed_arguments_get_a_clear_error_and_the_server_keeps_serving(inde
         bad_limit = await client.call_tool("search_code", {"query": "x", "limit": 0})
         missing = await client.call_tool("search_code", {})
         unknown = await client.call_tool("find_similar", {"path": "../../etc/passwd"})
-        hostile = await client.call_tool("search_code", {
-            "query": "user", "kind": ["function' OR '1'='1"], "path": ["*'); DROP"]})
+        hostile = await client.call_tool("search_code", {"query": "user",
+                                                         "path": ["*'); DROP"]})
+        unknown_kind = await client.call_tool("search_code", {
+            "query": "user", "kind": ["function' OR '1'='1"]})
         unknown_language = await client.call_tool("search_code", {
             "query": "user", "language": ["python' OR '1'='1"]})
         good = await client.call_tool("search_code", {"query": "send a welcome email"})
-        return bad_type, bad_limit, missing, unknown, unknown_language, hostile, good
+        return bad_type, bad_limit, missing, unknown, unknown_language, unknown_kind, hostile, \
+            good
 
-    bad_type, bad_limit, missing, unknown, unknown_language, hostile, good = run(*indexed, body)
-    for result in (bad_type, bad_limit, missing, unknown, unknown_language):
+    bad_type, bad_limit, missing, unknown, unknown_language, unknown_kind, hostile, good = \
+        run(*indexed, body)
+    for result in (bad_type, bad_limit, missing, unknown, unknown_language, unknown_kind):
         assert result.is_error
         assert result.content[0].text
     assert "limit" in bad_limit.content[0].text
     assert "no indexed chunk" in unknown.content[0].text
     assert "unknown language" in unknown_language.content[0].text
+    assert "unknown kind" in unknown_kind.content[0].text  # and the kinds there are:
+    assert "function, impl" in unknown_kind.content[0].text
     assert not hostile.is_error and hostile.structured_content["hits"] == []
+    assert "matches the path filter" in hostile.structured_content["warnings"][0]
     assert not good.is_error
     assert good.structured_content["hits"][0]["symbol"] == "Mailer.sendWelcomeEmail"
 
@@ -243,3 +265,26 @@ def test_a_long_lived_server_sees_each_edit_and_says_where_hits_come_from(indexe
     assert status.structured_content["worktree"]["state"] == "current"
     assert status.structured_content["up_to_date"] is False
     assert "overlay of 1 changed file(s) (current)" in status.content[0].text
+
+
+def test_filters_take_one_value_or_several_and_paths_may_be_absolute(indexed):
+    repo, _ = indexed
+
+    async def body(client):
+        one = await client.call_tool("search_code", {"query": "least recently used cache",
+                                                     "language": "go", "limit": 3})
+        absolute = await client.call_tool("search_code", {
+            "query": "user", "path": f"{repo}/src/**", "limit": 3})
+        similar = await client.call_tool("find_similar", {"path": f"{repo}/src/shop/users.py",
+                                                          "line": 8, "limit": 2})
+        outside = await client.call_tool("find_similar", {"path": "/etc/passwd"})
+        unclosed = await client.call_tool("search_code", {"query": "user", "path": "[unclosed"})
+        return one, absolute, similar, outside, unclosed
+
+    one, absolute, similar, outside, unclosed = run(*indexed, body)
+    assert not one.is_error and {h["language"] for h in one.structured_content["hits"]} == {"go"}
+    assert absolute.structured_content["hits"] and all(
+        h["path"].startswith("src/") for h in absolute.structured_content["hits"])
+    assert not similar.is_error and len(similar.structured_content["hits"]) == 2
+    assert outside.is_error and "outside the repository" in outside.content[0].text
+    assert unclosed.is_error and "'[' without its ']'" in unclosed.content[0].text
