@@ -12,4 +12,10 @@ import os
 # will be created") are routine for semcode; errors still print.
 os.environ.setdefault("LANCEDB_LOG", "error")
 
-__version__ = "0.1.0"
+try:  # the installed distribution's version, one source of truth: pyproject.toml
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _installed
+
+    __version__ = _installed("semcode")
+except PackageNotFoundError:  # a checkout never installed
+    __version__ = "0+unknown"

@@ -5,14 +5,16 @@ importing Dagster; ``index`` runs the Dagster job in this process.
 """
 
 import argparse
+import difflib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from semcode import gitrepo
+from semcode import __version__, gitrepo
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_MODES, Settings
 from semcode.errors import ConfigError, SemcodeError, as_damage
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from semcode.search import Hit, Searcher
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader left
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -254,8 +257,24 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_mcp_config(args: argparse.Namespace) -> int:
+    from semcode import mcp_config
+
+    settings = _settings(args)
+    if args.write:
+        target = mcp_config.write(settings, args.client, Path(settings.repo_path))
+        print(f"semcode: added the `semcode` server to {target}", file=sys.stderr)
+        return EXIT_OK
+    if args.client == "claude" and not args.json:
+        print(mcp_config.claude_command(settings))
+        return EXIT_OK
+    print(json.dumps(mcp_config.document(settings, args.client), indent=2))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semcode", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"semcode {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, repo_flag: bool = True) -> None:
@@ -278,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index a repository (runs the Dagster job in-process)")
     p.add_argument("repo_path", nargs="?", metavar="PATH",
                    help="repository (default: SEMCODE_REPO or .)")
-    common(p, repo_flag=False)
+    common(p)
     p.add_argument("--shards", type=int,
                    help=f"file shards (default: SEMCODE_SHARDS or {DEFAULT_SHARDS})")
     p.add_argument("--backend", help="how the model runs (default: SEMCODE_BACKEND or auto)")
@@ -317,13 +336,46 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mcp", help="serve the index to AI assistants over MCP (stdio)")
     common(p)
     p.set_defaults(func=cmd_mcp)
+    p = sub.add_parser("mcp-config", help="the configuration that plugs `semcode mcp` into "
+                                          "Claude Code, Cursor, VS Code or any MCP client")
+    p.add_argument("client", choices=("claude", "cursor", "vscode", "generic"))
+    common(p)
+    p.add_argument("--write", action="store_true", help="add it to the client's project file "
+                   "in the repository (.mcp.json, .cursor/mcp.json, .vscode/mcp.json)")
+    p.add_argument("--json", action="store_true", help="claude: the .mcp.json form, not the "
+                   "`claude mcp add` command")
+    p.set_defaults(func=cmd_mcp_config)
     return parser
 
 
+def _unknown_command(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """What to say when the first word is no command (with the closest one), or None."""
+    commands = next(a.choices for a in parser._actions  # argparse keeps them only here
+                    if isinstance(a, argparse._SubParsersAction))
+    first = next((word for word in argv if not word.startswith("-")), None)
+    if first is None or first in commands or argv.index(first) != 0:
+        return None
+    close = difflib.get_close_matches(first, list(commands), n=1)
+    return (f"semcode: {first!r} is not a command" +
+            (f" — did you mean {close[0]!r}?" if close else "") +
+            f" (commands: {', '.join(commands)})")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    if (unknown := _unknown_command(parser, words)) is not None:
+        print(unknown, file=sys.stderr)
+        return EXIT_USAGE
+    args = parser.parse_args(words)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, where a reader that left is caught, not at exit
+        return code
+    except BrokenPipeError:  # the reader went away (`| head`): end quietly, as a pipe does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
     except SemcodeError as exc:  # the edge: what happened and what to do, no traceback
         print(f"semcode: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -151,6 +151,15 @@ def print_warnings(warnings: list[str]) -> None:
 
 def print_hits(hits: list[Hit], roots: Mapping[str, str]) -> None:
     """Each hit at its place on disk (``roots``: each repository's checkout, by name)."""
+    if not out.is_terminal:  # piped: one hit per line, whole, as grep prints (no colour)
+        if not hits:
+            err.print("no results")
+        for hit in hits:
+            where = Path(roots[hit.repository]).resolve() / hit.path
+            source = ", working tree" if hit.source == "worktree" else ""
+            print(f"{where}:{hit.start_line}: {hit.symbol or '-'} ({hit.kind}, {hit.language},"
+                  f" score {hit.score:.3f}{source})")
+        return
     if not hits:
         out.print("[yellow]no results[/]")
         return

@@ -168,3 +168,61 @@ def test_a_model_that_is_not_here_is_named_by_the_variable(indexed_repo, tmp_pat
                    env={"SEMCODE_MODEL": "no-such-model", "HF_HUB_OFFLINE": "1"})
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "SEMCODE_MODEL='no-such-model'" in " ".join((proc.stderr + proc.stdout).split())
+
+
+def test_the_index_folder_ignores_itself(indexed_repo):
+    repo, _ = indexed_repo
+    assert (repo / ".semcode" / ".gitignore").read_text().splitlines()[-1] == "*"
+    untracked = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
+                                "--untracked-files=all"], capture_output=True, text=True)
+    assert ".semcode" not in untracked.stdout
+
+
+def test_piped_hits_are_one_whole_line_each(indexed_repo):
+    repo, _ = indexed_repo
+    proc = semcode("search", "--repo", str(repo), "-k", "3", "validate an email address")
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 0 and len(lines) == 3
+    assert all(line.startswith(f"{repo}/") for line in lines)
+    assert "\x1b[" not in proc.stdout  # no colour codes
+    path, line, rest = lines[0].split(":", 2)
+    assert (repo / path.removeprefix(f"{repo}/")).is_file() and line.isdigit()
+    assert "validate_email_address" in rest
+
+
+def test_a_reader_that_leaves_ends_the_command_quietly(indexed_repo):
+    repo, _ = indexed_repo
+    proc = subprocess.Popen([sys.executable, "-m", "semcode.cli", "search", "--repo", str(repo),
+                             "--json", "user"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    proc.stdout.close()  # as `| head` does once it has read enough
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode in (0, 141) and "Traceback" not in err and "Error" not in err
+
+
+def test_an_unknown_kind_is_an_error_that_lists_the_kinds(indexed_repo):
+    repo, _ = indexed_repo
+    proc = semcode("search", "--repo", str(repo), "--kind", "functon", "user")
+    assert proc.returncode == 1
+    assert "unknown kind functon" in proc.stderr and "function" in proc.stderr
+
+
+@pytest.mark.parametrize("argv,said", [
+    (["serch", "user"], "did you mean 'search'?"),
+    (["staus"], "did you mean 'status'?"),
+    (["frobnicate"], "(commands: index, search, similar, status, mcp, mcp-config)"),
+])
+def test_a_mistyped_command_gets_the_closest_one(argv, said, capsys):
+    from semcode.cli import main
+
+    assert main(argv) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_version_and_repo_flag_work_like_everywhere_else(capsys):
+    from semcode.cli import build_parser, main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out.startswith("semcode ")
+    assert build_parser().parse_args(["index", "--repo", "/src/app"]).repo == "/src/app"
