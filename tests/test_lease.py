@@ -115,7 +115,7 @@ from semcode.lease import writer_lease
 from semcode.store import Store
 
 store, flag = Store(sys.argv[1]), Path(sys.argv[2])
-with writer_lease(store, "first", ttl=3.0) as lease:
+with writer_lease(store, "first", ttl={ttl}) as lease:
     flag.with_suffix(".held").write_text(str(lease._keeper.pid))
     {step}
     try:
@@ -128,9 +128,9 @@ print(json.dumps({{"outcome": outcome, "released": released}}))
 """
 
 
-def _holder(tmp_path, step: str) -> tuple[subprocess.Popen, Path]:
+def _holder(tmp_path, step: str, ttl: float = 3.0) -> tuple[subprocess.Popen, Path]:
     flag = tmp_path / "flag"
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER.format(step=step),
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER.format(step=step, ttl=ttl),
                              str(tmp_path / "store"), str(flag)], stdout=subprocess.PIPE,
                             text=True, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -144,8 +144,11 @@ def test_a_holder_that_holds_the_interpreter_past_its_lease_keeps_it(tmp_path):
     """Renewal does not depend on the writer's threads: a C call that holds the interpreter
     for twice the lease's lifetime (a grammar, a native library) starves no keeper, so no
     second writer gets in before the first releases."""
-    proc, _ = _holder(tmp_path, "sum(range(400_000_000))  # ~7 s holding the interpreter")
-    with writer_lease(Store(str(tmp_path / "store")), "second", ttl=3.0, wait=120, poll=0.1):
+    # 6 s: the keeper's first renewal imports LanceDB (~1.3 s of CPU, more on a loaded
+    # machine) after a third of the lease; 3 s left a loaded CI machine no margin.
+    proc, _ = _holder(tmp_path, "sum(range(800_000_000))  # ~14 s holding the interpreter",
+                      ttl=6.0)
+    with writer_lease(Store(str(tmp_path / "store")), "second", ttl=6.0, wait=180, poll=0.1):
         taken = time.time()
     first = json.loads(proc.communicate(timeout=120)[0])
     assert first["outcome"] == "committed"
