@@ -2,21 +2,22 @@
 
 ``build_defs(settings)`` builds the whole graph from one ``Settings`` value (Dagster's
 factory pattern), so definitions of different shard counts can live in one process;
-``defs`` is what ``dagster dev`` and ``dagster job execute -m definitions`` load. With
+``defs`` is what ``dagster dev`` and ``dagster job execute -m semcode_dagster.definitions``
+load (installed, this module is ``semcode_dagster.definitions``; semcode_dagster/). With
 SEMCODE_REPOS, each repository gets its own copy of the graph (assets/scope.py).
 """
 
 import dagster as dg
 
-from assets.checks import build_checks
-from assets.index import build_index_assets
-from assets.jobs import build_index_job
-from assets.partitions import shard_partitions
-from assets.scope import ONLY, Scope
-from resources import EmbedderResource, embedder_for, repo_resources
 from semcode.config import Settings
-from sensors.freshness import build_freshness_sensor
-from sensors.git_push import build_git_push_sensor
+from semcode_dagster.assets.checks import build_checks
+from semcode_dagster.assets.index import build_index_assets
+from semcode_dagster.assets.jobs import build_index_job
+from semcode_dagster.assets.partitions import shard_partitions
+from semcode_dagster.assets.scope import ONLY, Scope
+from semcode_dagster.resources import EmbedderResource, embedder_for, repo_resources
+from semcode_dagster.sensors.freshness import build_freshness_sensor
+from semcode_dagster.sensors.git_push import build_git_push_sensor
 
 
 def build_defs(settings: Settings, *, embedder: EmbedderResource | None = None,

@@ -5,11 +5,11 @@ names are the one-repository deployment's."""
 
 import dagster as dg
 
-from assets.scope import ONLY, Scope
-from resources import EmbedderResource, RepoResource, StoreResource
 from semcode import checks
 from semcode.reports import CheckReport
 from semcode.status import freshness
+from semcode_dagster.assets.scope import ONLY, Scope
+from semcode_dagster.resources import EmbedderResource, RepoResource, StoreResource
 
 
 def _result(report: CheckReport) -> dg.AssetCheckResult:

@@ -12,10 +12,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.metadata import STORE_BYTES, TEXTS_PER_S, shard_metadata, to_metadata
-from assets.partitions import COMMIT_TAG
-from assets.scope import ONLY, Scope
-from resources import EmbedderResource
 from semcode import progress
 from semcode.discovery import INDEXED
 from semcode.parse import index_shards, workers_for
@@ -23,6 +19,10 @@ from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport, count_skips
 from semcode.sharding import shard_key, shard_number
 from semcode.store import Store
+from semcode_dagster.assets.metadata import STORE_BYTES, TEXTS_PER_S, shard_metadata, to_metadata
+from semcode_dagster.assets.partitions import COMMIT_TAG
+from semcode_dagster.assets.scope import ONLY, Scope
+from semcode_dagster.resources import EmbedderResource
 
 # single_run() is what the UI's "Materialize all" needs; Dagster marks the parameter beta
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)

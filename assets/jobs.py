@@ -3,7 +3,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition as IndexJob,  # what define_asset_job returns; not exported
 )
 
-from assets.scope import ONLY, Scope
+from semcode_dagster.assets.scope import ONLY, Scope
 
 
 def build_index_job(scope: Scope = ONLY) -> IndexJob:

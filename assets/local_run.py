@@ -4,13 +4,13 @@ import os
 
 import dagster as dg
 
-from assets.metadata import R, materialized
-from assets.partitions import range_tags
-from assets.scope import ONLY, Scope
-from resources import EmbedderResource
 from semcode.config import Settings
 from semcode.reports import ChunksReport, IndexReport, SnapshotReport, VectorReport
 from semcode.sharding import shard_keys
+from semcode_dagster.assets.metadata import R, materialized
+from semcode_dagster.assets.partitions import range_tags
+from semcode_dagster.assets.scope import ONLY, Scope
+from semcode_dagster.resources import EmbedderResource
 
 # The run's report says what failed and why; Dagster's console log would add tracebacks.
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -20,7 +20,7 @@ def run_index_job(settings: Settings, *, embedder: EmbedderResource | None = Non
                   repository: str = "") -> IndexReport:
     """Execute the index job of ``settings`` — of its SEMCODE_REPOS ``repository`` when
     given — as one range run over all shards."""
-    from definitions import build_defs
+    from semcode_dagster.definitions import build_defs
 
     scope = Scope(repository) if repository else ONLY
     keys = shard_keys(settings.shards)

@@ -15,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from resources import RepoResource, StoreResource
+from semcode_dagster.resources import RepoResource, StoreResource
 
 # Every asset that writes a repository's index is in its concurrency pool (``semcode_index``,
 # or ``semcode_index_api``); dagster.yaml applies pools per run, so the queue holds any run

@@ -35,7 +35,7 @@ report = nothing_to_do(settings)
 t2 = time.perf_counter()
 phases = {"import engine": t1 - t0, "nothing to do?": t2 - t1}
 if report is None:
-    from assets.local_run import run_index_job
+    from semcode_dagster.assets.local_run import run_index_job
     t3 = time.perf_counter()
     report = run_index_job(settings)
     t4 = time.perf_counter()

@@ -36,8 +36,8 @@ def main() -> None:
     repo = pypi_sdist_repo(args.corpus, args.subdir)
     store = repo.parent / f"{repo.name}.lancedb"
     shutil.rmtree(store, ignore_errors=True)
-    from assets.local_run import run_index_job
     from semcode.config import Settings
+    from semcode_dagster.assets.local_run import run_index_job
 
     started = time.perf_counter()
     report = run_index_job(Settings(repo=str(repo), store=str(store)))

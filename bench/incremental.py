@@ -42,8 +42,8 @@ def main() -> None:
     shutil.copytree(source, repo)
     store = repo.parent / f"{repo.name}.lancedb"
     shutil.rmtree(store, ignore_errors=True)
-    from assets.local_run import run_index_job
     from semcode.config import Settings
+    from semcode_dagster.assets.local_run import run_index_job
 
     settings = Settings(repo=str(repo), store=str(store))
 

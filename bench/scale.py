@@ -46,9 +46,9 @@ QUERIES = [
 
 def index_child(repo: str, store: str, model: str, shards: int) -> None:
     """In the child: one ``semcode index`` run, with each stage's first and last report."""
-    from assets.local_run import run_index_job
     from semcode import progress
     from semcode.config import Settings
+    from semcode_dagster.assets.local_run import run_index_job
 
     stages: dict[str, list[float]] = {}
 

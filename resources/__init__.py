@@ -1,9 +1,9 @@
 """Dagster resources: typed adapters over the semcode engine."""
 
-from resources.embedder import EmbedderResource
-from resources.repo import RepoResource
-from resources.store import StoreResource
 from semcode.config import Settings
+from semcode_dagster.resources.embedder import EmbedderResource
+from semcode_dagster.resources.repo import RepoResource
+from semcode_dagster.resources.store import StoreResource
 
 
 def repo_resources(settings: Settings) -> tuple[RepoResource, StoreResource]:

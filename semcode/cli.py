@@ -112,8 +112,8 @@ def _index_one(args: argparse.Namespace, deployment: Settings, settings: Setting
 
     report = None if args.full else nothing_to_do(settings)
     if report is None:  # work to do: the Dagster job, in this process
-        from assets.local_run import run_index_job
         from semcode.store import Store
+        from semcode_dagster.assets.local_run import run_index_job
 
         Store(settings.store_uri)  # a store that cannot be written fails here, clearly
         with IndexProgress(enabled=not args.json and sys.stderr.isatty()):
@@ -257,6 +257,29 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    """The Dagster UI on semcode's graph, with the instance settings semcode ships (one index
+    run at a time per repository: the run queue and pools of ``dagster.yaml``)."""
+    import subprocess
+    from importlib import resources
+
+    from platformdirs import user_data_dir
+
+    settings = _settings(args)
+    home = Path(os.environ.get("DAGSTER_HOME") or Path(user_data_dir("semcode")) / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text((resources.files("semcode_dagster") / "dagster.yaml").read_text())
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SEMCODE_REPO": settings.repo_path,
+           **({"SEMCODE_STORE": settings.store} if settings.store else {})}
+    print(f"semcode: the Dagster UI for {settings.repo_path} on http://127.0.0.1:{args.port} "
+          f"(instance: {home})", file=sys.stderr)
+    return subprocess.call([sys.executable, "-m", "dagster", "dev", "-m",
+                            "semcode_dagster.definitions", "-h", "127.0.0.1", "-p",
+                            str(args.port)], env=env)
+
+
 def cmd_mcp_config(args: argparse.Namespace) -> int:
     from semcode import mcp_config
 
@@ -336,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mcp", help="serve the index to AI assistants over MCP (stdio)")
     common(p)
     p.set_defaults(func=cmd_mcp)
+    p = sub.add_parser("ui", help="the Dagster UI on the index's asset graph (dagster dev)")
+    common(p)
+    p.add_argument("--port", type=int, default=3000, help="default 3000")
+    p.set_defaults(func=cmd_ui)
     p = sub.add_parser("mcp-config", help="the configuration that plugs `semcode mcp` into "
                                           "Claude Code, Cursor, VS Code or any MCP client")
     p.add_argument("client", choices=("claude", "cursor", "vscode", "generic"))

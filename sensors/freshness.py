@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from assets.checks import freshness_report, index_matches_branch_head
-from assets.scope import ONLY, Scope
+from semcode_dagster.assets.checks import freshness_report, index_matches_branch_head
+from semcode_dagster.assets.scope import ONLY, Scope
 
 CHECK_NAME = index_matches_branch_head.check_key.name
 

@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from assets.jobs import IndexJob, build_index_job
-from assets.partitions import COMMIT_TAG, range_tags
-from assets.scope import ONLY, Scope
 from semcode.freshness import shards_to_reindex
 from semcode.sharding import shard_key
+from semcode_dagster.assets.jobs import IndexJob, build_index_job
+from semcode_dagster.assets.partitions import COMMIT_TAG, range_tags
+from semcode_dagster.assets.scope import ONLY, Scope
 
 
 def build_git_push_sensor(shard_count: int, scope: Scope = ONLY,

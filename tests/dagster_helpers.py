@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from assets.index import code_vectors
-from assets.partitions import range_tags
-from definitions import build_defs
-from resources import EmbedderResource
 from semcode.config import Settings
 from semcode.sharding import shard_keys
+from semcode_dagster.assets.index import code_vectors
+from semcode_dagster.assets.partitions import range_tags
+from semcode_dagster.definitions import build_defs
+from semcode_dagster.resources import EmbedderResource
 from tests.conftest import FakeEmbedder, make_repo
 
 SHARDS = 8
@@ -63,8 +63,8 @@ def index_fixture_repo(root, embedder: EmbedderResource | None = None):
 
 def index_with_fake(repo, store: str, embedder: EmbedderResource | None = None):
     """`semcode index`'s own path (run_index_job) with the fake embedder: an IndexReport."""
-    from assets.local_run import run_index_job
     from semcode.config import Settings
+    from semcode_dagster.assets.local_run import run_index_job
 
     return run_index_job(Settings(repo=str(repo), store=store),
                          embedder=embedder or FakeEmbedderResource())

@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assets.local_run import run_index_job  # noqa: E402
 from semcode import progress  # noqa: E402
 from semcode.config import Settings  # noqa: E402
+from semcode_dagster.assets.local_run import run_index_job  # noqa: E402
 
 
 def main() -> None:

@@ -210,7 +210,7 @@ def test_an_unknown_kind_is_an_error_that_lists_the_kinds(indexed_repo):
 @pytest.mark.parametrize("argv,said", [
     (["serch", "user"], "did you mean 'search'?"),
     (["staus"], "did you mean 'status'?"),
-    (["frobnicate"], "(commands: index, search, similar, status, mcp, mcp-config)"),
+    (["frobnicate"], "(commands: index, search, similar, status, mcp, ui, mcp-config)"),
 ])
 def test_a_mistyped_command_gets_the_closest_one(argv, said, capsys):
     from semcode.cli import main

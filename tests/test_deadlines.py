@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from assets.local_run import run_index_job
 from semcode.config import DEFAULT_MODEL, Settings
 from semcode.discovery import INDEXED
 from semcode.parse import index_shards
 from semcode.pipeline import record_snapshot
 from semcode.sandbox import SandboxedChunker
 from semcode.store import Store
+from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, commit_all, make_repo
 from tests.dagster_helpers import FakeEmbedderResource
 

@@ -49,7 +49,7 @@ def test_the_instance_file_is_valid_for_the_k8s_run_launcher():
 
 
 def test_shard_runs_each_backfills_one_shard_per_run():
-    from definitions import build_defs
+    from semcode_dagster.definitions import build_defs
 
     one = build_defs(Settings(shard_runs="one")).resolve_assets_def("code_chunks")
     each = build_defs(Settings(shard_runs="each")).resolve_assets_def("code_chunks")
@@ -82,8 +82,9 @@ def test_per_shard_runs_side_by_side_end_consistent(tmp_path, monkeypatch, where
 
 def _per_shard_runs(env: dict, store: str) -> None:
     def materialize(select: str, partition: str | None = None) -> subprocess.Popen:
-        args = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "definitions",
-                "--select", select] + (["--partition", partition] if partition else [])
+        args = [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
+                "semcode_dagster.definitions", "--select", select] \
+            + (["--partition", partition] if partition else [])
         return subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 

@@ -3,8 +3,8 @@ index run and, between runs, by index_freshness_sensor when the verdict changes.
 
 import dagster as dg
 
-from definitions import build_defs
 from semcode.config import Settings
+from semcode_dagster.definitions import build_defs
 from tests.conftest import commit_all
 from tests.dagster_helpers import FakeEmbedderResource, index_fixture_repo
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from assets.local_run import run_index_job
 from semcode.config import Settings
 from semcode.search import Searcher
 from semcode.store import Store
+from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, commit_all, make_repo
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]

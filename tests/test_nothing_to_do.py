@@ -59,7 +59,7 @@ def test_outside_git_every_run_does_the_work(tmp_path):
 
 def test_a_full_reparse_re_embeds_nothing(tmp_path):
     """Another shard count drops and re-parses every chunk row; the vectors stay cached."""
-    from assets.local_run import run_index_job
+    from semcode_dagster.assets.local_run import run_index_job
     from tests.dagster_helpers import FakeEmbedderResource
 
     repo, store, settings = indexed(tmp_path)

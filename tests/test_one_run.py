@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from assets.scope import INDEX_POOL
-from definitions import build_defs
 from semcode.config import Settings
 from semcode.store import Store
+from semcode_dagster.assets.scope import INDEX_POOL
+from semcode_dagster.definitions import build_defs
 from tests.conftest import make_repo
 
 INDEX_ASSETS = ("repo_snapshot", "code_chunks", "code_vectors")
@@ -30,8 +30,9 @@ def test_the_asset_cli_materializes_a_partition_range_in_one_run(tmp_path):
     repo, store = make_repo(tmp_path / "repo"), tmp_path / "store"
     env = {**os.environ, "SEMCODE_REPO": str(repo), "SEMCODE_STORE": str(store)}
     proc = subprocess.run(
-        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "definitions",
-         "--select", "repo_snapshot,code_chunks", "--partition-range", "shard-00...shard-07"],
+        [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
+         "semcode_dagster.definitions", "--select", "repo_snapshot,code_chunks",
+         "--partition-range", "shard-00...shard-07"],
         capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stderr.count("RUN_SUCCESS") == 1

@@ -4,12 +4,12 @@ committed. A fake embedder is enough here; search quality is tested with the rea
 import dagster as dg
 import pytest
 
-from assets.checks import chunks_match_manifest, vectors_match_chunks
-from assets.index import build_index_assets
-from assets.partitions import shard_partitions
-from resources import RepoResource, StoreResource
 from semcode.sharding import shard_keys
 from semcode.store import Store
+from semcode_dagster.assets.checks import chunks_match_manifest, vectors_match_chunks
+from semcode_dagster.assets.index import build_index_assets
+from semcode_dagster.assets.partitions import shard_partitions
+from semcode_dagster.resources import RepoResource, StoreResource
 from tests.dagster_helpers import FakeEmbedderResource, checks, defs_for, run_job
 
 pytestmark = pytest.mark.slow

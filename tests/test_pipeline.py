@@ -111,7 +111,7 @@ def test_failed_check_fails_the_run(indexed, tmp_path):
 
 
 def test_a_failed_check_says_what_it_found_and_how_to_repair(indexed, tmp_path):
-    from assets.local_run import summarize
+    from semcode_dagster.assets.local_run import summarize
 
     repo, uri = _tampered_copy(indexed, tmp_path)
     Store(uri).delete("chunks", "path = 'src/shop/cart.py'")

@@ -7,11 +7,11 @@ import dagster as dg
 import pytest
 import yaml
 
-from assets.jobs import index_job
-from assets.scope import INDEX_RUN_TAG
-from resources import RepoResource, StoreResource
 from semcode.store import Store
-from sensors.git_push import build_git_push_sensor
+from semcode_dagster.assets.jobs import index_job
+from semcode_dagster.assets.scope import INDEX_RUN_TAG
+from semcode_dagster.resources import RepoResource, StoreResource
+from semcode_dagster.sensors.git_push import build_git_push_sensor
 from tests.conftest import commit_all, git, make_repo
 from tests.dagster_helpers import FakeEmbedderResource, checks, defs_for, run_job
 

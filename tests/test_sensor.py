@@ -7,12 +7,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from resources import RepoResource, StoreResource
 from semcode.freshness import shards_to_reindex
 from semcode.reports import VectorReport
 from semcode.sharding import shard_key, shard_of
 from semcode.store import Store
-from sensors.git_push import build_git_push_sensor
+from semcode_dagster.resources import RepoResource, StoreResource
+from semcode_dagster.sensors.git_push import build_git_push_sensor
 from tests.conftest import commit_all, git, make_repo
 from tests.dagster_helpers import FakeEmbedderResource, defs_for
 

@@ -6,13 +6,13 @@ import pytest
 from dagster._core.definitions.metadata import normalize_metadata
 from pydantic import ValidationError
 
-from assets.local_run import run_index_job
-from assets.metadata import from_metadata, materialized, to_metadata
-from definitions import build_defs
 from semcode.config import DEFAULT_SHARDS, Settings
 from semcode.errors import CommitConflict, ConfigError, SemcodeError
 from semcode.reports import ChunksReport, IndexReport, IndexStatus, ShardReport, VectorReport
 from semcode.store import Store, retry_conflicts
+from semcode_dagster.assets.local_run import run_index_job
+from semcode_dagster.assets.metadata import from_metadata, materialized, to_metadata
+from semcode_dagster.definitions import build_defs
 from tests.dagster_helpers import FakeEmbedderResource, run_job
 
 

@@ -2,13 +2,13 @@
 
 import pytest
 
-from assets.local_run import run_index_job
 from semcode.config import Settings
 from semcode.embedding import Embedder
 from semcode.model_files import model_id
 from semcode.search import Searcher
 from semcode.static_model import STATIC_MODEL_ID, static_model_dir
 from semcode.store import Store
+from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, make_repo
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from assets.local_run import run_index_job
 from semcode.config import Settings
 from semcode.errors import StoreError, StoreNotFound
 from semcode.search import Searcher
 from semcode.search_indexes import keyword_index_problem
 from semcode.store import CHUNKS_SCHEMA, Store
+from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, make_repo
 from tests.dagster_helpers import copy_store, indexed_with_fake
 from tests.dagster_helpers import index_with_fake as index

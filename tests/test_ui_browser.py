@@ -52,8 +52,9 @@ def ui(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(home), "SEMCODE_REPO": str(repo),
            "SEMCODE_STORE": str(store), "HF_HUB_OFFLINE": "1"}
     log = open(tmp_path / "dagster-dev.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-m", "definitions",
-                             "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-m",
+                             "semcode_dagster.definitions", "-h", "127.0.0.1", "-p",
+                             str(port)], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -120,8 +121,9 @@ def launch_index_job(env: dict) -> None:
     """What git_push_sensor sends: index_job over every shard, through the run queue."""
     tags = {"dagster/asset_partition_range_start": "shard-00",
             "dagster/asset_partition_range_end": "shard-07"}
-    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-m", "definitions",
-                    "-j", "index_job", "--tags", json.dumps(tags)], cwd=ROOT, env=env,
+    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-m",
+                    "semcode_dagster.definitions", "-j", "index_job", "--tags",
+                    json.dumps(tags)], cwd=ROOT, env=env,
                    check=True, capture_output=True, timeout=300)
 
 

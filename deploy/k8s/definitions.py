@@ -10,9 +10,9 @@ each shard is parsed in its own pod; the store's writer lease (a row in the stor
 
 from dagster_k8s import k8s_job_executor
 
-from assets.scope import ONLY, Scope
-from definitions import build_defs
 from semcode.config import Settings
+from semcode_dagster.assets.scope import ONLY, Scope
+from semcode_dagster.definitions import build_defs
 
 # The vectors step: one GPU, on a GPU node, encoding in fp16 (SEMCODE_BACKEND=auto on cuda).
 GPU_STEP = {
