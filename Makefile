@@ -14,18 +14,31 @@ export HF_HUB_OFFLINE := 1
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[dev]"
-	# dagster-k8s follows dagster's patch releases; the registry here has 0.29.27 (for dagster
-	# 1.13.27), not 0.29.28: taken without its pin, for the deployment test only.
-	$(PY) -m pip install --quiet --no-deps dagster-k8s==0.29.27
-	$(PY) -m pip install --quiet "kubernetes<37" "google-auth!=2.23.1"
-	touch $@
+# What indexing and searching need (`make demo`), one line per step.
+$(VENV)/.base: pyproject.toml
+	@echo "setup 1/4: a virtual environment in $(VENV)"
+	@python3 -m venv $(VENV)
+	@echo "setup 2/4: pip"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "setup 3/4: PyTorch, the CPU build ($(TORCH))"
+	@$(PY) -m pip install --quiet $(TORCH)
+	@echo "setup 4/4: semcode and what it runs on (Dagster, LanceDB, tree-sitter, the model)"
+	@$(PY) -m pip install --quiet -e .
+	@touch $@
 
-demo: setup
+# Then what developing semcode needs (`make test`): test and lint tools, the browser driver,
+# and the Kubernetes deployment's packages. dagster-k8s follows dagster's patch releases; the
+# registry here has 0.29.27 (for dagster 1.13.27), not 0.29.28: taken without its pin, last,
+# for the deployment test only.
+$(VENV)/.installed: $(VENV)/.base
+	@echo "setup: test and lint tools"
+	@$(PY) -m pip install --quiet -e ".[dev]"
+	@echo "setup: the Kubernetes deployment's packages (for its test)"
+	@$(PY) -m pip install --quiet "kubernetes<37" "google-auth!=2.23.1"
+	@$(PY) -m pip install --quiet --no-deps dagster-k8s==0.29.27
+	@touch $@
+
+demo: $(VENV)/.base
 	$(VENV)/bin/semcode index .
 	$(VENV)/bin/semcode search "$(QUERY)" -k 3
 
