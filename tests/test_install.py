@@ -6,6 +6,7 @@ directory, names semcode does not own."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -119,3 +120,24 @@ def test_semcode_ui_starts_the_graph_with_the_run_queue(installed, tmp_path):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_the_checkout_still_loads_its_workspace():
+    proc = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w",
+                           "workspace.yaml"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "SEMCODE_REPO": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_the_demo_installs_only_what_indexing_needs(tmp_path):
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "pyproject.toml").write_text("")
+
+    def planned(target: str) -> str:
+        return subprocess.run(["make", "-n", target, f"VENV={tmp_path / 'venv'}"],
+                              cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+
+    demo, test = planned("demo"), planned("test")
+    assert "echo \"setup 1/4" in demo and "pip install --quiet -e ." in demo
+    assert "[dev]" not in demo and "dagster-k8s" not in demo and "kubernetes" not in demo
+    assert "[dev]" in test and "dagster-k8s" in test
