@@ -53,23 +53,10 @@ def _settings(args: argparse.Namespace) -> Settings:
             settings = settings.with_overrides(repo=top)
         reads = getattr(args, "command", "") != "index"
         if reads and not settings.store and not settings.repositories:
+            from semcode.worktree import shared_store
+
             settings = settings.with_overrides(store=shared_store(settings.repo))
     return settings
-
-
-def shared_store(repo: str) -> str | None:
-    """A linked ``git worktree`` without an index of its own searches the main working
-    tree's, with its own overlay on top (``semcode index`` there makes it one of its own)."""
-    from semcode.config import default_store_uri
-    from semcode.worktree import checkout_of
-
-    if Path(default_store_uri(repo)).is_dir():
-        return None
-    checkout = checkout_of(repo)
-    if checkout is None or not checkout.is_linked:
-        return None
-    main = default_store_uri(checkout.main_top)
-    return main if Path(main).is_dir() else None
 
 
 def _repositories(args: argparse.Namespace, settings: Settings) -> list[str]:
@@ -258,26 +245,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    """The Dagster UI on semcode's graph, with the instance settings semcode ships (one index
-    run at a time per repository: the run queue and pools of ``dagster.yaml``)."""
-    import subprocess
-    from importlib import resources
+    from semcode.ui import run_ui
 
-    from platformdirs import user_data_dir
-
-    settings = _settings(args)
-    home = Path(os.environ.get("DAGSTER_HOME") or Path(user_data_dir("semcode")) / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text((resources.files("semcode_dagster") / "dagster.yaml").read_text())
-    env = {**os.environ, "DAGSTER_HOME": str(home), "SEMCODE_REPO": settings.repo_path,
-           **({"SEMCODE_STORE": settings.store} if settings.store else {})}
-    print(f"semcode: the Dagster UI for {settings.repo_path} on http://127.0.0.1:{args.port} "
-          f"(instance: {home})", file=sys.stderr)
-    return subprocess.call([sys.executable, "-m", "dagster", "dev", "-m",
-                            "semcode_dagster.definitions", "-h", "127.0.0.1", "-p",
-                            str(args.port)], env=env)
+    return run_ui(_settings(args), args.port)
 
 
 def cmd_mcp_config(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from pathspec import PathSpec
 
 from semcode import gitrepo
+from semcode.config import default_store_uri
 from semcode.discovery import WALK_SKIP_DIRS, content_reason, path_reason, printable_path
 
 # Past this many differing files the overlay would cost what an index run costs: it stops
@@ -58,6 +59,19 @@ def checkout_of(path: str | Path) -> Checkout | None:
     if dirs is None:
         return None
     return Checkout(gitrepo.toplevel(path), *dirs)
+
+
+def shared_store(repo: str | Path) -> str | None:
+    """A linked ``git worktree`` without an index of its own searches the main working
+    tree's, with its own overlay on top (``semcode index`` there makes it one of its own);
+    None for any other checkout."""
+    if Path(default_store_uri(repo)).is_dir():
+        return None
+    checkout = checkout_of(repo)
+    if checkout is None or not checkout.is_linked:
+        return None
+    main = default_store_uri(checkout.main_top)
+    return main if Path(main).is_dir() else None
 
 
 @dataclass(frozen=True)
