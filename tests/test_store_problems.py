@@ -132,7 +132,8 @@ DAMAGE = {
     "zeroed": lambda data: bytes(len(data)),
     "garbage": lambda data: os.urandom(len(data)),
 }
-# An index's directory, known by a file only its kind of index has.
+# An index's directory, known by a file only its kind of index has ("ids": the BTree
+# lookups, of chunk ids and of paths).
 INDEX_FILES = {"ids": "page_data.lance", "shards": "bitmap_page_lookup.lance",
                "full_text": "part_0_invert.lance"}
 
@@ -146,8 +147,9 @@ def newest_data_file(store: str, table: str) -> Path:
     return max(_data_files(store, table), key=lambda p: p.stat().st_mtime_ns)
 
 
-def index_file(store: str, kind: str) -> Path:
-    (found,) = (Path(store) / "chunks.lance" / "_indices").glob(f"*/{INDEX_FILES[kind]}")
+def index_files(store: str, kind: str) -> list[Path]:
+    found = sorted((Path(store) / "chunks.lance" / "_indices").glob(f"*/{INDEX_FILES[kind]}"))
+    assert found, kind
     return found
 
 
@@ -180,7 +182,8 @@ def test_a_damaged_data_file_is_reported_and_a_plain_run_repairs_it(indexed, tmp
 def test_a_damaged_index_file_is_reported_and_a_plain_run_rebuilds_it(indexed, tmp_path, kind,
                                                                       how):
     repo, store = copy_store(indexed, tmp_path)
-    damage(index_file(store, kind), how)
+    for file in index_files(store, kind):
+        damage(file, how)
     assert_reported_broken(repo, store)
     report = index(repo, store)
     assert report.ok and report.checks == ALL_PASSED, report.text()
