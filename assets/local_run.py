@@ -17,16 +17,19 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_index_job(settings: Settings, *, embedder: EmbedderResource | None = None,
-                  repository: str = "") -> IndexReport:
+                  repository: str = "",
+                  instance: dg.DagsterInstance | None = None) -> IndexReport:
     """Execute the index job of ``settings`` — of its SEMCODE_REPOS ``repository`` when
-    given — as one range run over all shards."""
+    given — as one range run over all shards (on ``instance`` when given: a bench reads
+    each step's times from its event log)."""
     from semcode_dagster.definitions import build_defs
 
     scope = Scope(repository) if repository else ONLY
     keys = shard_keys(settings.shards)
     # Dagster's own setting: with DAGSTER_HOME the run shows in the UI's history.
-    instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
-                else dg.DagsterInstance.ephemeral())
+    if instance is None:
+        instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
+                    else dg.DagsterInstance.ephemeral())
     result = build_defs(settings, embedder=embedder).resolve_job_def(scope.named("index_job")) \
         .execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_LOGS,
                             tags=range_tags(keys[0], keys[-1]))

@@ -16,14 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-COMMON = ["device register buffer", "interrupt handler for the device", "read a register value",
-          "usb device probe", "pci device driver init", "free the buffer",
-          "power management of the device", "dma buffer allocation",
-          "clock enable for the device", "write data to the buffer"]
-RARE = ["usb_submit_urb", "spin_lock_irqsave", "regmap_update_bits", "kref_put release",
-        "netif_napi_add poll budget", "pci_enable_msix_range", "mutex_lock_interruptible",
-        "debugfs create file for statistics", "crc32 checksum of packet",
-        "v4l2 ioctl query capabilities"]
+from bench.scale import FREQUENT, RARE  # noqa: E402
 
 
 def main() -> None:
@@ -41,7 +34,7 @@ def main() -> None:
         result = work()
         return (time.perf_counter() - started) * 1000, result
 
-    for name, queries in (("frequent words", COMMON), ("rare identifiers", RARE)):
+    for name, queries in (("frequent words", FREQUENT), ("rare identifiers", RARE)):
         for query in queries[:2]:  # warm
             searcher.search(query)
         spent: dict[str, list[float]] = {k: [] for k in
