@@ -62,7 +62,10 @@ class IndexSide:
 
     def keyword_ranking(self, query: str, k: int, where: str | None,
                         warnings: list[str] | None = None, hidden: frozenset[str] = frozenset(),
-                        count: int = 0) -> list[Ranked]:
+                        count: int = 0, read: dict[str, dict] | None = None) -> list[Ranked]:
+        """The best ``k`` chunks by BM25. With ``read``, the ranked chunks' rows go into it
+        too: the full-text query reads them by address, for less than a lookup by id costs
+        (at the Linux ``drivers/`` size, +4 ms here against 10 ms or more for each lookup)."""
         words = " ".join(query_keywords(query).split()[:MAX_QUERY_WORDS])
         if not words:
             return []
@@ -71,8 +74,9 @@ class IndexSide:
         search = self.chunks.search(match, query_type="fts")
         if where:
             search = search.where(where, prefilter=True)
+        columns = ["chunk_id", "path", "_score"] if read is None else self.columns + ["_score"]
         try:
-            rows = search.select(["chunk_id", "path", "_score"]).limit(limit).to_arrow()
+            rows = search.select(columns).limit(limit).to_arrow()
         except (RuntimeError, OSError, ValueError) as exc:  # the full-text index is damaged
             if warnings is None:
                 raise StoreError(f"keyword search failed ({exc}) — run `semcode index` to "
@@ -80,7 +84,12 @@ class IndexSide:
             warnings.append("keyword search is unavailable (the full-text index is missing or "
                             "damaged), so results are by meaning only — run `semcode index`")
             return []
-        return _unhidden(rows, hidden, k, float, "_score")
+        ranked = _unhidden(rows, hidden, k, float, "_score")
+        if read is not None:
+            wanted = {cid for cid, _ in ranked}
+            read.update((row["chunk_id"], row) for row in rows.drop(["_score"]).to_pylist()
+                        if row["chunk_id"] in wanted)
+        return ranked
 
     def spans(self, paths: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
         """The line spans of every chunk of these files."""

@@ -254,13 +254,14 @@ class Searcher:
             ranked = self.keyword_side(query, wanted, where, scope, view, answer.warnings)
         else:  # the keyword side runs while the query is embedded and ranked by vector
             depth = max(self.depth, wanted)
+            read: dict[str, dict] = {}  # the keyword side's candidates' rows, as it read them
             keyword_side = self.pool.submit(self.keyword_side, query, depth, where, scope,
-                                            view, answer.warnings)
+                                            view, answer.warnings, read)
             by_vector = self.vector_side(self.embed(query, vector), depth, where, scope, view,
                                          answer.warnings)
             by_keyword = keyword_side.result()
             fused = blend(by_vector, by_keyword, self.vector_share)
-            rows = self.rows([c for c, _ in fused], view)  # every candidate: its name, kind
+            rows = self.rows([c for c, _ in fused], view, read)  # every candidate's name, kind
             words = set(query_keywords(query).split())
             scored = sorted(((c, self.rank_score(score, row, words))
                              for c, score in fused if (row := rows.get(c)) is not None),
@@ -282,7 +283,8 @@ class Searcher:
         """What is true of the index right now that makes answers partial."""
         if self.damage:
             return [f"{'; '.join(self.damage)} — run `semcode index` to repair it"]
-        chunks, vectors = self.store.count("chunks"), self.store.count("vectors")
+        # the tables this searcher holds open: the store's own count lists its tables first
+        chunks, vectors = self.index.chunks.count_rows(), self.index.vectors.count_rows()
         if mode != "keyword" and vectors < chunks:
             return [f"the index is incomplete: {vectors} of {chunks} chunks have vectors (an "
                     "index run was interrupted, or is running), so some code is found by "
@@ -370,11 +372,12 @@ class Searcher:
         return merged(indexed, view.vector_ranking(vector, k, scope), k)
 
     def keyword_side(self, query: str, k: int, where: str | None, scope: Scope,
-                     view: OverlayView, warnings: list[str]) -> list[Ranked]:
+                     view: OverlayView, warnings: list[str],
+                     read: dict[str, dict] | None = None) -> list[Ranked]:
         """The keyword ranking of the index and the overlay, each side's BM25 on the index's
-        scale (``on_scale_of``)."""
+        scale (``on_scale_of``); the index's ranked rows go into ``read`` when given."""
         indexed = self.index.keyword_ranking(query, k, where, warnings, view.hidden,
-                                             self.index.hidden_count(view))
+                                             self.index.hidden_count(view), read)
         words = query_keywords(query).split()[:MAX_QUERY_WORDS]
         return merged(indexed, on_scale_of(view.keyword_ranking(words, k, scope), indexed), k)
 
@@ -385,11 +388,15 @@ class Searcher:
         found = view.spans([p for p in paths if p in hidden]) if view is not None else {}
         return {**self.index.spans([p for p in paths if p not in hidden]), **found}
 
-    def rows(self, ids: list[str], view: OverlayView | None = None) -> dict[str, dict]:
-        """The chunk rows of these ids (what a hit shows), by id, each saying its source."""
+    def rows(self, ids: list[str], view: OverlayView | None = None,
+             read: dict[str, dict] | None = None) -> dict[str, dict]:
+        """The chunk rows of these ids (what a hit shows), by id, each saying its source;
+        the index's rows in ``read`` are not read again."""
         own = {cid: {**row, "source": WORKTREE} for cid, row in
                view.rows_of(ids, self.index.columns).items()} if view is not None else {}
-        return {**self.index.rows([cid for cid in ids if cid not in own]), **own}
+        known = {cid: read[cid] for cid in ids if read and cid in read and cid not in own}
+        rest = [cid for cid in ids if cid not in own and cid not in known]
+        return {**self.index.rows(rest), **known, **own}
 
     def hits(self, ranked: list[tuple[str, float]], matched_by: dict[str, str] | None = None,
              rows: dict[str, dict] | None = None) -> list[Hit]:
