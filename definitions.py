@@ -23,12 +23,17 @@ from semcode_dagster.sensors.git_push import build_git_push_sensor
 def build_defs(settings: Settings, *, embedder: EmbedderResource | None = None,
                executor: dg.ExecutorDefinition | None = None) -> dg.Definitions:
     """The graph for ``settings``; ``executor`` runs its steps elsewhere (Kubernetes:
-    deploy/k8s/definitions.py), in-process and multiprocess being Dagster's defaults."""
+    deploy/k8s/definitions.py). Otherwise every step of a run runs in the run's own process
+    — ``dagster job execute``, a sensor's or the UI's run, as ``semcode index`` does: the
+    shards already fan out over a process pool inside their step, and Dagster's multiprocess
+    default started a fresh Python (Dagster, LanceDB and semcode imported again) for each of
+    the seven steps, 35 of the 42 s a one-file commit took (BENCHMARKS.md)."""
     names = list(settings.repositories)
     scopes = [(Scope(name), settings.for_repo(name)) for name in names] or [(ONLY, settings)]
     graphs = [repository_defs(scope, each) for scope, each in scopes]
     return dg.Definitions.merge(*graphs, dg.Definitions(
-        resources={"embedder": embedder or embedder_for(settings)}, executor=executor))
+        resources={"embedder": embedder or embedder_for(settings)},
+        executor=executor or dg.in_process_executor))
 
 
 def repository_defs(scope: Scope, settings: Settings) -> dg.Definitions:
