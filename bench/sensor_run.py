@@ -46,14 +46,15 @@ def edit(repo: Path, n: int) -> None:
 
 
 def finished_runs(home: Path) -> list:
-    """Runs of the instance at ``home`` that have ended, oldest first (a fresh instance
+    """The push sensor's runs at ``home`` that have ended, oldest first (a fresh instance
     object each time: it reads the storage the daemon writes)."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.get() as instance:
-        runs = instance.get_runs(filters=dg.RunsFilter(statuses=[
-            dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]))
+        runs = instance.get_runs(filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
+            tags={"dagster/sensor_name": "git_push_sensor"}))
         out = []
         for run in reversed(runs):
             stats = instance.get_run_stats(run.run_id)
@@ -88,6 +89,7 @@ def main() -> None:
         subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
     env = {**os.environ, "DAGSTER_HOME": str(home), "SEMCODE_REPO": str(sensed),
            "HF_HUB_OFFLINE": "1"}
+    alone = {k: v for k, v in env.items() if k != "DAGSTER_HOME"}  # the CLI as a user runs it
     port = free_port()
     log = open(work / "dagster-dev.log", "w")
     dev = subprocess.Popen([str(BIN / "dagster"), "dev", "-m", "semcode_dagster.definitions",
@@ -101,7 +103,7 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(1)
-        subprocess.run([str(BIN / "semcode"), "index", str(cli)], check=True, env=env,
+        subprocess.run([str(BIN / "semcode"), "index", str(cli)], check=True, env=alone,
                        capture_output=True)
         subprocess.run([str(BIN / "dagster"), "sensor", "start", "git_push_sensor", "-m",
                         "semcode_dagster.definitions"], check=True, env=env, cwd=work,
@@ -115,7 +117,7 @@ def main() -> None:
             run = wait_for_run(home, done)
             edit(cli, n)
             started = time.perf_counter()
-            subprocess.run([str(BIN / "semcode"), "index", str(cli)], check=True, env=env,
+            subprocess.run([str(BIN / "semcode"), "index", str(cli)], check=True, env=alone,
                            capture_output=True)
             figures["rounds"].append({
                 "status": run["status"], "checks_passed": run["checks_passed"],
@@ -123,6 +125,8 @@ def main() -> None:
                 "run_wall_s": round(run["end"] - run["start"], 2),
                 "commit_to_checks_passed_s": round(run["end"] - committed, 2),
                 "semcode_index_s": round(time.perf_counter() - started, 2)})
+        figures["runs"] = [{"status": r["status"], "wall_s": round(r["end"] - r["start"], 2)}
+                           for r in finished_runs(home)]
     finally:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
@@ -135,7 +139,10 @@ def main() -> None:
                 continue
         log.close()
     print(json.dumps(figures, indent=2))
-    shutil.rmtree(work, ignore_errors=True)
+    if os.environ.get("KEEP"):
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
