@@ -61,9 +61,9 @@ def test_shard_runs_each_backfills_one_shard_per_run():
 @pytest.mark.model
 @pytest.mark.parametrize("where", ["local", "s3"])
 def test_per_shard_runs_side_by_side_end_consistent(tmp_path, monkeypatch, where):
-    """One process per shard, all at once (a pod per shard, here), under the multiprocess
-    executor's defaults: the parallel write path of a distributed deployment, on a local
-    store and on an S3 one (a local S3-compatible server)."""
+    """One process per shard, all at once (a pod per shard, here): the parallel write path
+    of a distributed deployment, on a local store and on an S3 one (a local S3-compatible
+    server)."""
     repo = make_repo(tmp_path / "repo")
     server = S3Server() if where == "s3" else None
     store = server.uri("shards") if server else str(tmp_path / "store")
