@@ -103,8 +103,10 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(1)
+        started = time.perf_counter()
         subprocess.run([str(BIN / "semcode"), "index", str(cli)], check=True, env=alone,
                        capture_output=True)
+        figures["semcode_index_full_s"] = round(time.perf_counter() - started, 2)
         subprocess.run([str(BIN / "dagster"), "sensor", "start", "git_push_sensor", "-m",
                         "semcode_dagster.definitions"], check=True, env=env, cwd=work,
                        capture_output=True)
