@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from semcode import progress
-from semcode.discovery import INDEXED
+from semcode.discovery import INDEXED, require_repo
 from semcode.parse import index_shards, workers_for
 from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport, count_skips
@@ -54,6 +54,7 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
         branch — and writes the file manifest: every path with its shard, language, size,
         content hash, and the reason when it is skipped."""
         repo, store = scope.repo(context.resources), scope.store(context.resources)
+        require_repo(repo.path)  # not a store created where the repository should be
         with run_log(context):
             report = record_snapshot(store.open(), repo=repo.path, shards=shard_count,
                                      max_file_bytes=repo.max_file_bytes,

@@ -243,6 +243,16 @@ def _entry(path: str, shards: int, size: int, digest: str, reason: str,
                      reason=reason, commit=commit)
 
 
+def require_repo(repo: str | Path) -> Path:
+    """The repository's directory, or a RepoError saying it is not there (before anything
+    is written: the default store lives inside it, and opening it would create it)."""
+    root = Path(repo).resolve()
+    if not root.is_dir():
+        raise RepoError(f"repository not found: {root} — give the path of a git repository "
+                        "or a directory")
+    return root
+
+
 def take_snapshot(repo: str | Path, *, shards: int, limit: int, branch: str = "",
                   previous: dict | None = None, commit: str = "") -> Snapshot:
     """Pin ``commit`` or the branch head (the working tree outside git) and build its
@@ -251,10 +261,7 @@ def take_snapshot(repo: str | Path, *, shards: int, limit: int, branch: str = ""
     ``previous`` maps path → (content_hash, reason) from the last manifest, to skip
     re-reading unchanged files.
     """
-    root = Path(repo).resolve()
-    if not root.is_dir():
-        raise RepoError(f"repository not found: {root} — give the path of a git repository "
-                        "or a directory")
+    root = require_repo(repo)
     previous = previous or {}
     if not gitrepo.is_git_repo(root):
         return snapshot_worktree(root, shards, limit, previous)

@@ -62,3 +62,17 @@ def test_dagster_job_execute_runs_every_step_in_one_process_and_exits_with_the_v
     not_a_repo.write_text("no repository here\n")
     failed = _execute(tmp_path, not_a_repo, tmp_path / "other")
     assert failed.returncode == 1 and "STEP_FAILURE" in failed.stderr
+
+
+def test_a_repository_that_is_not_there_fails_the_run_and_creates_nothing(tmp_path):
+    """With the default store (inside the repository), opening the store first used to create
+    the missing directory and index it as an empty tree: a green run over nothing."""
+    missing = tmp_path / "no-such-repo"
+    env = {**os.environ, "SEMCODE_REPO": str(missing), "SEMCODE_MODEL": "static",
+           "DAGSTER_HOME": str(tmp_path)}
+    env.pop("SEMCODE_STORE", None)
+    proc = subprocess.run([sys.executable, "-m", "dagster", "job", "execute", "-m",
+                           "semcode_dagster.definitions", "-j", "index_job", "--tags", RANGE],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "repository not found" in proc.stderr and not missing.exists()
