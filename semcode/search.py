@@ -41,6 +41,7 @@ from semcode.errors import (
     first_line,
 )
 from semcode.globs import compile_path_globs
+from semcode.hits import WORKTREE, Answer, Hit
 from semcode.identifiers import query_keywords
 from semcode.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
 from semcode.languages import is_hook, known_kinds, known_languages
@@ -63,7 +64,6 @@ from semcode.ranking import (
     name_match,
     on_scale_of,
 )
-from semcode.reports import Report
 from semcode.static_model import is_static
 from semcode.store import Store, sql_in, sql_str
 
@@ -71,40 +71,9 @@ __all__ = ["Answer", "Hit", "Searcher", "blend", "name_match"]
 
 Filters = Sequence[str]
 DEPTH = 50  # candidates per side before fusion
-INDEX, WORKTREE = "index", "worktree"  # where a hit comes from
 
 MAX_K = 1_000
 MAX_QUERY_CHARS = 20_000
-
-
-class Hit(Report):
-    """One result: where the chunk is, what it is, its score and its code."""
-
-    path: str
-    start_line: int
-    end_line: int
-    symbol: str
-    language: str
-    kind: str
-    score: float
-    text: str
-    chunk_id: str
-    matched_by: str = ""  # vector, keyword or both: which side of the search found it
-    # The lines of the whole definition this hit was cut from (a long function's windows
-    # share them); (0, 0) in an index built before it was recorded.
-    part_of: tuple[int, int] = (0, 0)
-    # Which repository of SEMCODE_REPOS the hit is in; empty in a one-repository deployment.
-    repository: str = ""
-    # Where it comes from: the verified index ("index"), or the checkout's overlay of what
-    # differs from the indexed commit ("worktree": an edit, a new file, a commit not indexed).
-    source: str = INDEX
-
-
-class Answer(Report):
-    """The hits of one query, and warnings that qualify them."""
-
-    hits: list[Hit]
-    warnings: list[str] = []
 
 
 MAX_LINE = 2**31 - 1  # lines are stored as int32
