@@ -88,24 +88,24 @@ def keyword_index_problem(store: Store) -> str:
 
 
 def id_index_problem(store: Store) -> str:
-    """Why a lookup of chunks by id fails, or ``""`` (a stored id: a lookup of one
-    that is not there may never read the index's pages)."""
-    try:
-        first = store.table("chunks").search().select(["chunk_id"]).limit(1).to_arrow()
-    except (RuntimeError, OSError, ValueError) as exc:
-        return f"the chunks cannot be read: {first_line(exc)}"
-    known = first.column("chunk_id")[0].as_py() if first.num_rows else ""
-    return _lookup_problem(store, f"chunk_id = {sql_str(known)}", "the chunk id index")
+    """Why a lookup of chunks by id fails, or ``""``."""
+    return _stored_value_problem(store, "chunk_id", "the chunk id index")
 
 
 def path_index_problem(store: Store) -> str:
-    """Why a lookup of chunks by path fails, or ``""`` (a stored path, as for ids)."""
+    """Why a lookup of chunks by path fails, or ``""``."""
+    return _stored_value_problem(store, "path", "the path index")
+
+
+def _stored_value_problem(store: Store, column: str, index: str) -> str:
+    """Why a lookup of chunks by a stored value of ``column`` fails, or ``""`` (a stored
+    value: a lookup of one that is not there may never read the index's pages)."""
     try:
-        first = store.table("chunks").search().select(["path"]).limit(1).to_arrow()
+        first = store.table("chunks").search().select([column]).limit(1).to_arrow()
     except (RuntimeError, OSError, ValueError) as exc:
         return f"the chunks cannot be read: {first_line(exc)}"
-    known = first.column("path")[0].as_py() if first.num_rows else ""
-    return _lookup_problem(store, f"path = {sql_str(known)}", "the path index")
+    known = first.column(column)[0].as_py() if first.num_rows else ""
+    return _lookup_problem(store, f"{column} = {sql_str(known)}", index)
 
 
 def shard_index_problem(store: Store) -> str:
