@@ -14,6 +14,7 @@ from semcode.errors import StoreError, as_damage
 from semcode.identifiers import query_keywords
 from semcode.overlay_view import OverlayView
 from semcode.ranking import Ranked
+from semcode.resident import RESIDENT_MAX_ROWS, Resident
 from semcode.store import Store, sql_in
 
 HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
@@ -31,6 +32,32 @@ class IndexSide:
         self.vectors = store.table("vectors")
         self.chunks = store.table("chunks")
         self.columns = HIT_COLUMNS + [c for c in PART_COLUMNS if c in self.chunks.schema.names]
+        self._resident: Resident | None = None
+        self._too_big: tuple[int, int] | None = None  # the versions found past the limit
+
+    def resident(self) -> Resident | None:
+        """The index in memory (``semcode/resident.py``) when it is small, read again when a
+        table's version moved; None past ``RESIDENT_MAX_ROWS``, or when it cannot be read
+        now (a write in between, damage: the reads from the store answer and say why)."""
+        try:
+            versions = (self.chunks.version, self.vectors.version)
+            held = self._resident
+            if held is not None and held.versions == versions:
+                return held
+            self._resident = None
+            if versions == self._too_big:
+                return None
+            if max(self.chunks.count_rows(), self.vectors.count_rows()) > RESIDENT_MAX_ROWS:
+                self._too_big = versions
+                return None
+            chunks = self.store.scan("chunks", self.columns)
+            vectors = self.store.scan("vectors", ["chunk_id", "path", "vector"])
+            if (self.chunks.version, self.vectors.version) != versions:
+                return None
+        except (RuntimeError, OSError, ValueError):
+            return None
+        self._resident = Resident(versions, chunks, vectors)
+        return self._resident
 
     def hidden_count(self, view: OverlayView) -> int:
         """How many of the index's chunks the overlay hides (counted once per overlay)."""
@@ -51,6 +78,8 @@ class IndexSide:
 
     def vector_ranking(self, vector: np.ndarray, k: int, where: str | None,
                        hidden: frozenset[str] = frozenset(), count: int = 0) -> list[Ranked]:
+        if where is None and (held := self.resident()) is not None:
+            return held.vector_ranking(vector, k, hidden)
         where, limit = self._hiding(where, hidden, count, k)
         query = self.vectors.search(np.asarray(vector, dtype=np.float32),
                                     vector_column_name="vector") \
@@ -93,6 +122,8 @@ class IndexSide:
 
     def spans(self, paths: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
         """The line spans of every chunk of these files."""
+        if (held := self.resident()) is not None:
+            return held.spans(paths)
         rows = self.store.scan("chunks", ["path", "start_line", "end_line"],
                                sql_in("path", paths))
         found: dict[str, list[tuple[int, int]]] = {}
@@ -105,6 +136,8 @@ class IndexSide:
         """The chunk rows of these ids (what a hit shows), by id."""
         if not ids:
             return {}
+        if (held := self.resident()) is not None:
+            return held.rows(ids)
         try:
             rows = self.chunks.search().where(sql_in("chunk_id", ids)).select(self.columns) \
                 .to_arrow()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from semcode import index_side
 from semcode.errors import QueryError
 from semcode.identifiers import keywords, split_identifier
 from semcode.search import Searcher, blend, name_match
@@ -157,6 +158,40 @@ def test_hostile_filters_neither_error_nor_widen(searcher, hostile, field):
 @pytest.mark.model
 def test_a_glob_that_matches_nothing_returns_nothing(searcher):
     assert searcher.search("user", paths=["nowhere/**"]) == []
+
+
+QUERIES = ["check that an email address is well formed", "reverse a string in place",
+           "getUserName", "fixed size cache that evicts the least recently used entry"]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("mode", ["hybrid", "vector"])
+def test_a_small_index_in_memory_answers_as_the_store_does(searcher, monkeypatch, mode):
+    assert searcher.index.resident() is not None  # the fixture's index is small
+    monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)
+    from_store = Searcher(searcher.store.uri, model=MODEL)
+    assert from_store.index.resident() is None
+    for query in QUERIES:
+        held, read = searcher.search(query, k=8, mode=mode), from_store.search(query, k=8,
+                                                                              mode=mode)
+        assert [(h.chunk_id, h.start_line, h.end_line, h.text) for h in held] == \
+            [(h.chunk_id, h.start_line, h.end_line, h.text) for h in read]
+        assert [h.score for h in held] == pytest.approx([h.score for h in read], abs=1e-5)
+
+
+@pytest.mark.model
+def test_the_copy_in_memory_follows_a_write_to_the_store(searcher, tmp_path):
+    import shutil
+
+    shutil.copytree(searcher.store.uri, tmp_path / "store")
+    live = Searcher(str(tmp_path / "store"), model=MODEL)
+    assert live.search("reverse a string in place", k=1)[0].path == "native/strings.c"
+    before = live.index.resident()
+    for table in ("vectors", "chunks"):  # what a run that deleted the file writes
+        live.store.table(table).delete(f"path = {sql_str('native/strings.c')}")
+    hits = live.search("reverse a string in place", k=10)
+    assert hits and "native/strings.c" not in {h.path for h in hits}
+    assert live.index.resident() is not before
 
 
 @pytest.mark.model
