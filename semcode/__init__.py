@@ -12,6 +12,10 @@ import os
 # will be created") are routine for semcode; errors still print.
 os.environ.setdefault("LANCEDB_LOG", "error")
 
+from semcode.imports import defer_rest_client  # noqa: E402 — before anything imports LanceDB
+
+defer_rest_client()
+
 try:  # the installed distribution's version, one source of truth: pyproject.toml
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as _installed

@@ -1,0 +1,48 @@
+"""Import costs paid only by the code that uses them.
+
+LanceDB imports ``lance_namespace``, which imports ``lance_namespace_urllib3_client``: a
+generated REST client whose package ``__init__`` loads every API class of the Lance REST
+namespace — about 0.5 s of a fresh process on 2 cores, a third of a CLI search's start —
+although a local or ``s3://`` store needs only its models. ``defer_rest_client`` registers
+the package without running that ``__init__``: its submodules (the models) import as usual,
+and the first access to any other name of the package runs the ``__init__`` then, so nothing
+that uses the client finds less than it would have."""
+
+import importlib.util
+import sys
+import types
+from importlib.machinery import ModuleSpec
+
+REST_CLIENT = "lance_namespace_urllib3_client"
+
+
+class _Deferred(types.ModuleType):
+    """A package whose ``__init__`` runs on first access to a name it would define."""
+
+    def __init__(self, spec: ModuleSpec):
+        super().__init__(spec.name)
+        self._semcode_spec = spec
+        self.__spec__ = spec
+        self.__loader__ = spec.loader
+        self.__file__ = spec.origin
+        self.__package__ = spec.name
+        self.__path__ = list(spec.submodule_search_locations or [])
+
+    def __getattr__(self, name: str) -> object:  # called only for names not set yet
+        if self.__dict__.get("_semcode_ran_init"):
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        self.__dict__["_semcode_ran_init"] = True
+        get_code = getattr(self._semcode_spec.loader, "get_code", None)
+        code = get_code(self.__name__) if get_code is not None else None
+        if code is not None:
+            exec(code, self.__dict__)  # noqa: S102 — the package's own __init__, as import would
+        return getattr(self, name)
+
+
+def defer_rest_client() -> None:
+    """Register the REST client package unexecuted, unless it is imported already or absent."""
+    if REST_CLIENT in sys.modules:
+        return
+    spec = importlib.util.find_spec(REST_CLIENT)
+    if spec is not None and spec.submodule_search_locations is not None:
+        sys.modules[REST_CLIENT] = _Deferred(spec)
