@@ -3,7 +3,9 @@ with the paths a checkout's overlay replaces left out — exactly: each side ask
 more rows as the index holds of those paths and drops them (past ``HIDE_BY_FILTER`` rows, a
 filter before ranking does it instead), so the common case adds no filter over every row."""
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pyarrow as pa
@@ -34,11 +36,27 @@ class IndexSide:
         self.columns = HIT_COLUMNS + [c for c in PART_COLUMNS if c in self.chunks.schema.names]
         self._resident: Resident | None = None
         self._too_big: tuple[int, int] | None = None  # the versions found past the limit
+        self._pinned = threading.local()  # a search's own copy, for the thread it runs on
+
+    @contextmanager
+    def one_reading(self) -> Iterator[None]:
+        """Within it, this thread's reads answer from the copy in memory as it was at the
+        start (one version of the index for a whole search, and its versions checked once)."""
+        self._pinned.held, self._pinned.on = self._current(), True
+        try:
+            yield
+        finally:
+            self._pinned.held, self._pinned.on = None, False
 
     def resident(self) -> Resident | None:
-        """The index in memory (``semcode/resident.py``) when it is small, read again when a
-        table's version moved; None past ``RESIDENT_MAX_ROWS``, or when it cannot be read
-        now (a write in between, damage: the reads from the store answer and say why)."""
+        """The index in memory (``semcode/resident.py``) when it is small: the search's own
+        (``one_reading``), else the current one."""
+        return self._pinned.held if getattr(self._pinned, "on", False) else self._current()
+
+    def _current(self) -> Resident | None:
+        """The copy in memory, read again when a table's version moved; None past
+        ``RESIDENT_MAX_ROWS``, or when it cannot be read now (a write in between, damage:
+        the reads from the store answer and say why)."""
         try:
             versions = (self.chunks.version, self.vectors.version)
             held = self._resident

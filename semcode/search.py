@@ -203,6 +203,11 @@ class Searcher:
         if len(query) > MAX_QUERY_CHARS:
             raise QueryError(f"the query has {len(query)} characters; at most "
                              f"{MAX_QUERY_CHARS} are searched — shorten it")
+        with self.index.one_reading():
+            return self._answer(query, k, languages, paths, kinds, mode, vector)
+
+    def _answer(self, query: str, k: int, languages: Filters, paths: Filters, kinds: Filters,
+                mode: str, vector: np.ndarray | None) -> Answer:
         answer = Answer(hits=[], warnings=self.warnings(mode))
         view = self.worktree(answer.warnings)
         scope = self.scope(languages, paths, kinds, view)
@@ -253,7 +258,9 @@ class Searcher:
         if self.damage:
             return [f"{'; '.join(self.damage)} — run `semcode index` to repair it"]
         # the tables this searcher holds open: the store's own count lists its tables first
-        chunks, vectors = self.index.chunks.count_rows(), self.index.vectors.count_rows()
+        held = self.index.resident()
+        chunks, vectors = (held.chunk_count, len(held.ids)) if held is not None else \
+            (self.index.chunks.count_rows(), self.index.vectors.count_rows())
         if mode != "keyword" and vectors < chunks:
             return [f"the index is incomplete: {vectors} of {chunks} chunks have vectors (an "
                     "index run was interrupted, or is running), so some code is found by "
