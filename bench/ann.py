@@ -1,7 +1,8 @@
 """Vector index choices at scale: build time, warm query latency and recall@10 against exact
-search, on real vectors (the store bench/scale.py leaves behind). Usage:
+search, on real vectors (the store bench/scale.py leaves behind), for each number of IVF
+partitions probed (``--nprobes``; a search's SEMCODE_NPROBES). Usage:
 
-    python bench/ann.py [--rows 1420000] [--queries 200]
+    python bench/ann.py [--rows 1420000] [--queries 200] [--only semcode] [--nprobes 20,40]
 """
 
 import argparse
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_420_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--only", default="")
+    parser.add_argument("--nprobes", default="20", help="partitions probed, e.g. 10,20,40")
     args = parser.parse_args()
     source = lancedb.connect(str(SOURCE)).open_table("vectors")
     data = source.search().select(["chunk_id", "vector"]).limit(args.rows).to_arrow()
@@ -67,20 +69,22 @@ def main() -> None:
         table.create_index("vector", config=config)
         built = time.perf_counter() - started
         table.search(queries[0]).limit(10).to_arrow()
-        times, recall = [], []
-        for i, q in enumerate(queries):
-            t0 = time.perf_counter()
-            hits = table.search(q).distance_type("cosine").limit(10).select(["chunk_id"]) \
-                .to_arrow().column("chunk_id").to_pylist()
-            times.append((time.perf_counter() - t0) * 1000)
-            if i < len(exact):
-                recall.append(len(exact[i] & set(hits)) / 10)
-        times.sort()
-        results[name] = {"rows": len(data), "build_s": round(built, 1),
-                         "p50_ms": round(statistics.median(times), 1),
-                         "p95_ms": round(times[int(len(times) * 0.95)], 1),
-                         "recall_at_10": round(statistics.mean(recall), 3)}
-        print(name, json.dumps(results[name]), flush=True)
+        for nprobes in map(int, args.nprobes.split(",")):
+            times, recall = [], []
+            for i, q in enumerate(queries):
+                t0 = time.perf_counter()
+                hits = table.search(q).distance_type("cosine").nprobes(nprobes).limit(10) \
+                    .select(["chunk_id"]).to_arrow().column("chunk_id").to_pylist()
+                times.append((time.perf_counter() - t0) * 1000)
+                if i < len(exact):
+                    recall.append(len(exact[i] & set(hits)) / 10)
+            times.sort()
+            results[name, nprobes] = {"rows": len(data), "build_s": round(built, 1),
+                                      "nprobes": nprobes,
+                                      "p50_ms": round(statistics.median(times), 1),
+                                      "p95_ms": round(times[int(len(times) * 0.95)], 1),
+                                      "recall_at_10": round(statistics.mean(recall), 3)}
+            print(name, json.dumps(results[name, nprobes]), flush=True)
     shutil.rmtree(WORK, ignore_errors=True)
 
 

@@ -137,9 +137,7 @@ def _searcher(settings: Settings, names: Sequence[str] = ()) -> "Searcher | Sear
         return Searchers.open(settings, names)
     from semcode.search import Searcher
 
-    return Searcher(settings.store_uri, model=settings.model, device=settings.device,
-                    backend=settings.backend, checkout=settings.repo,
-                    parse_timeout=settings.parse_timeout)
+    return Searcher.of(settings)
 
 
 def _roots(settings: Settings, names: Sequence[str]) -> dict[str, str]:

@@ -25,6 +25,8 @@ DEFAULT_BACKEND = "auto"
 DEFAULT_BATCH_SIZE = 16  # fastest on a 2-core CPU (BENCHMARKS.md)
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 DEFAULT_PARSE_TIMEOUT = 20  # seconds one file's chunking may take (a 1 MB file: ~2 s here)
+# IVF partitions of the vector index a search probes (past 100,000 vectors; SCALING.md)
+DEFAULT_NPROBES = 20
 # Upper bounds, each with why: a value past them is a typo or a run that never ends.
 LIMITS = {
     "shards": (1024, "each shard is a Dagster partition whose events every run writes "
@@ -34,6 +36,8 @@ LIMITS = {
                          "128 on a GPU"),
     "max_file_bytes": (100_000_000, "a file that large is data, not code"),
     "parse_timeout": (3600, "it bounds how long one file can hold a run"),
+    "nprobes": (10_000, "an index has one partition per ~20,000 vectors: 10,000 probe every "
+                        "partition of 200M vectors"),
 }
 STORE_DIRNAME = ".semcode"
 # Bump when the chunker would cut the same file differently: stores then re-chunk every
@@ -54,6 +58,7 @@ ENV_VARS = {
     "branch": "SEMCODE_BRANCH", "remote": "SEMCODE_REMOTE",
     "shard_runs": "SEMCODE_SHARD_RUNS", "repos": "SEMCODE_REPOS",
     "max_file_bytes": "SEMCODE_MAX_FILE_BYTES", "parse_timeout": "SEMCODE_PARSE_TIMEOUT",
+    "nprobes": "SEMCODE_NPROBES",
 }
 # How a backfill of every shard runs: one run that parses the shards in a process pool
 # (one machine), or one run per shard (one pod per shard under Kubernetes).
@@ -83,6 +88,7 @@ class Settings:
     remote: str = ""  # a remote to fetch before reading the branch (the sensor)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     parse_timeout: int = DEFAULT_PARSE_TIMEOUT  # seconds, per file (semcode/sandbox.py)
+    nprobes: int = DEFAULT_NPROBES  # vector index partitions a search probes
     shard_runs: str = "one"
     # Several repositories in one deployment (SEMCODE_REPOS="api=/src/api web=/src/web"):
     # name=path pairs, each indexed into a store of its own; empty: the one ``repo``.

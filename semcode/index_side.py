@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.query import MatchQuery
 
+from semcode.config import DEFAULT_NPROBES
 from semcode.errors import StoreError, as_damage
 from semcode.identifiers import query_keywords
 from semcode.overlay_view import OverlayView
@@ -29,8 +30,9 @@ MAX_QUERY_WORDS = 256  # keywords sent to the full-text index (a query's usually
 class IndexSide:
     """The store's ``vectors`` and ``chunks`` as a search reads them."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, nprobes: int = DEFAULT_NPROBES):
         self.store = store
+        self.nprobes = nprobes  # partitions of the ANN index probed, when there is one
         self.vectors = store.table("vectors")
         self.chunks = store.table("chunks")
         self.columns = HIT_COLUMNS + [c for c in PART_COLUMNS if c in self.chunks.schema.names]
@@ -101,7 +103,7 @@ class IndexSide:
         where, limit = self._hiding(where, hidden, count, k)
         query = self.vectors.search(np.asarray(vector, dtype=np.float32),
                                     vector_column_name="vector") \
-            .distance_type("cosine")  # type: ignore[attr-defined]  # a vector query
+            .distance_type("cosine").nprobes(self.nprobes)  # type: ignore[attr-defined]
         if where:
             query = query.where(where, prefilter=True)
         rows = query.select(["chunk_id", "path", "_distance"]).limit(limit).to_arrow()

@@ -145,9 +145,7 @@ class _Index:
     def _open(self) -> Searcher | Searchers:
         if self.names:
             return Searchers.open(self.settings, self.names)
-        return Searcher(self.settings.store_uri, model=self.settings.model,
-                        device=self.settings.device, backend=self.settings.backend,
-                        checkout=self.settings.repo, parse_timeout=self.settings.parse_timeout)
+        return Searcher.of(self.settings)
 
     def scoped(self, searcher: Searcher | Searchers,
                repository: list[str] | None) -> Searcher | Searchers:

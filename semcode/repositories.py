@@ -45,11 +45,7 @@ class Searchers:
         searchers, missing = {}, []
         for name in names:
             try:
-                each = settings.for_repo(name)
-                searchers[name] = Searcher(each.store_uri, model=settings.model,
-                                           device=settings.device, backend=settings.backend,
-                                           checkout=each.repo,
-                                           parse_timeout=settings.parse_timeout)
+                searchers[name] = Searcher.of(settings.for_repo(name))
             except StoreNotFound:
                 missing.append(name)
         return cls(searchers, missing)

@@ -27,8 +27,10 @@ from semcode.config import (
     DEFAULT_LIMIT,
     DEFAULT_MODE,
     DEFAULT_MODEL,
+    DEFAULT_NPROBES,
     DEFAULT_PARSE_TIMEOUT,
     SEARCH_MODES,
+    Settings,
 )
 from semcode.discovery import INDEXED
 from semcode.embedding import Embedder, shared_embedder
@@ -91,7 +93,7 @@ class Searcher:
                  depth: int = DEPTH, kind_prior: float = OTHER_KINDS_PRIOR,
                  stub_prior: float = STUB_PRIOR, hook_prior: float = HOOK_PRIOR,
                  checkout: str | Path | None = None,
-                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT):
+                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT, nprobes: int = DEFAULT_NPROBES):
         self.store = Store(store_uri, create=False)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="semcode-keyword")
         if not self.store.has("vectors"):
@@ -111,7 +113,7 @@ class Searcher:
         self.model_id = model_id(model)
         self.embedder = shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend,
                                         for_queries=True)
-        self.index = IndexSide(self.store)
+        self.index = IndexSide(self.store, nprobes)
         self.vector_share = vector_share if vector_share is not None else \
             STATIC_VECTOR_SHARE if is_static(model) else VECTOR_SHARE
         self.depth = depth
@@ -122,6 +124,13 @@ class Searcher:
         self.overlay = None if found is None else Overlay(
             found, self.store, model=model, parse_timeout=parse_timeout,
             encoder=partial(self.document_encoder, model, device, backend))
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Searcher":
+        """The searcher of a repository's index as its settings say, over its checkout."""
+        return cls(settings.store_uri, model=settings.model, device=settings.device,
+                   backend=settings.backend, checkout=settings.repo,
+                   parse_timeout=settings.parse_timeout, nprobes=settings.nprobes)
 
     def document_encoder(self, model: str, device: str, backend: str) -> Embedder:
         """What embeds the overlay's chunks: the index's way of embedding code (the query

@@ -3,6 +3,7 @@ still found, and the table is compacted only once they are a few percent of it."
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from lancedb.query import MatchQuery
 
 from semcode.checks import keyword_index_answers
@@ -66,3 +67,38 @@ def test_the_ann_index_has_partitions_of_bounded_size(tmp_path):
     assert refresh(store, ann_min_rows=1000)["ann"] == "created"
     hit = table.search(vectors[7]).distance_type("cosine").limit(1).to_arrow()
     assert hit.column("chunk_id").to_pylist() == ["c7"]
+
+
+def test_a_search_probes_the_partitions_it_is_told(tmp_path, monkeypatch):
+    from lancedb.index import IvfFlat
+
+    from semcode import index_side
+    from semcode.config import ConfigError, Settings
+
+    monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # through LanceDB's index
+    store = Store(str(tmp_path / "store"))
+    store.chunks()
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((4000, 16)).astype(np.float32)
+    ids = [f"c{i}" for i in range(4000)]
+    table = store.table("vectors", vectors_schema(16))
+    table.add(pa.Table.from_arrays(
+        [pa.array(ids), pa.array(ids), pa.array(["m"] * 4000), pa.array(ids),
+         pa.array(["c"] * 4000), pa.array(["function"] * 4000),
+         pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 16)],
+        schema=vectors_schema(16)))
+    table.create_index("vector", config=IvfFlat(distance_type="cosine", num_partitions=32))
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def recall(nprobes: int) -> float:
+        side = index_side.IndexSide(store, nprobes)
+        found = 0
+        for q in rng.standard_normal((20, 16)).astype(np.float32):
+            exact = {ids[i] for i in np.argsort(-(unit @ q))[:10]}
+            found += len(exact & {cid for cid, _ in side.vector_ranking(q, 10, None)})
+        return found / 200
+
+    assert recall(32) == 1.0 > recall(1)
+    assert Settings.from_env({"SEMCODE_NPROBES": "40"}).nprobes == 40
+    with pytest.raises(ConfigError, match="SEMCODE_NPROBES"):
+        Settings.from_env({"SEMCODE_NPROBES": "0"})
