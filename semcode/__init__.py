@@ -12,14 +12,23 @@ import os
 # will be created") are routine for semcode; errors still print.
 os.environ.setdefault("LANCEDB_LOG", "error")
 
-from semcode.imports import defer_rest_client  # noqa: E402 — before anything imports LanceDB
+from semcode.imports import defer_rest_client, plain_overrides  # noqa: E402 — before LanceDB
 
 defer_rest_client()
+plain_overrides()
 
-try:  # the installed distribution's version, one source of truth: pyproject.toml
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as _installed
 
-    __version__ = _installed("semcode")
-except PackageNotFoundError:  # a checkout never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    """``__version__``: the installed distribution's, one source of truth (pyproject.toml),
+    looked up when asked (reading the installed packages' metadata costs a process ~30 ms)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'semcode' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("semcode")
+    except PackageNotFoundError:  # a checkout never installed
+        found = "0+unknown"
+    globals()["__version__"] = found
+    return found
