@@ -14,7 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from semcode import __version__, gitrepo
+import semcode
+from semcode import gitrepo
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_MODES, Settings
 from semcode.errors import ConfigError, SemcodeError, as_damage
 
@@ -151,9 +152,12 @@ def _hits_json(key: str, value: str, hits: "list[Hit]", warnings: Sequence[str] 
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from semcode.console import print_hits, print_warnings
+    from semcode.embedding import warm_up_queries
 
     settings = _settings(args)
+    warm_up_queries(settings.model, settings.device, settings.backend)
+    from semcode.console import print_hits, print_warnings
+
     names = _repositories(args, settings)
     searcher = _searcher(settings, names)
     answer = partial(searcher.answer, k=args.k, languages=args.lang or (),
@@ -235,9 +239,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
-    from semcode.mcp_server import serve
+    from semcode.embedding import warm_up_queries
 
     settings = _settings(args)
+    warm_up_queries(settings.model, settings.device, settings.backend)
+    from semcode.mcp_server import serve
+
     serve(settings, _repositories(args, settings))
     return EXIT_OK
 
@@ -263,9 +270,19 @@ def cmd_mcp_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked (the lookup reads installed packages)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_: object):
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        parser.exit(message=f"semcode {semcode.__version__}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semcode", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"semcode {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, repo_flag: bool = True) -> None:

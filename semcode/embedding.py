@@ -187,3 +187,10 @@ def shared_embedder(model: str, device: str, batch_size: int,
                     backend: str = DEFAULT_BACKEND, for_queries: bool = False) -> Embedder:
     """One embedder per process and configuration (the model loads once)."""
     return Embedder(model, device, batch_size, backend, for_queries)
+
+
+def warm_up_queries(model: str, device: str, backend: str) -> None:
+    """Start loading the query embedder a searcher of these settings will use, in a thread:
+    a fresh process about to search (the CLI, the MCP server) loads the model while it
+    imports the store's libraries and opens the index, instead of after."""
+    shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend, for_queries=True).warm_up()

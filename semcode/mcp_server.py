@@ -8,6 +8,7 @@ Only the index is read: no tool opens a file of the repository.
 """
 
 import base64
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -142,6 +143,12 @@ class _Index:
                 self._searcher = await _answer(self._open)
             return self._searcher
 
+    async def open_early(self) -> None:
+        """Open the searcher while the client is still saying hello, so the first call finds
+        it open; a failure (no index yet) is the first call's to report, when it tries again."""
+        with contextlib.suppress(Exception):
+            await self.searcher()
+
     def _open(self) -> Searcher | Searchers:
         if self.names:
             return Searchers.open(self.settings, self.names)
@@ -203,7 +210,9 @@ def _bounds(low: int, high: int) -> dict:
 
 class _Server(MCPServer):
     """The SDK's server, publishing input schemas without a title per argument (its name says
-    it): a client pays for every word of the tool list."""
+    it): a client pays for every word of the tool list; ``index``: what its tools read."""
+
+    index: _Index
 
     async def list_tools(self) -> list[Any]:
         tools = await super().list_tools()
@@ -219,7 +228,7 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 Names = str | list[str]  # one value or several; "" or []: no filter
 
 
-def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
+def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
     """The server of one repository, or of the deployment's repositories ``names``: then
     hits say which repository they are in and every tool takes ``repository``."""
     index = _Index(settings, names)
@@ -228,6 +237,7 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> MCPServer:
         f"Search {where} by meaning or identifier: its verified index of the committed branch "
         "plus the checkout's uncommitted changes (hit `source`: index | worktree). Prefer it "
         "to grep for where something is done or defined; grep for exact strings."))
+    server.index = index
 
     @server.tool(annotations=READ_ONLY, description=(
         "Find code by what it does or by identifier (embeddings + BM25) in the committed "
@@ -361,8 +371,9 @@ def _unreadable(exc: Exception) -> ErrorData:
                      "JSON-RPC 2.0 request, notification or response")
 
 
-async def _serve_stdio(server: MCPServer) -> None:
-    async with stdio_server() as (read_stream, write_stream):
+async def _serve_stdio(server: _Server) -> None:
+    async with anyio.create_task_group() as early, stdio_server() as (read_stream, write_stream):
+        early.start_soon(server.index.open_early)
         low = server._lowlevel_server
         await low.run(_AnswerUnreadable(read_stream, write_stream), write_stream,
                       low.create_initialization_options())

@@ -288,3 +288,21 @@ def test_filters_take_one_value_or_several_and_paths_may_be_absolute(indexed):
     assert not similar.is_error and len(similar.structured_content["hits"]) == 2
     assert outside.is_error and "outside the repository" in outside.content[0].text
     assert unclosed.is_error and "'[' without its ']'" in unclosed.content[0].text
+
+
+def test_a_server_started_before_its_index_answers_once_the_index_exists(indexed, tmp_path):
+    import shutil
+
+    repo, store = indexed
+    later = tmp_path / "store"  # the server opens it early, while the client says hello
+
+    async def body(client):
+        await anyio.sleep(1.0)  # past the early open, which finds no index
+        before = await client.call_tool("search_code", {"query": "reverse a string"})
+        shutil.copytree(store, later)
+        after = await client.call_tool("search_code", {"query": "reverse a string"})
+        return before, after
+
+    before, after = run(repo, str(later), body)
+    assert before.is_error and "semcode index" in before.content[0].text
+    assert not after.is_error and after.structured_content["hits"]
