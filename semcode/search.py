@@ -237,7 +237,8 @@ class Searcher:
             ranked = self.keyword_side(query, wanted, where, scope, view, answer.warnings)
         else:  # the keyword side runs while the query is embedded and ranked by vector
             depth = max(self.depth, wanted)
-            read: dict[str, dict] = {}  # the keyword side's candidates' rows, as it read them
+            # the keyword side's candidates' rows, as it read them (in memory: not needed)
+            read: dict[str, dict] | None = {} if self.index.resident() is None else None
             keyword_side = self.pool.submit(self.keyword_side, query, depth, where, scope,
                                             view, answer.warnings, read)
             by_vector = self.vector_side(self.embed(query, vector), depth, where, scope, view,
