@@ -1,8 +1,11 @@
 """Vector index choices at scale: build time, warm query latency and recall@10 against exact
 search, on real vectors (the store bench/scale.py leaves behind), for each number of IVF
-partitions probed (``--nprobes``; a search's SEMCODE_NPROBES). Usage:
+partitions probed (``--nprobes``; a search's SEMCODE_NPROBES). Each query asks for as many
+neighbours as the vector side of a search does (``--depth``, 50) and its best 10 are compared
+with the exact best 10. Usage:
 
     python bench/ann.py [--rows 1420000] [--queries 200] [--only semcode] [--nprobes 20,40]
+                        [--depth 50]
 """
 
 import argparse
@@ -24,6 +27,7 @@ from lancedb.index import HnswSq, IvfHnswSq, IvfPq  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from semcode.index_policy import ann_config  # noqa: E402
+from semcode.search import DEPTH  # noqa: E402
 
 SOURCE = ROOT / "bench" / "out" / "linux-drivers-static.lancedb"
 WORK = ROOT / "bench" / "out" / "ann.lancedb"
@@ -48,6 +52,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--only", default="")
     parser.add_argument("--nprobes", default="20", help="partitions probed, e.g. 10,20,40")
+    parser.add_argument("--depth", type=int, default=DEPTH, help="neighbours each query asks "
+                                                                 "for (10: the top 10 alone)")
     args = parser.parse_args()
     source = lancedb.connect(str(SOURCE)).open_table("vectors")
     data = source.search().select(["chunk_id", "vector"]).limit(args.rows).to_arrow()
@@ -73,14 +79,15 @@ def main() -> None:
             times, recall = [], []
             for i, q in enumerate(queries):
                 t0 = time.perf_counter()
-                hits = table.search(q).distance_type("cosine").nprobes(nprobes).limit(10) \
-                    .select(["chunk_id"]).to_arrow().column("chunk_id").to_pylist()
+                hits = table.search(q).distance_type("cosine").nprobes(nprobes) \
+                    .limit(args.depth).select(["chunk_id"]).to_arrow().column("chunk_id") \
+                    .to_pylist()[:10]
                 times.append((time.perf_counter() - t0) * 1000)
                 if i < len(exact):
                     recall.append(len(exact[i] & set(hits)) / 10)
             times.sort()
             results[name, nprobes] = {"rows": len(data), "build_s": round(built, 1),
-                                      "nprobes": nprobes,
+                                      "nprobes": nprobes, "depth": args.depth,
                                       "p50_ms": round(statistics.median(times), 1),
                                       "p95_ms": round(times[int(len(times) * 0.95)], 1),
                                       "recall_at_10": round(statistics.mean(recall), 3)}
