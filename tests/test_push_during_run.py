@@ -81,5 +81,6 @@ def test_index_runs_never_overlap(tmp_path):
             .tag_concurrency_limits
         assert any(limit["key"] == INDEX_RUN_TAG and limit["limit"] == 1
                    for limit in coordinator_limits)
+        assert instance.run_coordinator.dequeue_interval_seconds == 1  # a push's run starts soon
     finally:
         instance.dispose()
