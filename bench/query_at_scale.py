@@ -3,7 +3,11 @@ the default model's width (384), clustered like embeddings are (points around 2,
 directions, normalized), searched exactly (no index) and through semcode's vector index.
 Prints one JSON line per phase. Usage:
 
-    python bench/query_at_scale.py [--rows 10000000] [--queries 100]
+    python bench/query_at_scale.py [--rows 10000000] [--queries 100] [--nprobes 30,100,200]
+                                   [--depth 50]
+
+Indexed queries ask for ``--depth`` neighbours, as the vector side of a search does, probing
+each ``--nprobes`` (SEMCODE_NPROBES) in turn; their best 10 are compared with the exact 10.
 
 Needs ~1.6 GB of disk per million rows (bench/out/scale-<rows>.lancedb, not in git).
 """
@@ -24,7 +28,9 @@ import pyarrow as pa  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from semcode.config import DEFAULT_NPROBES  # noqa: E402
 from semcode.index_policy import ann_config  # noqa: E402
+from semcode.search import DEPTH  # noqa: E402
 
 DIM = 384
 BATCH = 250_000
@@ -65,14 +71,15 @@ def build(path: Path, rows: int, rng: np.random.Generator, centers: np.ndarray):
     return table
 
 
-def timed(table, queries: np.ndarray, exact: bool) -> tuple[list[float], list[set]]:
+def timed(table, queries: np.ndarray, exact: bool, nprobes: int = 0,
+          depth: int = 10) -> tuple[list[float], list[set]]:
     times, found = [], []
     for q in queries:
-        query = table.search(q).distance_type("cosine").limit(10).select(["chunk_id"])
-        if exact:
-            query = query.bypass_vector_index()
+        query = table.search(q).distance_type("cosine").limit(10 if exact else depth) \
+            .select(["chunk_id"])
+        query = query.bypass_vector_index() if exact else query.nprobes(nprobes)
         t0 = time.perf_counter()
-        ids = query.to_arrow().column("chunk_id").to_pylist()
+        ids = query.to_arrow().column("chunk_id").to_pylist()[:10]
         times.append(1000 * (time.perf_counter() - t0))
         found.append(set(ids))
     return sorted(times), found
@@ -83,6 +90,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--exact-queries", type=int, default=10)
+    parser.add_argument("--nprobes", default=str(DEFAULT_NPROBES), help="e.g. 30,100,200")
+    parser.add_argument("--depth", type=int, default=DEPTH)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     centers = rng.normal(0, 1, (2_000, DIM)).astype(np.float32)
@@ -102,12 +111,13 @@ def main() -> None:
     say(phase="vector index build", index=f"ivf_hnsw_sq p={config.num_partitions}",
         seconds=round(time.perf_counter() - started, 1))
     table.search(queries[0]).limit(10).to_arrow()
-    times, found = timed(table, queries, exact=False)
-    recall = [len(a & b) / 10 for a, b in zip(exact, found, strict=False)]
-    say(phase="indexed search", rows=args.rows, queries=len(times),
-        p50_ms=round(statistics.median(times), 1),
-        p95_ms=round(times[int(0.95 * (len(times) - 1))], 1),
-        recall_at_10=round(statistics.mean(recall), 3))
+    for nprobes in map(int, args.nprobes.split(",")):
+        times, found = timed(table, queries, exact=False, nprobes=nprobes, depth=args.depth)
+        recall = [len(a & b) / 10 for a, b in zip(exact, found, strict=False)]
+        say(phase="indexed search", rows=args.rows, queries=len(times), nprobes=nprobes,
+            depth=args.depth, p50_ms=round(statistics.median(times), 1),
+            p95_ms=round(times[int(0.95 * (len(times) - 1))], 1),
+            recall_at_10=round(statistics.mean(recall), 3))
 
 
 if __name__ == "__main__":
