@@ -50,20 +50,26 @@ def test_a_small_write_is_searched_beside_the_index_and_a_large_one_is_folded_in
     assert _keyword_hits(store, "brandnew") == ["fresh"]
 
 
+def _vectors_table(store: Store, vectors: np.ndarray):
+    """A ``vectors`` table of these rows, chunk ``c<i>`` (also its path) for row i."""
+    rows, width = vectors.shape
+    ids = pa.array([f"c{i}" for i in range(rows)])
+    table = store.table("vectors", vectors_schema(width))
+    table.add(pa.Table.from_arrays(
+        [ids, ids, pa.array(["m"] * rows), ids, pa.array(["c"] * rows),
+         pa.array(["function"] * rows),
+         pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), width)],
+        schema=vectors_schema(width)))
+    return table
+
+
 def test_the_ann_index_has_partitions_of_bounded_size(tmp_path):
     assert ann_config(1_420_000).num_partitions == 71
     assert ann_config(50_000).num_partitions == 2
     store = Store(str(tmp_path / "store"))
-    rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((2000, 8)).astype(np.float32)
+    vectors = np.random.default_rng(0).standard_normal((2000, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    ids = [f"c{i}" for i in range(2000)]
-    table = store.table("vectors", vectors_schema(8))
-    table.add(pa.Table.from_arrays(
-        [pa.array(ids), pa.array(ids), pa.array(["m"] * 2000), pa.array(ids),
-         pa.array(["c"] * 2000), pa.array(["function"] * 2000),
-         pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 8)],
-        schema=vectors_schema(8)))
+    table = _vectors_table(store, vectors)
     assert refresh(store, ann_min_rows=1000)["ann"] == "created"
     hit = table.search(vectors[7]).distance_type("cosine").limit(1).to_arrow()
     assert hit.column("chunk_id").to_pylist() == ["c7"]
@@ -81,12 +87,7 @@ def test_a_search_probes_the_partitions_it_is_told(tmp_path, monkeypatch):
     rng = np.random.default_rng(1)
     vectors = rng.standard_normal((4000, 16)).astype(np.float32)
     ids = [f"c{i}" for i in range(4000)]
-    table = store.table("vectors", vectors_schema(16))
-    table.add(pa.Table.from_arrays(
-        [pa.array(ids), pa.array(ids), pa.array(["m"] * 4000), pa.array(ids),
-         pa.array(["c"] * 4000), pa.array(["function"] * 4000),
-         pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), 16)],
-        schema=vectors_schema(16)))
+    table = _vectors_table(store, vectors)
     table.create_index("vector", config=IvfFlat(distance_type="cosine", num_partitions=32))
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
