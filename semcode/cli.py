@@ -277,7 +277,8 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        parser.exit(message=f"semcode {semcode.__version__}\n")
+        print(f"semcode {semcode.__version__}")  # on stdout, as argparse's own prints it
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ import numpy as np
 
 from semcode import backends
 from semcode.config import DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_DEVICE
-from semcode.errors import ConfigError, first_line
+from semcode.errors import ConfigError, SemcodeError, first_line
 from semcode.identifiers import split_identifier
 from semcode.model_files import model_id, model_path, query_prompt
 from semcode.static_model import BATCH_SIZE as STATIC_BATCH_SIZE
@@ -192,5 +192,11 @@ def shared_embedder(model: str, device: str, batch_size: int,
 def warm_up_queries(model: str, device: str, backend: str) -> None:
     """Start loading the query embedder a searcher of these settings will use, in a thread:
     a fresh process about to search (the CLI, the MCP server) loads the model while it
-    imports the store's libraries and opens the index, instead of after."""
-    shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend, for_queries=True).warm_up()
+    imports the store's libraries and opens the index, instead of after. A model that cannot
+    even be named here is left for the searcher to report, as it would be without this."""
+    try:
+        embedder = shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend,
+                                   for_queries=True)
+    except (SemcodeError, ValueError, OSError):
+        return
+    embedder.warm_up()
