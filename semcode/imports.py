@@ -2,7 +2,7 @@
 
 LanceDB imports ``lance_namespace``, which imports ``lance_namespace_urllib3_client``: a
 generated REST client whose package ``__init__`` loads every API class of the Lance REST
-namespace — about 0.5 s of a fresh process on 2 cores, a third of a CLI search's start —
+namespace — 0.5–1 s of a fresh process on 2 cores, a third or more of a CLI search's start —
 although a local or ``s3://`` store needs only its models. ``defer_rest_client`` registers
 the package without running that ``__init__``: its submodules (the models) import as usual,
 and the first access to any other name of the package runs the ``__init__`` then, so nothing
