@@ -5,7 +5,6 @@ importing Dagster; ``index`` runs the Dagster job in this process.
 """
 
 import argparse
-import difflib
 import json
 import os
 import sys
@@ -14,9 +13,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import semcode
-from semcode import gitrepo
-from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_MODES, Settings
+from semcode import cli_parser, gitrepo
+from semcode.config import Settings
 from semcode.errors import ConfigError, SemcodeError, as_damage
 
 if TYPE_CHECKING:
@@ -270,114 +268,16 @@ def cmd_mcp_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class _Version(argparse.Action):
-    """``--version``, looked up only when asked (the lookup reads installed packages)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **_: object):
-        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
-
-    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        print(f"semcode {semcode.__version__}")  # on stdout, as argparse's own prints it
-        parser.exit()
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="semcode", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action=_Version)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def common(p: argparse.ArgumentParser, repo_flag: bool = True) -> None:
-        if repo_flag:
-            p.add_argument("--repo", help="repository (default: SEMCODE_REPO or .)")
-        p.add_argument("--store", help="LanceDB URI (default: SEMCODE_STORE or "
-                                       "<repo>/.semcode/lancedb)")
-        p.add_argument("--in", dest="only", action="append", metavar="NAME",
-                       help="with SEMCODE_REPOS: only this repository (repeatable; "
-                            "default: all of them)")
-
-    def ranking_filters(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-k", type=int, default=DEFAULT_LIMIT,
-                       help=f"number of results (default {DEFAULT_LIMIT})")
-        p.add_argument("--lang", action="append", help="only this language (repeatable)")
-        p.add_argument("--path", action="append",
-                       help="only paths matching this glob (repeatable)")
-        p.add_argument("--kind", action="append", help="only this chunk kind (repeatable)")
-
-    p = sub.add_parser("index", help="index a repository (runs the Dagster job in-process)")
-    p.add_argument("repo_path", nargs="?", metavar="PATH",
-                   help="repository (default: SEMCODE_REPO or .)")
-    common(p)
-    p.add_argument("--shards", type=int,
-                   help=f"file shards (default: SEMCODE_SHARDS or {DEFAULT_SHARDS})")
-    p.add_argument("--backend", help="how the model runs (default: SEMCODE_BACKEND or auto)")
-    p.add_argument("--full", action="store_true",
-                   help="run the job even when the store already indexes the branch head")
-    p.add_argument("--plan", action="store_true",
-                   help="say what a full index would include, skip and cost here, without "
-                        "indexing or embedding anything")
-    p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
-    p.set_defaults(func=cmd_index)
-
-    p = sub.add_parser("search", help="search the index")
-    p.add_argument("query", nargs="*", help="what you are looking for")
-    common(p)
-    ranking_filters(p)
-    p.add_argument("--mode", default=DEFAULT_MODE, choices=SEARCH_MODES,
-                   help="ranking (default: hybrid = cosine and BM25 blended by score)")
-    p.add_argument("--json", action="store_true", help="one JSON object")
-    p.add_argument("--stdin", action="store_true", help="one query per input line, "
-                                                       "one JSON line each")
-    p.set_defaults(func=cmd_search)
-
-    p = sub.add_parser("similar", help="code like the chunk at PATH[:LINE]")
-    p.add_argument("target", metavar="PATH[:LINE]", help="repo-relative path, optional line")
-    common(p)
-    ranking_filters(p)
-    p.add_argument("--across", action="store_true", help="with SEMCODE_REPOS: look in every "
-                   "repository, not only the one PATH is in (--in)")
-    p.add_argument("--json", action="store_true", help="one JSON object")
-    p.set_defaults(func=cmd_similar)
-
-    p = sub.add_parser("status", help="what the index holds and how fresh it is")
-    common(p)
-    p.add_argument("--json", action="store_true", help="one JSON object")
-    p.set_defaults(func=cmd_status)
-    p = sub.add_parser("mcp", help="serve the index to AI assistants over MCP (stdio)")
-    common(p)
-    p.set_defaults(func=cmd_mcp)
-    p = sub.add_parser("ui", help="the Dagster UI on the index's asset graph (dagster dev)")
-    common(p)
-    p.add_argument("--port", type=int, default=3000, help="default 3000")
-    p.set_defaults(func=cmd_ui)
-    p = sub.add_parser("mcp-config", help="the configuration that plugs `semcode mcp` into "
-                                          "Claude Code, Cursor, VS Code or any MCP client")
-    p.add_argument("client", choices=("claude", "cursor", "vscode", "generic"))
-    common(p)
-    p.add_argument("--write", action="store_true", help="add it to the client's project file "
-                   "in the repository (.mcp.json, .cursor/mcp.json, .vscode/mcp.json)")
-    p.add_argument("--json", action="store_true", help="claude: the .mcp.json form, not the "
-                   "`claude mcp add` command")
-    p.set_defaults(func=cmd_mcp_config)
-    return parser
-
-
-def _unknown_command(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
-    """What to say when the first word is no command (with the closest one), or None."""
-    commands = next(a.choices for a in parser._actions  # argparse keeps them only here
-                    if isinstance(a, argparse._SubParsersAction))
-    first = next((word for word in argv if not word.startswith("-")), None)
-    if first is None or first in commands or argv.index(first) != 0:
-        return None
-    close = difflib.get_close_matches(first, list(commands), n=1)
-    return (f"semcode: {first!r} is not a command" +
-            (f" — did you mean {close[0]!r}?" if close else "") +
-            f" (commands: {', '.join(commands)})")
+    return cli_parser.build_parser({
+        "index": cmd_index, "search": cmd_search, "similar": cmd_similar,
+        "status": cmd_status, "mcp": cmd_mcp, "ui": cmd_ui, "mcp-config": cmd_mcp_config})
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     words = sys.argv[1:] if argv is None else argv
-    if (unknown := _unknown_command(parser, words)) is not None:
+    if (unknown := cli_parser.unknown_command(parser, words)) is not None:
         print(unknown, file=sys.stderr)
         return EXIT_USAGE
     args = parser.parse_args(words)
