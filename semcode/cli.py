@@ -271,7 +271,8 @@ def cmd_mcp_config(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     return cli_parser.build_parser({
         "index": cmd_index, "search": cmd_search, "similar": cmd_similar,
-        "status": cmd_status, "mcp": cmd_mcp, "ui": cmd_ui, "mcp-config": cmd_mcp_config})
+        "status": cmd_status, "mcp": cmd_mcp, "ui": cmd_ui, "mcp-config": cmd_mcp_config},
+        description=__doc__.splitlines()[0])
 
 
 def main(argv: list[str] | None = None) -> int:

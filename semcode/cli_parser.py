@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping, Sequence
 import semcode
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_MODES
 
-DESCRIPTION = "The ``semcode`` command: index, search, status, mcp."
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -23,9 +22,9 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
+def build_parser(commands: Mapping[str, Command], description: str) -> argparse.ArgumentParser:
     """The parser of every command; each one's ``func`` is its entry in ``commands``."""
-    parser = argparse.ArgumentParser(prog="semcode", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="semcode", description=description)
     parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
 
