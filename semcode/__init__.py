@@ -18,7 +18,6 @@ defer_rest_client()
 plain_overrides()
 
 
-
 def __getattr__(name: str) -> str:
     """``__version__``: the installed distribution's, one source of truth (pyproject.toml),
     looked up when asked (reading the installed packages' metadata costs a process ~30 ms)."""

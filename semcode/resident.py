@@ -22,8 +22,7 @@ class Resident:
 
     def __init__(self, versions: tuple[int, int], chunks: pa.Table, vectors: pa.Table):
         self.versions = versions
-        self.by_id = {row["chunk_id"]: row for row in chunks.to_pylist()}
-        self.chunk_count = chunks.num_rows
+        self.by_id = {row["chunk_id"]: row for row in chunks.to_pylist()}  # ids are unique
         self.spans_by_path: dict[str, list[tuple[int, int]]] = {}
         for path, start, end in zip(chunks.column("path").to_pylist(),
                                     chunks.column("start_line").to_pylist(),

@@ -269,7 +269,7 @@ class Searcher:
             return [f"{'; '.join(self.damage)} — run `semcode index` to repair it"]
         # the tables this searcher holds open: the store's own count lists its tables first
         held = self.index.resident()
-        chunks, vectors = (held.chunk_count, len(held.ids)) if held is not None else \
+        chunks, vectors = (len(held.by_id), len(held.ids)) if held is not None else \
             (self.index.chunks.count_rows(), self.index.vectors.count_rows())
         if mode != "keyword" and vectors < chunks:
             return [f"the index is incomplete: {vectors} of {chunks} chunks have vectors (an "
