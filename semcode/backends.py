@@ -35,8 +35,8 @@ import numpy as np
 from semcode import progress
 from semcode.config import BACKENDS
 from semcode.errors import ConfigError
+from semcode.model_cache import cache_root
 from semcode.model_files import max_tokens, model_id, model_path
-from semcode.static_model import cache_root
 
 AUTO, TORCH, TORCH_BF16, TORCH_FP16, ONNX, ONNX_INT8, OPENVINO = BACKENDS
 GRAPH_BACKENDS = (ONNX, ONNX_INT8, OPENVINO)

@@ -13,20 +13,16 @@ cache directory, never into a repository; concurrent processes wait for the firs
 """
 
 import contextlib
-import fcntl
 import io
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from platformdirs import user_cache_dir
 
 from semcode import progress
 from semcode.config import DEFAULT_MODEL, STATIC_MODEL
+from semcode.model_cache import build_once, cache_root
 
 if TYPE_CHECKING:
     from model2vec import StaticModel
@@ -40,26 +36,13 @@ def is_static(model: str) -> bool:
     return model == STATIC_MODEL
 
 
-def cache_root() -> Path:
-    """Where semcode keeps what it builds once per machine (``$XDG_CACHE_HOME/semcode``)."""
-    return Path(user_cache_dir("semcode"))
-
-
 def static_model_dir() -> Path:
     return cache_root() / "models" / STATIC_MODEL_ID.split("/")[1]
 
 
 def static_model_path() -> str:
     """The distilled model's directory, distilling it first if this machine has none."""
-    target = static_model_dir()
-    if (target / "config.json").is_file():
-        return str(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f"{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be distilling it right now
-        if not (target / "config.json").is_file():
-            _distill(target)
-    return str(target)
+    return str(build_once(static_model_dir(), _distill))
 
 
 def load_static_model(path: str) -> "StaticModel":
@@ -77,21 +60,15 @@ def encode_static(model: "StaticModel", texts: list[str], batch_size: int) -> np
                       dtype=np.float32)
 
 
-def _distill(target: Path) -> None:
+def _distill(staging: Path) -> None:
     from model2vec.distill import distill
 
     from semcode.model_files import model_path
 
     progress.say(f"distilling the static model from {DEFAULT_MODEL}, once on this machine "
-                 f"(under a minute on 2 cores) into {target}")
+                 f"(under a minute on 2 cores) into {static_model_dir()}")
     logging.getLogger("model2vec").setLevel(logging.ERROR)
     with contextlib.redirect_stderr(io.StringIO()):  # model2vec's progress bars
         model = distill(model_name=model_path(DEFAULT_MODEL), pca_dims=PCA_DIMS,
                         device="cpu", quantize_to="float32")
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        model.save_pretrained(str(staging))
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(staging, target)  # whole or absent: a killed distillation leaves no model
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(str(staging))
