@@ -8,6 +8,7 @@ chunk's ten nearest neighbours stay the same. Usage:
 
     python bench/backends.py [--corpus flask==3.0.3] [--subdir src]
                              [--backends torch,torch-bf16,onnx,onnx-int8,openvino]
+                             [--model code]
 """
 
 import argparse
@@ -31,9 +32,10 @@ REFERENCE = "torch"
 NEIGHBOURS = 10
 
 
-def index(repo: Path, store: Path, backend: str) -> tuple[dict, float]:
+def index(repo: Path, store: Path, backend: str, model: str) -> tuple[dict, float]:
     shutil.rmtree(store, ignore_errors=True)
-    env = {**os.environ, "SEMCODE_BACKEND": backend, "SEMCODE_STORE": str(store)}
+    env = {**os.environ, "SEMCODE_BACKEND": backend, "SEMCODE_STORE": str(store),
+           "SEMCODE_MODEL": model}
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(repo), "--json"],
                           capture_output=True, text=True, env=env, cwd=ROOT)
@@ -56,10 +58,10 @@ def stored(store: Path) -> tuple[list[str], list[str], np.ndarray]:
     return ids, texts, np.asarray(vectors.column("vector").to_pylist(), dtype=np.float32)
 
 
-def raw_rate(backend: str, texts: list[str]) -> tuple[float, str]:
+def raw_rate(backend: str, texts: list[str], model: str) -> tuple[float, str]:
     from semcode.embedding import Embedder
 
-    embedder = Embedder(DEFAULT_MODEL, backend=backend)
+    embedder = Embedder(model, backend=backend)
     embedder.encode(texts[:32])  # loaded and warm: the ceiling excludes the load
     started = time.perf_counter()
     embedder.encode(texts)
@@ -90,6 +92,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="flask==3.0.3")
     parser.add_argument("--subdir", default=None)
     parser.add_argument("--backends", default="torch,torch-bf16,onnx,onnx-int8,openvino")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="e.g. code, the tuned model")
     args = parser.parse_args()
     repo = pypi_sdist_repo(args.corpus, args.subdir)
     backends = args.backends.split(",")
@@ -99,17 +102,17 @@ def main() -> None:
 
     for backend in backends:  # once per machine: not part of any timing below
         if backend in GRAPH_BACKENDS:
-            ensure_export(DEFAULT_MODEL, backend)
+            ensure_export(args.model, backend)
     rows, reference = [], None
     for backend in backends:
-        store = CACHE / "backends" / f"{repo.name}-{backend}"
-        summary, wall = index(repo, store, backend)
+        store = CACHE / "backends" / f"{repo.name}-{args.model}-{backend}"
+        summary, wall = index(repo, store, backend, args.model)
         from semcode.store import Store
 
         report = Store(str(store), create=False).last_vectors()
         assert report is not None
         ids, texts, vectors = stored(store)
-        raw, runs_on = raw_rate(backend, texts)
+        raw, runs_on = raw_rate(backend, texts, args.model)
         end_to_end = report.embedded / report.seconds
         row = {"backend": backend, "runs_on": runs_on, "chunks": summary["chunks"]["total"],
                "texts": report.embedded, "full_index_s": round(wall, 1),
