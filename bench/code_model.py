@@ -293,7 +293,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=TUNED_DIR,
                         help="the adapter's folder (default: the one semcode ships)")
     parser.add_argument("--pairs-only", action="store_true")
-    parser.add_argument("--per-language", type=int, default=2500,
+    parser.add_argument("--per-language", type=int, default=5000,
                         help="pairs drawn from each library at most (seeded)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--window", type=int, default=256, help="tokens a text is cut to")
