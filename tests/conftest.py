@@ -59,3 +59,21 @@ class FakeEmbedder:
 # What every check of a whole, healthy index says.
 ALL_PASSED = {"vectors_match_chunks": True, "chunks_match_manifest": True,
               "keyword_index_answers": True}
+
+
+# Queries the sample repository answers by meaning, with the function each must find: any
+# model tier should rank it in its top 3.
+MEANING_QUERIES = [("validate email address", "validate_email_address"),
+                   ("reverse a string in place", "reverse_string")]
+
+
+def index_on(root: Path, model: str) -> tuple[Path, str, object]:
+    """The sample repository under ``root`` indexed end to end on ``model`` (a real Dagster
+    run): (repository, store, the run's report), the report whole."""
+    from semcode.config import Settings
+    from semcode_dagster.assets.local_run import run_index_job
+
+    repo, store = make_repo(root / "repo"), str(root / "store")
+    report = run_index_job(Settings(repo=str(repo), store=store, model=model))
+    assert report.ok, report.text()
+    return repo, store, report

@@ -2,23 +2,17 @@
 
 import pytest
 
-from semcode.config import Settings
 from semcode.embedding import Embedder
 from semcode.model_files import model_id
 from semcode.search import Searcher
 from semcode.static_model import STATIC_MODEL_ID, static_model_dir
 from semcode.store import Store
-from semcode_dagster.assets.local_run import run_index_job
-from tests.conftest import ALL_PASSED, make_repo
+from tests.conftest import ALL_PASSED, MEANING_QUERIES, index_on
 
 
 @pytest.fixture(scope="module")
 def static_index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("static")
-    repo, store = make_repo(root / "repo"), str(root / "store")
-    report = run_index_job(Settings(repo=str(repo), store=store, model="static"))
-    assert report.ok, report.text()
-    return repo, store, report
+    return index_on(tmp_path_factory.mktemp("static"), "static")
 
 
 @pytest.mark.model
@@ -40,10 +34,7 @@ def test_the_distilled_model_lives_in_the_user_cache_not_the_repository(static_i
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("query,symbol", [
-    ("validate email address", "validate_email_address"),
-    ("reverse a string in place", "reverse_string"),
-])
+@pytest.mark.parametrize("query,symbol", MEANING_QUERIES)
 def test_static_search_finds_code_by_its_words(static_index, query, symbol):
     _, store, _ = static_index
     hits = Searcher(store, model="static").search(query, k=3)

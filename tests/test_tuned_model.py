@@ -8,14 +8,12 @@ import pytest
 from safetensors.numpy import load_file
 
 from semcode import tuned_model
-from semcode.config import Settings
 from semcode.embedding import Embedder
 from semcode.errors import ConfigError
 from semcode.model_files import model_id, model_path, require_model
 from semcode.search import Searcher
 from semcode.store import Store
-from semcode_dagster.assets.local_run import run_index_job
-from tests.conftest import ALL_PASSED, make_repo
+from tests.conftest import ALL_PASSED, MEANING_QUERIES, index_on
 
 
 def test_the_adapter_ships_small_with_its_manifest():
@@ -75,11 +73,7 @@ def test_the_merged_weights_are_the_base_plus_the_deltas():
 
 @pytest.fixture(scope="module")
 def tuned_index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tuned")
-    repo, store = make_repo(root / "repo"), str(root / "store")
-    report = run_index_job(Settings(repo=str(repo), store=store, model="code"))
-    assert report.ok, report.text()
-    return repo, store, report
+    return index_on(tmp_path_factory.mktemp("tuned"), "code")
 
 
 @pytest.mark.model
@@ -92,10 +86,7 @@ def test_an_index_on_the_tuned_model_is_whole_and_names_it(tuned_index):
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("query,symbol", [
-    ("validate email address", "validate_email_address"),
-    ("reverse a string in place", "reverse_string"),
-])
+@pytest.mark.parametrize("query,symbol", MEANING_QUERIES)
 def test_tuned_search_finds_code_by_meaning(tuned_index, query, symbol):
     _, store, _ = tuned_index
     hits = Searcher(store, model="code").search(query, k=3, mode="vector")
