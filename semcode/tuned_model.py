@@ -12,7 +12,6 @@ does, never mixing.
 """
 
 import hashlib
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,5 +54,3 @@ def _merge(staging: Path) -> None:
     encoder: Any = model[0]  # the transformer module: peft adds, then merges, in its layers
     PeftModel.from_pretrained(encoder.auto_model, str(TUNED_DIR)).merge_and_unload()
     model.save(str(staging))
-    (staging / "semcode_tuned.json").write_text(json.dumps(
-        {"model_id": tuned_model_id(), "adapter": str(TUNED_DIR)}, indent=1) + "\n")
