@@ -25,41 +25,42 @@ def test_the_adapter_ships_small_with_its_manifest():
     assert manifest["settings"]["seed"] == 0
 
 
-def test_the_model_id_names_the_adapter_by_content(tmp_path, monkeypatch):
+@pytest.fixture
+def adapter_in(monkeypatch):
+    """Point the tuned model at another adapter folder for one test (its id is cached)."""
+    def use(folder):
+        monkeypatch.setattr(tuned_model, "TUNED_DIR", folder)
+        tuned_model.tuned_model_id.cache_clear()
+
+    yield use
+    tuned_model.tuned_model_id.cache_clear()
+
+
+def test_the_model_id_names_the_adapter_by_content(tmp_path, adapter_in):
     shipped = model_id("code")
     assert shipped.startswith("semcode/all-MiniLM-L6-v2-code-")
     copy = tmp_path / "adapter"
     shutil.copytree(tuned_model.TUNED_DIR, copy)
     weights = copy / "adapter_model.safetensors"
     weights.write_bytes(weights.read_bytes() + b" ")  # any change is another model
-    monkeypatch.setattr(tuned_model, "TUNED_DIR", copy)
-    tuned_model.tuned_model_id.cache_clear()
-    try:
-        assert model_id("code") != shipped
-    finally:
-        tuned_model.tuned_model_id.cache_clear()
+    adapter_in(copy)
+    assert model_id("code") != shipped
 
 
-def test_a_missing_adapter_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(tuned_model, "TUNED_DIR", tmp_path)
-    tuned_model.tuned_model_id.cache_clear()
-    try:
-        with pytest.raises(ConfigError, match="SEMCODE_MODEL=code.*unset SEMCODE_MODEL"):
-            require_model("code")
-    finally:
-        tuned_model.tuned_model_id.cache_clear()
+def test_a_missing_adapter_is_a_clear_error(tmp_path, adapter_in):
+    adapter_in(tmp_path)
+    with pytest.raises(ConfigError, match="SEMCODE_MODEL=code.*unset SEMCODE_MODEL"):
+        require_model("code")
 
 
 @pytest.mark.model
 def test_the_merged_weights_are_the_base_plus_the_deltas():
     """One attention matrix of the merged model equals the packaged one plus B·A·alpha/r:
     the deltas were applied, once, at the scale they were trained with."""
-    from safetensors.numpy import load_file as load
-
     from semcode.config import DEFAULT_MODEL
 
-    merged = load(f"{model_path('code')}/model.safetensors")
-    base = load(f"{model_path(DEFAULT_MODEL)}/model.safetensors")
+    merged = load_file(f"{model_path('code')}/model.safetensors")
+    base = load_file(f"{model_path(DEFAULT_MODEL)}/model.safetensors")
     adapter = load_file(str(tuned_model.TUNED_DIR / "adapter_model.safetensors"))
     config = json.loads((tuned_model.TUNED_DIR / "adapter_config.json").read_text())
     name = "encoder.layer.3.attention.self.query"
