@@ -130,8 +130,9 @@ def first_sentence(text: str, name: str = "") -> str | None:
 
 def python_doc(text: str) -> tuple[str, str] | None:
     """(docstring, the function without it) for a Python function chunk."""
+    dedented = textwrap.dedent(text)
     try:
-        tree = ast.parse(textwrap.dedent(text))
+        tree = ast.parse(dedented)
     except SyntaxError:
         return None
     node = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)),
@@ -143,7 +144,7 @@ def python_doc(text: str) -> tuple[str, str] | None:
             isinstance(first.value.value, str)):
         return None
     lines = text.split("\n")
-    if textwrap.dedent(text).split("\n")[first.lineno - 1][:first.col_offset].strip():
+    if dedented.split("\n")[first.lineno - 1][:first.col_offset].strip():
         return None  # `def f(): "doc"` on one line: the docstring does not own its line
     rest = lines[:first.lineno - 1] + lines[first.end_lineno:]
     return first.value.value, "\n".join(rest)
