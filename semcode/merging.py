@@ -47,7 +47,7 @@ def merge_pieces(hits: list[H], spans: Spans, k: int) -> list[H]:
     shared = {key for key, n in seen.items() if n > 1}
     if not shared:
         return hits[:k]
-    joined = _join_touching(hits, shared, spans(sorted({path for path, _, _ in shared})))
+    joined = _join_touching(hits, shared, _LazySpans(spans, {path for path, _, _ in shared}))
     kept: list[H] = []
     listed: set = set()  # the definitions a kept hit already stands for
     for hit in joined:
@@ -60,8 +60,22 @@ def merge_pieces(hits: list[H], spans: Spans, k: int) -> list[H]:
     return kept[:k]
 
 
-def _join_touching(hits: list[H], shared: set, by_path: dict[str, list[tuple[int, int]]]
-                   ) -> list[H]:
+class _LazySpans:
+    """The spans of the shared definitions' files, read once and only when needed: pieces
+    that meet line to line (one window of a function after another) need none, and at the
+    Linux ``drivers/`` size the lookup costs a search 6-9 ms."""
+
+    def __init__(self, spans: Spans, paths: set[str]):
+        self._spans, self._paths = spans, paths
+        self._read: dict[str, list[tuple[int, int]]] | None = None
+
+    def of(self, path: str) -> list[tuple[int, int]]:
+        if self._read is None:
+            self._read = self._spans(sorted(self._paths))
+        return self._read.get(path, [])
+
+
+def _join_touching(hits: list[H], shared: set, by_path: _LazySpans) -> list[H]:
     """``hits`` in order with every piece of a ``shared`` definition folded into an earlier
     piece of it that it touches."""
     merged: list[H] = []
@@ -75,23 +89,23 @@ def _join_touching(hits: list[H], shared: set, by_path: dict[str, list[tuple[int
     return settled
 
 
-def _fold(hit: H, kept: list[H], shared: set, by_path: dict[str, list[tuple[int, int]]]) -> bool:
+def _fold(hit: H, kept: list[H], shared: set, by_path: _LazySpans) -> bool:
     """Fold ``hit`` into the first kept piece of its definition that it touches, if any."""
     key = _definition(hit)
     if key not in shared:
         return False
     for i, other in enumerate(kept):
-        if _definition(other) == key and _touch(other, hit, by_path.get(hit.path, [])):
+        if _definition(other) == key and _touch(other, hit, by_path):
             kept[i] = _join(other, hit)
             return True
     return False
 
 
-def _touch(a: Piece, b: Piece, spans: list[tuple[int, int]]) -> bool:
+def _touch(a: Piece, b: Piece, by_path: _LazySpans) -> bool:
     low, high = (a, b) if a.start_line < b.start_line else (b, a)
-    if high.start_line <= low.end_line:  # overlapping (already joined pieces)
+    if high.start_line <= low.end_line + 1:  # overlapping (already joined), or adjacent
         return True
-    return not any(low.end_line < s and e < high.start_line for s, e in spans)
+    return not any(low.end_line < s and e < high.start_line for s, e in by_path.of(a.path))
 
 
 def _join(a: H, b: H) -> H:

@@ -74,3 +74,17 @@ def test_a_piece_between_two_kept_pieces_joins_all_three():
 def test_an_index_without_definition_spans_merges_nothing():
     hits = [hit(10, 30, part_of=(0, 0)), hit(32, 60, part_of=(0, 0))]
     assert merge_pieces(hits, spans_of(), k=10) == hits
+
+
+def test_windows_that_meet_line_to_line_need_no_spans_and_a_gap_reads_them_once():
+    read = []
+
+    def spans_for(paths):
+        read.append(list(paths))
+        return {"client.py": [(10, 30), (31, 40), (42, 60)]}
+
+    merged = merge_pieces([hit(10, 30), hit(31, 40)], spans_for, k=10)
+    assert [(h.start_line, h.end_line) for h in merged] == [(10, 40)] and read == []
+    merged = merge_pieces([hit(10, 30), hit(42, 60), hit(31, 40)], spans_for, k=10)
+    assert [(h.start_line, h.end_line) for h in merged] == [(10, 60)]
+    assert read == [["client.py"]]
