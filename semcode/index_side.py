@@ -18,6 +18,7 @@ from semcode.identifiers import query_keywords
 from semcode.overlay_view import OverlayView
 from semcode.ranking import Ranked
 from semcode.resident import RESIDENT_MAX_ROWS, Resident
+from semcode.row_map import MAP_MAX_ROWS, RowMap
 from semcode.store import Store, sql_in
 
 HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
@@ -40,6 +41,9 @@ class IndexSide:
         self._too_big: tuple[int, int] | None = None  # the versions found past the limit
         self._pinned = threading.local()  # a search's own copy, for the thread it runs on
         self._searches = 0
+        self._map: RowMap | None = None  # where a large index's chunks lie (row_map.py)
+        self._mapping: threading.Thread | None = None  # reading a newer one
+        self._map_too_big: int | None = None  # the version of chunks found past the limit
 
     @contextmanager
     def one_reading(self) -> Iterator[None]:
@@ -48,17 +52,63 @@ class IndexSide:
         The copy is first read for a process's second search: a one-shot search (the CLI)
         reads only the rows it shows, not the whole index (~50 ms for 4,000 chunks)."""
         self._searches += 1
-        self._pinned.held, self._pinned.on = self._current(build=self._searches > 1), True
+        held = self._current(build=self._searches > 1)
+        mapped = self._current_map(start=self._searches > 1) if held is None else None
+        self._pinned.held, self._pinned.map, self._pinned.on = held, mapped, True
         try:
             yield
         finally:
-            self._pinned.held, self._pinned.on = None, False
+            self._pinned.held, self._pinned.map, self._pinned.on = None, None, False
 
     def resident(self) -> Resident | None:
         """The index in memory (``semcode/resident.py``) when it is small: the search's own
         (``one_reading``), else the current one."""
         return self._pinned.held if getattr(self._pinned, "on", False) else \
             self._current(build=False)
+
+    def row_map(self) -> RowMap | None:
+        """Where a large index's chunks lie (``semcode/row_map.py``): the search's own
+        (``one_reading``), else the current one."""
+        return self._pinned.map if getattr(self._pinned, "on", False) else \
+            self._current_map(start=False)
+
+    def _current_map(self, start: bool) -> RowMap | None:
+        """The map of the current version of ``chunks``, when it has been read; when not (and
+        ``start``), it is read in a thread — meanwhile lookups go to the store. Only for an
+        index past ``RESIDENT_MAX_ROWS``, which is then not held whole."""
+        try:
+            version = self.chunks.version
+        except (RuntimeError, OSError, ValueError):
+            return None
+        held = self._map
+        if held is not None and held.version == version:
+            return held
+        big = self._too_big is not None and self._too_big[0] == version
+        if start and big and version != self._map_too_big and \
+                (self._mapping is None or not self._mapping.is_alive()):
+            self._mapping = threading.Thread(target=self._read_map, args=(version,),
+                                             name="semcode-row-map", daemon=True)
+            self._mapping.start()
+        return None
+
+    def _read_map(self, version: int) -> None:
+        try:
+            if self.chunks.count_rows() > MAP_MAX_ROWS:
+                self._map_too_big = version
+                return
+            rows = self.chunks.search().select(["chunk_id", "path", "start_line",
+                                                "end_line"]).with_row_id(True).to_arrow()
+            if self.chunks.version != version:  # a write while it was read: the next search
+                return  # reads the map again
+            self._map = RowMap(version, rows)
+        except (RuntimeError, OSError, ValueError):  # damage or a write: lookups answer
+            return
+
+    def wait_for_map(self, timeout: float | None = None) -> RowMap | None:
+        """The map once the read under way (if any) is done (for tests and benchmarks)."""
+        if self._mapping is not None:
+            self._mapping.join(timeout)
+        return self._current_map(start=False)
 
     def _current(self, build: bool) -> Resident | None:
         """The copy in memory, read again (when ``build``) once a table's version moved; None
@@ -149,6 +199,8 @@ class IndexSide:
         """The line spans of every chunk of these files."""
         if (held := self.resident()) is not None:
             return held.spans(paths)
+        if (mapped := self.row_map()) is not None:
+            return mapped.spans(paths)
         rows = self.store.scan("chunks", ["path", "start_line", "end_line"],
                                sql_in("path", paths))
         found: dict[str, list[tuple[int, int]]] = {}
@@ -163,6 +215,10 @@ class IndexSide:
             return {}
         if (held := self.resident()) is not None:
             return held.rows(ids)
+        found = self.rows_by_row_id(ids)
+        ids = [cid for cid in ids if cid not in found]
+        if not ids:
+            return found
         try:
             rows = self.chunks.search().where(sql_in("chunk_id", ids)).select(self.columns) \
                 .to_arrow()
@@ -174,7 +230,20 @@ class IndexSide:
                     for b in self.store.stream("chunks", self.columns, batch_size=65536))
             except (RuntimeError, OSError, ValueError) as exc:  # the chunks themselves
                 raise as_damage(exc, self.store.uri) or exc from exc
-        return {r["chunk_id"]: r for r in rows.to_pylist()}
+        return {**found, **{r["chunk_id"]: r for r in rows.to_pylist()}}
+
+    def rows_by_row_id(self, ids: list[str]) -> dict[str, dict]:
+        """The rows of ``ids`` that the row map places, read by row id; a row that is not
+        the one asked for (a write since the map was read) is left to the lookup by id."""
+        mapped = self.row_map()
+        at = mapped.row_ids_of(ids) if mapped is not None else {}
+        if not at:
+            return {}
+        try:
+            rows = self.chunks.take_row_ids(list(at.values())).select(self.columns).to_arrow()
+        except (RuntimeError, OSError, ValueError):  # moved or damaged: the lookup answers
+            return {}
+        return {row["chunk_id"]: row for row in rows.to_pylist() if row["chunk_id"] in at}
 
 
 def _unhidden(rows: pa.Table, hidden: frozenset[str], k: int, score: Callable[[float], float],

@@ -199,6 +199,58 @@ def test_the_copy_in_memory_follows_a_write_to_the_store(searcher, tmp_path):
     assert live.index.resident() is not before
 
 
+def _answers(searcher: Searcher, mode: str) -> list:
+    return [[(h.chunk_id, h.start_line, h.end_line, h.text, round(h.score, 5))
+             for h in searcher.search(query, k=8, mode=mode)] for query in QUERIES]
+
+
+@pytest.mark.model
+def test_a_large_index_reads_rows_and_spans_through_its_row_map_as_the_store_answers(
+        searcher, monkeypatch):
+    monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # "large": not held whole
+    mapped = Searcher(searcher.store.uri, model=MODEL)
+    for _ in range(2):  # the second search of a process starts reading the map
+        mapped.search(QUERIES[0], k=1)
+    assert mapped.index.wait_for_map(60) is not None
+    monkeypatch.setattr(index_side, "MAP_MAX_ROWS", -1)  # past its limit: no map
+    from_store = Searcher(searcher.store.uri, model=MODEL)
+    for _ in range(2):
+        from_store.search(QUERIES[0], k=1)
+    assert from_store.index.wait_for_map(60) is None
+    for mode in ("hybrid", "vector", "keyword"):
+        assert _answers(mapped, mode) == _answers(from_store, mode)
+    every = searcher.store.scan("chunks", ["chunk_id", "path"])
+    ids, paths = every.column("chunk_id").to_pylist(), sorted(set(every.column("path")
+                                                                  .to_pylist()))
+    assert mapped.index.rows(ids) == from_store.index.rows(ids)
+    assert mapped.index.rows_by_row_id(ids) == from_store.index.rows(ids)  # the map alone
+    assert from_store.index.rows_by_row_id(ids) == {}
+    assert {p: sorted(s) for p, s in mapped.index.spans(paths).items()} == \
+        {p: sorted(s) for p, s in from_store.index.spans(paths).items()}
+    assert mapped.index.rows(["not-an-id"]) == {}
+
+
+@pytest.mark.model
+def test_the_row_map_is_left_once_the_chunks_move(searcher, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)
+    shutil.copytree(searcher.store.uri, tmp_path / "store")
+    live = Searcher(str(tmp_path / "store"), model=MODEL)
+    for _ in range(2):
+        assert live.search("reverse a string in place", k=1)[0].path == "native/strings.c"
+    before = live.index.wait_for_map(60)
+    assert before is not None and "native/strings.c" in before.files
+    for table in ("vectors", "chunks"):  # what a run that deleted the file writes
+        live.store.table(table).delete(f"path = {sql_str('native/strings.c')}")
+    assert live.index.row_map() is None  # the map of the old version is not used
+    hits = live.search("reverse a string in place", k=10)
+    assert hits and "native/strings.c" not in {h.path for h in hits}
+    after = live.index.wait_for_map(60)
+    assert after is not None and after is not before
+    assert "native/strings.c" not in after.files
+
+
 @pytest.mark.model
 def test_similar_finds_related_code_and_not_itself(searcher):
     hits = searcher.similar("src/shop/cart.py", 18, k=3)
