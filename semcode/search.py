@@ -245,8 +245,8 @@ class Searcher:
                                          answer.warnings)
             by_keyword = keyword_side.result()
             fused = blend(by_vector, by_keyword, self.vector_share)
-            rows = self.rows([c for c, _ in fused], view, read)  # every candidate's name, kind
             words = set(query_keywords(query).split())
+            rows = self.ranked_rows(fused, wanted, words, view, read)
             scored = sorted(((c, self.rank_score(score, row, words))
                              for c, score in fused if (row := rows.get(c)) is not None),
                             key=lambda pair: -pair[1])
@@ -276,6 +276,21 @@ class Searcher:
                     "index run was interrupted, or is running), so some code is found by "
                     "keyword only — run `semcode index`"]
         return []
+
+    def ranked_rows(self, fused: list[Ranked], wanted: int, words: set[str],
+                    view: OverlayView, read: dict[str, dict] | None) -> dict[str, dict]:
+        """The rows of the candidates that can reach the best ``wanted`` (a hit shows its
+        row; its name, kind and file weigh its score). The rows the keyword side already read
+        are scored first; a candidate whose fused score plus the largest name bonus is below
+        the ``wanted``-th best of those cannot reach them (priors only lower a score), so its
+        row is not read — at the Linux ``drivers/`` size most of the vector side's."""
+        first = self.rows([c for c, _ in fused if c in read], view, read) if read else {}
+        known = sorted((self.rank_score(score, first[c], words) for c, score in fused
+                        if c in first), reverse=True)
+        floor = known[wanted - 1] if len(known) >= wanted else -np.inf
+        rest = [c for c, score in fused if c not in first
+                and max(score + NAME_BONUS, 0.0) >= floor]
+        return {**first, **self.rows(rest, view, read)}
 
     def rank_score(self, fused: float, row: dict, query_words: set[str]) -> float:
         """A candidate's hybrid score: its fused score (``blend``) plus its name bonus, times

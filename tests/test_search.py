@@ -252,6 +252,27 @@ def test_the_row_map_is_left_once_the_chunks_move(searcher, tmp_path, monkeypatc
 
 
 @pytest.mark.model
+def test_rows_that_cannot_reach_the_best_are_not_read_and_the_answers_are_the_same(
+        searcher, monkeypatch):
+    monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # through the store: the
+    monkeypatch.setattr(index_side, "MAP_MAX_ROWS", -1)  # keyword side reads its rows
+    pruned = Searcher(searcher.store.uri, model=MODEL)
+    whole = Searcher(searcher.store.uri, model=MODEL)
+    monkeypatch.setattr(whole, "ranked_rows", lambda fused, wanted, words, view, read:
+                        whole.rows([c for c, _ in fused], view, read))
+    read = {"pruned": 0, "whole": 0}
+    for name, one in (("pruned", pruned), ("whole", whole)):
+        monkeypatch.setattr(one.index, "rows", lambda ids, name=name, reads=one.index.rows:
+                            read.__setitem__(name, read[name] + len(ids)) or reads(ids))
+    for query in QUERIES:
+        for k in (1, 3):
+            assert [(h.chunk_id, h.start_line, h.end_line, h.score)
+                    for h in pruned.search(query, k=k)] == \
+                [(h.chunk_id, h.start_line, h.end_line, h.score) for h in whole.search(query, k=k)]
+    assert read["pruned"] < read["whole"] / 2, read  # the rows read past the keyword side's
+
+
+@pytest.mark.model
 def test_similar_finds_related_code_and_not_itself(searcher):
     hits = searcher.similar("src/shop/cart.py", 18, k=3)
     assert hits
