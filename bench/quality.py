@@ -200,7 +200,14 @@ def main() -> None:
                                           "torch,openvino or all-MiniLM-L6-v2,code")
     parser.add_argument("--report", help="save the report under this name (default: the "
                                          "model, backend and tag)")
+    parser.add_argument("--from-store", action="store_true",
+                        help="search as a large index is searched: through LanceDB and the "
+                             "row map, never the copy in memory (the ranking must not move)")
     args = parser.parse_args()
+    if args.from_store:
+        from semcode import index_side
+
+        index_side.RESIDENT_MAX_ROWS = -1
     if args.compare:
         print(compare(args.model, args.compare.split(","), args.backend))
         return
