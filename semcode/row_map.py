@@ -3,8 +3,8 @@ chunk id, and the line spans of every file. Past ``RESIDENT_MAX_ROWS`` the index
 on disk (``semcode/resident.py`` holds small ones whole), but a search still reads the rows of
 its ~100 candidates by id and the spans of the files whose pieces it merges; through
 LanceDB's id and path indexes each lookup costs 10-20 ms at the Linux ``drivers/`` size,
-while a read by row id costs ~9 ms and spans from memory nothing. The map takes ~55 bytes a
-chunk (~75 MB, read in ~1.6 s, for 1.4M chunks) and belongs to one version of ``chunks``:
+while a read by row id costs ~9 ms and spans from memory nothing. The map takes ~52 bytes a
+chunk (75 MB, read in 1.5-2.1 s, for 1.43M chunks) and belongs to one version of ``chunks``:
 rows read through it are checked against the ids asked for, so a write in between costs a
 lookup, never a wrong row."""
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-MAP_MAX_ROWS = 5_000_000  # ~275 MB at most
+MAP_MAX_ROWS = 20_000_000  # ~1 GB at most (~52 bytes a chunk)
 
 
 class RowMap:
