@@ -48,9 +48,11 @@ class IndexSide:
     @contextmanager
     def one_reading(self) -> Iterator[None]:
         """Within it, this thread's reads answer from the copy in memory as it was at the
-        start (one version of the index for a whole search, and its versions checked once).
-        The copy is first read for a process's second search: a one-shot search (the CLI)
-        reads only the rows it shows, not the whole index (~50 ms for 4,000 chunks)."""
+        start (one version of the index for a whole search, and its versions checked once) —
+        or, for an index too large to hold, through its row map of that start. The copy is
+        first read for a process's second search (the map: started then, in a thread): a
+        one-shot search (the CLI) reads only the rows it shows, not the whole index (~50 ms
+        for 4,000 chunks)."""
         self._searches += 1
         held = self._current(build=self._searches > 1)
         mapped = self._current_map(start=self._searches > 1) if held is None else None
