@@ -29,6 +29,11 @@ DEFAULT_PARSE_TIMEOUT = 20  # seconds one file's chunking may take (a 1 MB file:
 # IVF partitions of the vector index a search probes (past 100,000 vectors): 30 of the 71 at
 # the Linux drivers/ size find 0.96 of the exact top 10, 20 (LanceDB's own) 0.935-0.94 (SCALING.md)
 DEFAULT_NPROBES = 30
+# How many more candidates than asked the vector index returns, re-ranked by their full
+# vectors (1: none). At 1.42M real vectors it moved recall by <= 0.005; on 10M synthetic
+# clustered ones the index's 8-bit copies decide recall: 1 → 0.81-0.84, 2 → 0.945, 5 → 1.0
+# (SCALING.md)
+DEFAULT_REFINE = 1
 # Upper bounds, each with why: a value past them is a typo or a run that never ends.
 LIMITS = {
     "shards": (1024, "each shard is a Dagster partition whose events every run writes "
@@ -40,6 +45,8 @@ LIMITS = {
     "parse_timeout": (3600, "it bounds how long one file can hold a run"),
     "nprobes": (10_000, "an index has one partition per ~20,000 vectors: 10,000 probe every "
                         "partition of 200M vectors"),
+    "refine": (100, "each candidate re-ranked reads its whole vector: 100 reads 5,000 for one "
+                    "search's 50"),
 }
 STORE_DIRNAME = ".semcode"
 # Bump when the chunker would cut the same file differently: stores then re-chunk every
@@ -60,7 +67,7 @@ ENV_VARS = {
     "branch": "SEMCODE_BRANCH", "remote": "SEMCODE_REMOTE",
     "shard_runs": "SEMCODE_SHARD_RUNS", "repos": "SEMCODE_REPOS",
     "max_file_bytes": "SEMCODE_MAX_FILE_BYTES", "parse_timeout": "SEMCODE_PARSE_TIMEOUT",
-    "nprobes": "SEMCODE_NPROBES",
+    "nprobes": "SEMCODE_NPROBES", "refine": "SEMCODE_REFINE",
 }
 # How a backfill of every shard runs: one run that parses the shards in a process pool
 # (one machine), or one run per shard (one pod per shard under Kubernetes).
@@ -91,6 +98,7 @@ class Settings:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     parse_timeout: int = DEFAULT_PARSE_TIMEOUT  # seconds, per file (semcode/sandbox.py)
     nprobes: int = DEFAULT_NPROBES  # vector index partitions a search probes
+    refine: int = DEFAULT_REFINE  # candidates per hit the vector index re-ranks exactly
     shard_runs: str = "one"
     # Several repositories in one deployment (SEMCODE_REPOS="api=/src/api web=/src/web"):
     # name=path pairs, each indexed into a store of its own; empty: the one ``repo``.

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.query import MatchQuery
 
-from semcode.config import DEFAULT_NPROBES
+from semcode.config import DEFAULT_NPROBES, DEFAULT_REFINE
 from semcode.errors import StoreError, as_damage
 from semcode.identifiers import query_keywords
 from semcode.overlay_view import OverlayView
@@ -31,9 +31,11 @@ MAX_QUERY_WORDS = 256  # keywords sent to the full-text index (a query's usually
 class IndexSide:
     """The store's ``vectors`` and ``chunks`` as a search reads them."""
 
-    def __init__(self, store: Store, nprobes: int = DEFAULT_NPROBES):
+    def __init__(self, store: Store, nprobes: int = DEFAULT_NPROBES,
+                 refine: int = DEFAULT_REFINE):
         self.store = store
         self.nprobes = nprobes  # partitions of the ANN index probed, when there is one
+        self.refine = refine  # candidates per hit it re-ranks by their whole vectors
         self.vectors = store.table("vectors")
         self.chunks = store.table("chunks")
         self.columns = HIT_COLUMNS + [c for c in PART_COLUMNS if c in self.chunks.schema.names]
@@ -161,6 +163,8 @@ class IndexSide:
         query = self.vectors.search(np.asarray(vector, dtype=np.float32),
                                     vector_column_name="vector") \
             .distance_type("cosine").nprobes(self.nprobes)  # type: ignore[attr-defined]
+        if self.refine > 1:
+            query = query.refine_factor(self.refine)
         if where:
             query = query.where(where, prefilter=True)
         rows = query.select(["chunk_id", "path", "_distance"]).limit(limit).to_arrow()

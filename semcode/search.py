@@ -29,6 +29,7 @@ from semcode.config import (
     DEFAULT_MODEL,
     DEFAULT_NPROBES,
     DEFAULT_PARSE_TIMEOUT,
+    DEFAULT_REFINE,
     SEARCH_MODES,
     Settings,
 )
@@ -93,7 +94,8 @@ class Searcher:
                  depth: int = DEPTH, kind_prior: float = OTHER_KINDS_PRIOR,
                  stub_prior: float = STUB_PRIOR, hook_prior: float = HOOK_PRIOR,
                  checkout: str | Path | None = None,
-                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT, nprobes: int = DEFAULT_NPROBES):
+                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT, nprobes: int = DEFAULT_NPROBES,
+                 refine: int = DEFAULT_REFINE):
         self.store = Store(store_uri, create=False)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="semcode-keyword")
         if not self.store.has("vectors"):
@@ -113,7 +115,7 @@ class Searcher:
         self.model_id = model_id(model)
         self.embedder = shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend,
                                         for_queries=True)
-        self.index = IndexSide(self.store, nprobes)
+        self.index = IndexSide(self.store, nprobes, refine)
         self.vector_share = vector_share if vector_share is not None else \
             STATIC_VECTOR_SHARE if is_static(model) else VECTOR_SHARE
         self.depth = depth
@@ -130,7 +132,8 @@ class Searcher:
         """The searcher of a repository's index as its settings say, over its checkout."""
         return cls(settings.store_uri, model=settings.model, device=settings.device,
                    backend=settings.backend, checkout=settings.repo,
-                   parse_timeout=settings.parse_timeout, nprobes=settings.nprobes)
+                   parse_timeout=settings.parse_timeout, nprobes=settings.nprobes,
+                   refine=settings.refine)
 
     def document_encoder(self, model: str, device: str, backend: str) -> Embedder:
         """What embeds the overlay's chunks: the index's way of embedding code (the query

@@ -103,3 +103,36 @@ def test_a_search_probes_the_partitions_it_is_told(tmp_path, monkeypatch):
     assert Settings.from_env({"SEMCODE_NPROBES": "40"}).nprobes == 40
     with pytest.raises(ConfigError, match="SEMCODE_NPROBES"):
         Settings.from_env({"SEMCODE_NPROBES": "0"})
+
+
+def test_a_search_re_ranks_the_candidates_it_is_told_by_their_whole_vectors(tmp_path,
+                                                                            monkeypatch):
+    from lancedb.index import IvfPq
+
+    from semcode import index_side
+    from semcode.config import ConfigError, Settings
+
+    monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # through LanceDB's index
+    store = Store(str(tmp_path / "store"))
+    store.chunks()
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((4000, 16)).astype(np.float32)
+    ids = [f"c{i}" for i in range(4000)]
+    table = _vectors_table(store, vectors)
+    table.create_index("vector", config=IvfPq(distance_type="cosine", num_partitions=4,
+                                              num_sub_vectors=2, num_bits=4))  # coarse codes
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def recall(refine: int) -> float:
+        side = index_side.IndexSide(store, nprobes=4, refine=refine)
+        found = 0
+        for q in rng.standard_normal((20, 16)).astype(np.float32):
+            exact = {ids[i] for i in np.argsort(-(unit @ q))[:10]}
+            found += len(exact & {cid for cid, _ in side.vector_ranking(q, 10, None)})
+        return found / 200
+
+    assert recall(100) >= 0.95 > recall(10) > recall(1)
+    assert Settings.from_env({"SEMCODE_REFINE": "5"}).refine == 5
+    assert Settings().refine == 1
+    with pytest.raises(ConfigError, match="SEMCODE_REFINE"):
+        Settings.from_env({"SEMCODE_REFINE": "101"})
