@@ -1,6 +1,8 @@
 """The search indexes at scale: rows written since an index was last brought up to date are
 still found, and the table is compacted only once they are a few percent of it."""
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -75,11 +77,10 @@ def test_the_ann_index_has_partitions_of_bounded_size(tmp_path):
     assert hit.column("chunk_id").to_pylist() == ["c7"]
 
 
-def test_a_search_probes_the_partitions_it_is_told(tmp_path, monkeypatch):
-    from lancedb.index import IvfFlat
-
+def _recall_through(tmp_path, monkeypatch, config) -> Callable[..., float]:
+    """Recall@10 against exact search of 20 random queries over 4,000 random vectors indexed
+    with ``config``, searched as an index side with the given settings searches."""
     from semcode import index_side
-    from semcode.config import ConfigError, Settings
 
     monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # through LanceDB's index
     store = Store(str(tmp_path / "store"))
@@ -87,19 +88,28 @@ def test_a_search_probes_the_partitions_it_is_told(tmp_path, monkeypatch):
     rng = np.random.default_rng(1)
     vectors = rng.standard_normal((4000, 16)).astype(np.float32)
     ids = [f"c{i}" for i in range(4000)]
-    table = _vectors_table(store, vectors)
-    table.create_index("vector", config=IvfFlat(distance_type="cosine", num_partitions=32))
+    _vectors_table(store, vectors).create_index("vector", config=config)
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
-    def recall(nprobes: int) -> float:
-        side = index_side.IndexSide(store, nprobes)
+    def recall(**settings: int) -> float:
+        side = index_side.IndexSide(store, **settings)
         found = 0
         for q in rng.standard_normal((20, 16)).astype(np.float32):
             exact = {ids[i] for i in np.argsort(-(unit @ q))[:10]}
             found += len(exact & {cid for cid, _ in side.vector_ranking(q, 10, None)})
         return found / 200
 
-    assert recall(32) == 1.0 > recall(1)
+    return recall
+
+
+def test_a_search_probes_the_partitions_it_is_told(tmp_path, monkeypatch):
+    from lancedb.index import IvfFlat
+
+    from semcode.config import ConfigError, Settings
+
+    recall = _recall_through(tmp_path, monkeypatch,
+                             IvfFlat(distance_type="cosine", num_partitions=32))
+    assert recall(nprobes=32) == 1.0 > recall(nprobes=1)
     assert Settings.from_env({"SEMCODE_NPROBES": "40"}).nprobes == 40
     with pytest.raises(ConfigError, match="SEMCODE_NPROBES"):
         Settings.from_env({"SEMCODE_NPROBES": "0"})
@@ -109,29 +119,12 @@ def test_a_search_re_ranks_the_candidates_it_is_told_by_their_whole_vectors(tmp_
                                                                             monkeypatch):
     from lancedb.index import IvfPq
 
-    from semcode import index_side
     from semcode.config import ConfigError, Settings
 
-    monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # through LanceDB's index
-    store = Store(str(tmp_path / "store"))
-    store.chunks()
-    rng = np.random.default_rng(1)
-    vectors = rng.standard_normal((4000, 16)).astype(np.float32)
-    ids = [f"c{i}" for i in range(4000)]
-    table = _vectors_table(store, vectors)
-    table.create_index("vector", config=IvfPq(distance_type="cosine", num_partitions=4,
-                                              num_sub_vectors=2, num_bits=4))  # coarse codes
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-    def recall(refine: int) -> float:
-        side = index_side.IndexSide(store, nprobes=4, refine=refine)
-        found = 0
-        for q in rng.standard_normal((20, 16)).astype(np.float32):
-            exact = {ids[i] for i in np.argsort(-(unit @ q))[:10]}
-            found += len(exact & {cid for cid, _ in side.vector_ranking(q, 10, None)})
-        return found / 200
-
-    assert recall(100) >= 0.95 > recall(10) > recall(1)
+    recall = _recall_through(tmp_path, monkeypatch, IvfPq(  # coarse codes
+        distance_type="cosine", num_partitions=4, num_sub_vectors=2, num_bits=4))
+    assert recall(nprobes=4, refine=100) >= 0.95 > recall(nprobes=4, refine=10) > \
+        recall(nprobes=4, refine=1)
     assert Settings.from_env({"SEMCODE_REFINE": "5"}).refine == 5
     assert Settings().refine == 1
     with pytest.raises(ConfigError, match="SEMCODE_REFINE"):
