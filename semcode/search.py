@@ -8,8 +8,9 @@
   then priors by kind, file and name (a stub, a language's hooks).
 
 Filters (language, path globs, kind) are applied before ranking — a prefilter on both
-sides — and are built only from escaped literals. Path globs are matched against the
-manifest in Python (gitignore-style patterns), never passed to SQL as patterns.
+sides — and are built only from escaped literals (``semcode/filters.py``). Path globs are
+matched against the manifest in Python (gitignore-style patterns), never passed to SQL as
+patterns.
 """
 
 from collections.abc import Sequence
@@ -43,11 +44,11 @@ from semcode.errors import (
     as_damage,
     first_line,
 )
-from semcode.globs import compile_path_globs
+from semcode.filters import Filters, prefilter, scope_of
 from semcode.hits import WORKTREE, Answer, Hit
 from semcode.identifiers import query_keywords
 from semcode.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
-from semcode.languages import is_hook, known_kinds, known_languages
+from semcode.languages import is_hook
 from semcode.merging import merge_pieces
 from semcode.model_files import model_id
 from semcode.overlay import Overlay
@@ -72,7 +73,6 @@ from semcode.store import Store, sql_in, sql_str
 
 __all__ = ["Answer", "Hit", "Searcher", "blend", "name_match"]
 
-Filters = Sequence[str]
 DEPTH = 50  # candidates per side before fusion
 
 MAX_K = 1_000
@@ -161,40 +161,13 @@ class Searcher:
     # -- filters -----------------------------------------------------------------------------
     def scope(self, languages: Filters = (), paths: Filters = (), kinds: Filters = (),
               view: OverlayView | None = None) -> Scope:
-        """The filters as values, checked: paths are the files (the index's and the
-        overlay's) that the globs match."""
-        if any("\0" in value for value in (*languages, *paths, *kinds)):
-            raise QueryError("a filter value contains a NUL byte")
-        unknown = sorted(set(languages) - set(known_languages()))
-        if unknown:
-            raise QueryError(f"unknown language {', '.join(unknown)} — choose from "
-                             f"{', '.join(known_languages())}")
-        unknown = sorted(set(kinds) - set(known_kinds()))
-        if unknown:
-            raise QueryError(f"unknown kind {', '.join(unknown)} — choose from "
-                             f"{', '.join(known_kinds())}")
-        return Scope(languages=frozenset(languages) or None, kinds=frozenset(kinds) or None,
-                     paths=frozenset(self.matching_paths(paths, view)) if paths else None)
+        """The filters as values, checked (``semcode/filters.py``)."""
+        return scope_of(self.store, languages, paths, kinds, view)
 
     def where(self, languages: Filters = (), paths: Filters = (),
               kinds: Filters = ()) -> str | None:
         """The prefilter for these filters; ``"false"`` when a glob matches no file."""
-        return self.sql(self.scope(languages, paths, kinds))
-
-    @staticmethod
-    def sql(scope: Scope) -> str | None:
-        clauses = [sql_in(column, sorted(values)) for column, values in (
-            ("language", scope.languages), ("kind", scope.kinds), ("path", scope.paths))
-            if values is not None]
-        return " AND ".join(clauses) or None
-
-    def matching_paths(self, globs: Filters, view: OverlayView | None = None) -> list[str]:
-        spec = compile_path_globs(globs)
-        rows = self.store.scan("files", ["path"], f"status = {sql_str(INDEXED)}")
-        hidden = view.hidden if view is not None else frozenset()
-        paths = [p for p in rows.column("path").to_pylist() if p not in hidden]
-        paths += view.indexed_paths() if view is not None else []
-        return [p for p in paths if spec.match_file(p)]
+        return prefilter(self.scope(languages, paths, kinds))
 
     # -- queries -----------------------------------------------------------------------------
     def search(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
@@ -223,7 +196,7 @@ class Searcher:
         answer = Answer(hits=[], warnings=self.warnings(mode))
         view = self.worktree(answer.warnings)
         scope = self.scope(languages, paths, kinds, view)
-        where = self.sql(scope)
+        where = prefilter(scope)
         if scope.paths == frozenset():
             answer.warnings.append(
                 f"no file of the index or the working tree matches the path filter "
@@ -351,7 +324,7 @@ class Searcher:
         scope = self.scope(languages, paths, kinds, view)
         if scope.paths == frozenset():
             return []
-        filters = [f for f in (self.sql(scope),
+        filters = [f for f in (prefilter(scope),
                                f"NOT {sql_in('chunk_id', exclude)}" if exclude else "") if f]
         indexed = self.index.vector_ranking(vector, k, " AND ".join(filters) or None,
                                             view.hidden, self.index.hidden_count(view))
