@@ -221,11 +221,8 @@ class Searcher:
                                          answer.warnings)
             by_keyword = keyword_side.result()
             fused = blend(by_vector, by_keyword, self.vector_share)
-            words = set(query_keywords(query).split())
-            rows = self.ranked_rows(fused, wanted, words, view, read)
-            scored = sorted(((c, self.rank_score(score, row, words))
-                             for c, score in fused if (row := rows.get(c)) is not None),
-                            key=lambda pair: -pair[1])
+            scored, rows = self.ranked(fused, wanted, set(query_keywords(query).split()),
+                                       view, read)
             sides = {c: "vector" for c, _ in by_vector}
             for c, _ in by_keyword:
                 sides[c] = "both" if c in sides else "keyword"
@@ -253,20 +250,23 @@ class Searcher:
                     "keyword only — run `semcode index`"]
         return []
 
-    def ranked_rows(self, fused: list[Ranked], wanted: int, words: set[str],
-                    view: OverlayView, read: dict[str, dict] | None) -> dict[str, dict]:
-        """The rows of the candidates that can reach the best ``wanted`` (a hit shows its
-        row; its name, kind and file weigh its score). The rows the keyword side already read
-        are scored first; a candidate whose fused score plus the largest name bonus is below
-        the ``wanted``-th best of those cannot reach them (priors only lower a score), so its
-        row is not read — at the Linux ``drivers/`` size most of the vector side's."""
-        first = self.rows([c for c, _ in fused if c in read], view, read) if read else {}
-        known = sorted((self.rank_score(score, first[c], words) for c, score in fused
-                        if c in first), reverse=True)
+    def ranked(self, fused: list[Ranked], wanted: int, words: set[str], view: OverlayView,
+               read: dict[str, dict] | None) -> tuple[list[Ranked], dict[str, dict]]:
+        """The candidates by hybrid score, best first, and their rows (a hit shows its row;
+        its name, kind and file weigh its score) — of those that can reach the best
+        ``wanted``. The rows the keyword side already read are scored first; a candidate
+        whose fused score plus the largest name bonus is below the ``wanted``-th best of those
+        cannot reach them (priors only lower a score), so its row is not read — at the Linux
+        ``drivers/`` size most of the vector side's."""
+        rows = self.rows([c for c, _ in fused if c in read], view, read) if read else {}
+        scores = {c: self.rank_score(score, rows[c], words) for c, score in fused if c in rows}
+        known = sorted(scores.values(), reverse=True)
         floor = known[wanted - 1] if len(known) >= wanted else -np.inf
-        rest = [c for c, score in fused if c not in first
-                and max(score + NAME_BONUS, 0.0) >= floor]
-        return {**first, **self.rows(rest, view, read)}
+        rest = self.rows([c for c, score in fused if c not in rows
+                          and max(score + NAME_BONUS, 0.0) >= floor], view, read)
+        scores |= {c: self.rank_score(score, rest[c], words) for c, score in fused if c in rest}
+        return sorted(((c, scores[c]) for c, _ in fused if c in scores),
+                      key=lambda pair: -pair[1]), {**rows, **rest}
 
     def rank_score(self, fused: float, row: dict, query_words: set[str]) -> float:
         """A candidate's hybrid score: its fused score (``blend``) plus its name bonus, times

@@ -258,8 +258,13 @@ def test_rows_that_cannot_reach_the_best_are_not_read_and_the_answers_are_the_sa
     monkeypatch.setattr(index_side, "MAP_MAX_ROWS", -1)  # keyword side reads its rows
     pruned = Searcher(searcher.store.uri, model=MODEL)
     whole = Searcher(searcher.store.uri, model=MODEL)
-    monkeypatch.setattr(whole, "ranked_rows", lambda fused, wanted, words, view, read:
-                        whole.rows([c for c, _ in fused], view, read))
+
+    def every_row(fused, wanted, words, view, read):  # what a search read before
+        rows = whole.rows([c for c, _ in fused], view, read)
+        return sorted(((c, whole.rank_score(score, rows[c], words)) for c, score in fused
+                       if c in rows), key=lambda pair: -pair[1]), rows
+
+    monkeypatch.setattr(whole, "ranked", every_row)
     read = {"pruned": 0, "whole": 0}
     for name, one in (("pruned", pruned), ("whole", whole)):
         monkeypatch.setattr(one.index, "rows", lambda ids, name=name, reads=one.index.rows:
