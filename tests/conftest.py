@@ -77,3 +77,17 @@ def index_on(root: Path, model: str) -> tuple[Path, str, object]:
     report = run_index_job(Settings(repo=str(repo), store=store, model=model))
     assert report.ok, report.text()
     return repo, store, report
+
+
+SEARCH_MODEL = "all-MiniLM-L6-v2"
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory):
+    """A searcher of the fixture repository's index (built once per test module)."""
+    from semcode.search import Searcher
+    from tests.dagster_helpers import index_fixture_repo
+
+    _, store, result = index_fixture_repo(tmp_path_factory.mktemp("search"))
+    assert result.success
+    return Searcher(store, model=SEARCH_MODEL)
