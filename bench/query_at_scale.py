@@ -79,9 +79,8 @@ def timed(table, queries: np.ndarray, exact: bool, nprobes: int = 0,
     for q in queries:
         query = table.search(q).distance_type("cosine").limit(10 if exact else depth) \
             .select(["chunk_id"])
-        query = query.bypass_vector_index() if exact else query.nprobes(nprobes)
-        if refine > 1:
-            query = query.refine_factor(refine)
+        query = query.bypass_vector_index() if exact else \
+            query.nprobes(nprobes).refine_factor(max(refine, 1))  # as a search does
         t0 = time.perf_counter()
         ids = query.to_arrow().column("chunk_id").to_pylist()[:10]
         times.append(1000 * (time.perf_counter() - t0))

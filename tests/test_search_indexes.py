@@ -52,10 +52,11 @@ def test_a_small_write_is_searched_beside_the_index_and_a_large_one_is_folded_in
     assert _keyword_hits(store, "brandnew") == ["fresh"]
 
 
-def _vectors_table(store: Store, vectors: np.ndarray):
-    """A ``vectors`` table of these rows, chunk ``c<i>`` (also its path) for row i."""
+def _vectors_table(store: Store, vectors: np.ndarray, first: int = 0):
+    """A ``vectors`` table of these rows (added to it, when there is one), chunk ``c<i>``
+    (also its path) for row i, counted from ``first``."""
     rows, width = vectors.shape
-    ids = pa.array([f"c{i}" for i in range(rows)])
+    ids = pa.array([f"c{i}" for i in range(first, first + rows)])
     table = store.table("vectors", vectors_schema(width))
     table.add(pa.Table.from_arrays(
         [ids, ids, pa.array(["m"] * rows), ids, pa.array(["c"] * rows),
@@ -129,3 +130,36 @@ def test_a_search_re_ranks_the_candidates_it_is_told_by_their_whole_vectors(tmp_
     assert Settings().refine == 1
     with pytest.raises(ConfigError, match="SEMCODE_REFINE"):
         Settings.from_env({"SEMCODE_REFINE": "101"})
+
+
+def test_the_vector_side_scores_cosines_whether_or_not_rows_lie_outside_the_ann_index(
+        tmp_path, monkeypatch):
+    """LanceDB's IVF-HNSW-SQ answers a table its index covers whole with the 8-bit copies'
+    squared distance (twice the cosine distance, roughly) and a table with rows outside it
+    with the exact cosine distance: the vector side re-ranks by the whole vectors, so a
+    score is a cosine either way (the blend and the working tree's own scores assume it)."""
+    from semcode import index_side
+
+    monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # through LanceDB's index
+    store = Store(str(tmp_path / "store"))
+    store.chunks()
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((3000, 16)).astype(np.float32)
+    table = _vectors_table(store, vectors)
+    table.create_index("vector", config=ann_config(3000))
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = rng.standard_normal((5, 16)).astype(np.float32)
+
+    def scores_are_cosines() -> None:
+        side = index_side.IndexSide(store)
+        for q in queries:
+            ranked = side.vector_ranking(q, 10, None)
+            exact = {f"c{i}": float(unit[i] @ q / np.linalg.norm(q)) for i in range(len(unit))}
+            assert [s for _, s in ranked] == pytest.approx([exact[c] for c, _ in ranked],
+                                                           abs=1e-5)
+
+    scores_are_cosines()  # every row in the index
+    vectors = np.concatenate([vectors, rng.standard_normal((2, 16)).astype(np.float32)])
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    _vectors_table(store, vectors[3000:], first=3000)
+    scores_are_cosines()  # two rows outside it
