@@ -15,7 +15,9 @@ from lancedb.query import MatchQuery
 from semcode.config import DEFAULT_NPROBES, DEFAULT_REFINE
 from semcode.errors import StoreError, as_damage
 from semcode.identifiers import query_keywords
+from semcode.indexed_version import IndexedVersion, read_indexed_version, vector_query
 from semcode.overlay_view import OverlayView
+from semcode.per_version import Moved, PerVersion
 from semcode.ranking import Ranked
 from semcode.resident import RESIDENT_MAX_ROWS, Resident
 from semcode.row_map import MAP_MAX_ROWS, RowMap
@@ -43,26 +45,31 @@ class IndexSide:
         self._too_big: tuple[int, int] | None = None  # the versions found past the limit
         self._pinned = threading.local()  # a search's own copy, for the thread it runs on
         self._searches = 0
-        self._map: RowMap | None = None  # where a large index's chunks lie (row_map.py)
-        self._mapping: threading.Thread | None = None  # reading a newer one
-        self._map_too_big: int | None = None  # the version of chunks found past the limit
+        # a large index's, read in threads: where its chunks lie (row_map.py), its vectors
+        # as their ANN index last saw them (indexed_version.py)
+        self._map = PerVersion("semcode-row-map", self._read_map)
+        self._indexed = PerVersion("semcode-indexed-vectors", self._read_indexed)
 
     @contextmanager
     def one_reading(self) -> Iterator[None]:
         """Within it, this thread's reads answer from the copy in memory as it was at the
         start (one version of the index for a whole search, and its versions checked once) —
-        or, for an index too large to hold, through its row map of that start. The copy is
-        first read for a process's second search (the map: started then, in a thread): a
-        one-shot search (the CLI) reads only the rows it shows, not the whole index (~50 ms
-        for 4,000 chunks)."""
+        or, for an index too large to hold, through its row map and indexed version of that
+        start. The copy is first read for a process's second search (the others: started
+        then, in threads): a one-shot search (the CLI) reads only the rows it shows, not the
+        whole index (~50 ms for 4,000 chunks)."""
         self._searches += 1
-        held = self._current(build=self._searches > 1)
-        mapped = self._current_map(start=self._searches > 1) if held is None else None
-        self._pinned.held, self._pinned.map, self._pinned.on = held, mapped, True
+        again = self._searches > 1
+        held = self._current(build=again)
+        mapped = self._current_map(start=again) if held is None else None
+        indexed = self._current_indexed(start=again) if held is None else None
+        self._pinned.held, self._pinned.map, self._pinned.indexed = held, mapped, indexed
+        self._pinned.on = True
         try:
             yield
         finally:
-            self._pinned.held, self._pinned.map, self._pinned.on = None, None, False
+            self._pinned.held, self._pinned.map, self._pinned.indexed = None, None, None
+            self._pinned.on = False
 
     def resident(self) -> Resident | None:
         """The index in memory (``semcode/resident.py``) when it is small: the search's own
@@ -76,6 +83,13 @@ class IndexSide:
         return self._pinned.map if getattr(self._pinned, "on", False) else \
             self._current_map(start=False)
 
+    def indexed_version(self) -> IndexedVersion | None:
+        """A large index's vectors as their ANN index last saw them and the writes since
+        (``semcode/indexed_version.py``): the search's own (``one_reading``), else the
+        current one."""
+        return self._pinned.indexed if getattr(self._pinned, "on", False) else \
+            self._current_indexed(start=False)
+
     def _current_map(self, start: bool) -> RowMap | None:
         """The map of the current version of ``chunks``, when it has been read; when not (and
         ``start``), it is read in a thread — meanwhile lookups go to the store. Only for an
@@ -84,34 +98,35 @@ class IndexSide:
             version = self.chunks.version
         except (RuntimeError, OSError, ValueError):
             return None
-        held = self._map
-        if held is not None and held.version == version:
-            return held
         big = self._too_big is not None and self._too_big[0] == version
-        if start and big and version != self._map_too_big and \
-                (self._mapping is None or not self._mapping.is_alive()):
-            self._mapping = threading.Thread(target=self._read_map, args=(version,),
-                                             name="semcode-row-map", daemon=True)
-            self._mapping.start()
-        return None
+        return self._map.current(version, start and big)
 
-    def _read_map(self, version: int) -> None:
+    def _read_map(self, version: int) -> RowMap | None:
+        if self.chunks.count_rows() > MAP_MAX_ROWS:
+            return None
+        rows = self.chunks.search().select(["chunk_id", "path", "start_line",
+                                            "end_line"]).with_row_id(True).to_arrow()
+        if self.chunks.version != version:  # a write while it was read
+            raise Moved
+        return RowMap(version, rows)
+
+    def _current_indexed(self, start: bool) -> IndexedVersion | None:
+        """The current version of ``vectors`` as its index's own and the writes since, when
+        it has been read (and needed: None once the index covers it whole); as the map."""
         try:
-            if self.chunks.count_rows() > MAP_MAX_ROWS:
-                self._map_too_big = version
-                return
-            rows = self.chunks.search().select(["chunk_id", "path", "start_line",
-                                                "end_line"]).with_row_id(True).to_arrow()
-            if self.chunks.version != version:  # a write while it was read: the next search
-                return  # reads the map again
-            self._map = RowMap(version, rows)
-        except (RuntimeError, OSError, ValueError):  # damage or a write: lookups answer
-            return
+            version = self.vectors.version
+        except (RuntimeError, OSError, ValueError):
+            return None
+        big = self._too_big is not None and self._too_big[1] == version
+        return self._indexed.current(version, start and big)
+
+    def _read_indexed(self, version: int) -> IndexedVersion | None:
+        return read_indexed_version(lambda: self.store.table("vectors"), version)
 
     def wait_for_map(self, timeout: float | None = None) -> RowMap | None:
-        """The map once the read under way (if any) is done (for tests and benchmarks)."""
-        if self._mapping is not None:
-            self._mapping.join(timeout)
+        """The map once the reads under way (if any) are done (for tests and benchmarks)."""
+        self._map.wait(timeout)
+        self._indexed.wait(timeout)
         return self._current_map(start=False)
 
     def _current(self, build: bool) -> Resident | None:
@@ -160,17 +175,13 @@ class IndexSide:
         if where is None and (held := self.resident()) is not None:
             return held.vector_ranking(vector, k, hidden)
         where, limit = self._hiding(where, hidden, count, k)
-        query = self.vectors.search(np.asarray(vector, dtype=np.float32),
-                                    vector_column_name="vector") \
-            .distance_type("cosine").nprobes(self.nprobes)  # type: ignore[attr-defined]
-        # re-ranked by the whole vectors even at 1: LanceDB's IVF-HNSW-SQ answers a table
-        # its index covers whole with the 8-bit copies' squared distance (~2x the cosine
-        # distance), and one with rows outside it with the cosine distance — scores a blend
-        # and the working tree's own cosines must meet on (+~1 ms at Linux drivers/)
-        query = query.refine_factor(max(self.refine, 1))
-        if where:
-            query = query.where(where, prefilter=True)
-        rows = query.select(["chunk_id", "path", "_distance"]).limit(limit).to_arrow()
+        if where is None and (indexed := self.indexed_version()) is not None:
+            rows = indexed.nearest(vector, limit, self.nprobes, self.refine)
+        else:
+            query = vector_query(self.vectors, vector, limit, self.nprobes, self.refine)
+            if where:
+                query = query.where(where, prefilter=True)
+            rows = query.select(["chunk_id", "path", "_distance"]).to_arrow()
         return _unhidden(rows, hidden, k, lambda d: 1.0 - float(d), "_distance")
 
     def keyword_ranking(self, query: str, k: int, where: str | None,

@@ -163,3 +163,63 @@ def test_the_vector_side_scores_cosines_whether_or_not_rows_lie_outside_the_ann_
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     _vectors_table(store, vectors[3000:], first=3000)
     scores_are_cosines()  # two rows outside it
+
+
+def test_a_large_index_searches_its_index_s_own_version_and_the_writes_since_as_one(
+        tmp_path, monkeypatch):
+    """After a push, a long-lived searcher searches the version of ``vectors`` that its ANN
+    index covers whole (no row mask), less the chunks deleted since, plus the ones added
+    since scored in memory: the answer of the current version, scores included (both
+    re-rank enough candidates here to be exact); a deleted chunk is never answered, an
+    added one is."""
+    from semcode import index_side
+
+    monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # "large"
+    store = Store(str(tmp_path / "store"))
+    store.chunks()
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((3040, 16)).astype(np.float32)
+    queries = rng.standard_normal((12, 16)).astype(np.float32)
+    vectors[3000] = queries[1] * 2  # to be added: the nearest there is to query 1
+    table = _vectors_table(store, vectors[:3000])
+    table.create_index("vector", config=ann_config(3000))
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact = [[f"c{i}" for i in np.argsort(-(unit[:3000] @ q))[:12]] for q in queries]
+    gone = [exact[0][0], *exact[2]]  # query 2 loses all its 12 nearest: a deeper look
+    table.delete(f"chunk_id IN ({', '.join(repr(c) for c in gone)})")
+    _vectors_table(store, vectors[3000:], first=3000)
+
+    live = index_side.IndexSide(store, refine=20)
+    for _ in range(2):  # the second search starts the reads
+        with live.one_reading():
+            pass
+    live.wait_for_map(60)
+    indexed = live.indexed_version()
+    assert indexed is not None and indexed.version == store.table("vectors").version
+    assert indexed.base.version < indexed.version
+    assert sorted(indexed.deleted.to_pylist()) == sorted(gone)
+    assert indexed.added.num_rows == 40
+    current = index_side.IndexSide(store, refine=20)  # never reads it: the store's version
+    kept = np.array([f"c{i}" not in gone for i in range(3040)])
+    for q in queries:
+        with live.one_reading():
+            got = live.vector_ranking(q, 10, None)
+        want = current.vector_ranking(q, 10, None)
+        scores = np.where(kept, unit @ q / np.linalg.norm(q), -2.0)
+        assert [c for c, _ in got] == [c for c, _ in want] == \
+            [f"c{i}" for i in np.argsort(-scores)[:10]]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-5)
+    with live.one_reading():
+        assert live.vector_ranking(queries[1], 1, None)[0][0] == "c3000"
+        assert exact[0][0] not in {c for c, _ in live.vector_ranking(queries[0], 10, None)}
+        deeper = [c for c, _ in live.vector_ranking(queries[2], 10, None)]
+    assert len(deeper) == 10 and not set(deeper) & set(gone)
+
+    store.table("vectors").optimize()  # the index covers the table whole again: not needed
+    caught_up = index_side.IndexSide(store)
+    for _ in range(2):
+        with caught_up.one_reading():
+            pass
+    caught_up.wait_for_map(60)
+    assert store.table("vectors").index_stats("vector_idx").num_unindexed_rows == 0
+    assert caught_up.indexed_version() is None
