@@ -175,14 +175,23 @@ class IndexSide:
         if where is None and (held := self.resident()) is not None:
             return held.vector_ranking(vector, k, hidden)
         where, limit = self._hiding(where, hidden, count, k)
-        if where is None and (indexed := self.indexed_version()) is not None:
-            rows = indexed.nearest(vector, limit, self.nprobes, self.refine)
-        else:
+        rows = self._nearest_indexed(vector, limit) if where is None else None
+        if rows is None:
             query = vector_query(self.vectors, vector, limit, self.nprobes, self.refine)
             if where:
                 query = query.where(where, prefilter=True)
             rows = query.select(["chunk_id", "path", "_distance"]).to_arrow()
         return _unhidden(rows, hidden, k, lambda d: 1.0 - float(d), "_distance")
+
+    def _nearest_indexed(self, vector: np.ndarray, limit: int) -> pa.Table | None:
+        """The nearest ``limit`` through the indexed version, when there is one and its
+        version can still be read (a cleanup may remove it: the current version answers)."""
+        if (indexed := self.indexed_version()) is None:
+            return None
+        try:
+            return indexed.nearest(vector, limit, self.nprobes, self.refine)
+        except (RuntimeError, OSError, ValueError):
+            return None
 
     def keyword_ranking(self, query: str, k: int, where: str | None,
                         warnings: list[str] | None = None, hidden: frozenset[str] = frozenset(),

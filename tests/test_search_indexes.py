@@ -215,6 +215,13 @@ def test_a_large_index_searches_its_index_s_own_version_and_the_writes_since_as_
         deeper = [c for c, _ in live.vector_ranking(queries[2], 10, None)]
     assert len(deeper) == 10 and not set(deeper) & set(gone)
 
+    def cleaned_up(*_):
+        raise OSError("Not found: vectors.lance/_versions/3.manifest")
+    monkeypatch.setattr(type(indexed), "nearest", cleaned_up)  # the current version answers
+    with live.one_reading():
+        assert live.vector_ranking(queries[1], 3, None) == current.vector_ranking(queries[1],
+                                                                                  3, None)
+
     store.table("vectors").optimize()  # the index covers the table whole again: not needed
     caught_up = index_side.IndexSide(store)
     for _ in range(2):
