@@ -52,19 +52,30 @@ def finished_runs(home: Path) -> list:
 
     os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.get() as instance:
-        runs = instance.get_runs(filters=dg.RunsFilter(
+        records = instance.get_run_records(filters=dg.RunsFilter(
             statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
             tags={"dagster/sensor_name": "git_push_sensor"}))
         out = []
-        for run in reversed(runs):
+        for record in reversed(records):
+            run = record.dagster_run
             stats = instance.get_run_stats(run.run_id)
             checks = [r.event_log_entry.dagster_event.event_specific_data.passed
                       for r in instance.get_records_for_run(
                           run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records]
             out.append({"run_id": run.run_id, "status": run.status.value,
+                        "created": record.create_timestamp.timestamp(),
+                        **{stage: _when(instance, run.run_id, kind) for stage, kind in (
+                            ("dequeued", dg.DagsterEventType.RUN_DEQUEUED),
+                            ("starting", dg.DagsterEventType.RUN_STARTING))},
                         "start": stats.start_time, "end": stats.end_time,
                         "checks_passed": bool(checks) and all(checks)})
         return out
+
+
+def _when(instance, run_id: str, kind) -> float | None:
+    """When the run's first event of ``kind`` was logged."""
+    found = instance.get_records_for_run(run_id, of_type=kind, limit=1).records
+    return found[0].event_log_entry.timestamp if found else None
 
 
 def wait_for_run(home: Path, seen: int, timeout: float = 900) -> dict:
@@ -75,6 +86,20 @@ def wait_for_run(home: Path, seen: int, timeout: float = 900) -> dict:
             return runs[seen]
         time.sleep(0.5)
     raise SystemExit("no run ended in time: is the sensor on?")
+
+
+def _stages(run: dict, committed: float) -> dict:
+    """Commit to run start, by stage: the sensor requesting the run (its interval, its
+    evaluation), the run queue, the launcher starting a run worker, the worker loading the
+    code before its first step."""
+    marks = [("sensor_s", run["created"]), ("queue_s", run["dequeued"]),
+             ("launch_s", run["starting"]), ("worker_start_s", run["start"])]
+    stages, last = {}, committed
+    for name, at in marks:
+        if at is not None:
+            stages[name] = round(at - last, 2)
+            last = at
+    return stages
 
 
 def main() -> None:
@@ -124,6 +149,7 @@ def main() -> None:
             figures["rounds"].append({
                 "status": run["status"], "checks_passed": run["checks_passed"],
                 "commit_to_run_start_s": round(run["start"] - committed, 2),
+                **_stages(run, committed),
                 "run_wall_s": round(run["end"] - run["start"], 2),
                 "commit_to_checks_passed_s": round(run["end"] - committed, 2),
                 "semcode_index_s": round(time.perf_counter() - started, 2)})
