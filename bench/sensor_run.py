@@ -88,6 +88,27 @@ def wait_for_run(home: Path, seen: int, timeout: float = 900) -> dict:
     raise SystemExit("no run ended in time: is the sensor on?")
 
 
+def idle_cpu(pid: int, seconds: float) -> float:
+    """The CPU time the process ``pid`` and its children spent over ``seconds`` of waiting,
+    as a share of one core."""
+    import psutil
+
+    def spent() -> float:
+        root = psutil.Process(pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    before = spent()
+    time.sleep(seconds)
+    return round((spent() - before) / seconds, 3)
+
+
 def _stages(run: dict, committed: float) -> dict:
     """Commit to run start, by stage: the sensor requesting the run (its interval, its
     evaluation), the run queue, the launcher starting a run worker, the worker loading the
@@ -105,6 +126,9 @@ def _stages(run: dict, committed: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--idle", type=float, default=0,
+                        help="then this many seconds with nothing to do: the CPU that "
+                             "dagster dev (webserver, daemon, code server) spends on them")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="semcode-sensor-bench-"))
     home, sensed, cli = work / "home", work / "sensed", work / "cli"
@@ -155,6 +179,8 @@ def main() -> None:
                 "semcode_index_s": round(time.perf_counter() - started, 2)})
         figures["runs"] = [{"status": r["status"], "wall_s": round(r["end"] - r["start"], 2)}
                            for r in finished_runs(home)]
+        if args.idle:
+            figures["idle_cpu_share"] = idle_cpu(dev.pid, args.idle)
     finally:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
