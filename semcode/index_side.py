@@ -6,11 +6,13 @@ filter before ranking does it instead), so the common case adds no filter over e
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.query import MatchQuery
+from lancedb.table import Table
 
 from semcode.config import DEFAULT_NPROBES, DEFAULT_REFINE
 from semcode.errors import StoreError, as_damage
@@ -27,6 +29,7 @@ HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language
                "text"]
 PART_COLUMNS = ["part_start", "part_end"]
 HIDE_BY_FILTER = 2_000
+T = TypeVar("T")
 MAX_QUERY_WORDS = 256  # keywords sent to the full-text index (a query's usually < 30)
 
 
@@ -92,14 +95,20 @@ class IndexSide:
 
     def _current_map(self, start: bool) -> RowMap | None:
         """The map of the current version of ``chunks``, when it has been read; when not (and
-        ``start``), it is read in a thread — meanwhile lookups go to the store. Only for an
+        ``start``), it is read in a thread — meanwhile lookups go to the store."""
+        return self._current_read(self._map, self.chunks, 0, start)
+
+    def _current_read(self, reads: PerVersion[T], table: Table, which: int,
+                      start: bool) -> T | None:
+        """What ``reads`` holds for the current version of ``table`` (``which`` of the
+        versions ``_current`` found too big), starting its read when ``start``: only for an
         index past ``RESIDENT_MAX_ROWS``, which is then not held whole."""
         try:
-            version = self.chunks.version
+            version = table.version
         except (RuntimeError, OSError, ValueError):
             return None
-        big = self._too_big is not None and self._too_big[0] == version
-        return self._map.current(version, start and big)
+        big = self._too_big is not None and self._too_big[which] == version
+        return reads.current(version, start and big)
 
     def _read_map(self, version: int) -> RowMap | None:
         if self.chunks.count_rows() > MAP_MAX_ROWS:
@@ -113,12 +122,7 @@ class IndexSide:
     def _current_indexed(self, start: bool) -> IndexedVersion | None:
         """The current version of ``vectors`` as its index's own and the writes since, when
         it has been read (and needed: None once the index covers it whole); as the map."""
-        try:
-            version = self.vectors.version
-        except (RuntimeError, OSError, ValueError):
-            return None
-        big = self._too_big is not None and self._too_big[1] == version
-        return self._indexed.current(version, start and big)
+        return self._current_read(self._indexed, self.vectors, 1, start)
 
     def _read_indexed(self, version: int) -> IndexedVersion | None:
         return read_indexed_version(lambda: self.store.table("vectors"), version)
