@@ -17,7 +17,7 @@ from semcode_dagster.assets.partitions import shard_partitions
 from semcode_dagster.assets.scope import ONLY, Scope
 from semcode_dagster.resources import EmbedderResource, embedder_for, repo_resources
 from semcode_dagster.sensors.freshness import build_freshness_sensor
-from semcode_dagster.sensors.git_push import build_git_push_sensor
+from semcode_dagster.sensors.git_push import WATCH_S, build_git_push_sensor
 
 
 def build_defs(settings: Settings, *, embedder: EmbedderResource | None = None,
@@ -30,14 +30,18 @@ def build_defs(settings: Settings, *, embedder: EmbedderResource | None = None,
     the seven steps, 35 of the 42 s a one-file commit took (BENCHMARKS.md)."""
     names = list(settings.repositories)
     scopes = [(Scope(name), settings.for_repo(name)) for name in names] or [(ONLY, settings)]
-    graphs = [repository_defs(scope, each) for scope, each in scopes]
+    # the push sensors' watches share the daemon's loop (they may run one after another)
+    watch_s = WATCH_S / len(scopes)
+    graphs = [repository_defs(scope, each, watch_s) for scope, each in scopes]
     return dg.Definitions.merge(*graphs, dg.Definitions(
         resources={"embedder": embedder or embedder_for(settings)},
         executor=executor or dg.in_process_executor))
 
 
-def repository_defs(scope: Scope, settings: Settings) -> dg.Definitions:
-    """One repository's assets, checks, job, sensors and resources."""
+def repository_defs(scope: Scope, settings: Settings, watch_s: float = WATCH_S,
+                    ) -> dg.Definitions:
+    """One repository's assets, checks, job, sensors and resources (its push sensor
+    watching for a commit ``watch_s`` seconds a tick)."""
     job = build_index_job(scope)
     repo, store = repo_resources(settings)
     return dg.Definitions(
@@ -45,7 +49,7 @@ def repository_defs(scope: Scope, settings: Settings) -> dg.Definitions:
                                   scope),
         asset_checks=build_checks(scope),
         jobs=[job],
-        sensors=[build_git_push_sensor(settings.shards, scope, job),
+        sensors=[build_git_push_sensor(settings.shards, scope, job, watch_s),
                  build_freshness_sensor(scope)],
         resources={scope.repo_key: repo, scope.store_key: store},
     )

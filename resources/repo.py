@@ -32,6 +32,15 @@ class RepoResource(dg.ConfigurableResource):
     fetch_every_s: int = Field(default=300, description="With a remote: fetch at most this "
                                "often, unless a push hook touched the nudge file.")
 
+    def wait_for_push(self, seconds: float) -> bool:
+        """Whether the tracked branch moved (or a push hook nudged) within ``seconds`` of
+        waiting — the files that record it are watched, no git runs meanwhile."""
+        if seconds <= 0 or not gitrepo.is_git_repo(self.path):
+            return False
+        branch = self.branch or gitrepo.current_branch(self.path)
+        ref = f"refs/remotes/{self.remote}/{branch}" if self.remote else f"refs/heads/{branch}"
+        return gitrepo.wait_for_change(gitrepo.ref_files(self.path, ref), seconds)
+
     def fetch_head(self) -> str | None:
         """The tracked branch's commit (None outside git), fetching the remote first when
         one is set and a fetch is due: a push hook nudged, or ``fetch_every_s`` passed."""

@@ -195,6 +195,39 @@ def mark_fetched(repo: str | Path) -> None:
     (git_dir(repo) / FETCHED_FILE).touch()
 
 
+def ref_files(repo: str | Path, ref: str) -> list[Path]:
+    """The files that change on disk when ``ref`` (e.g. ``refs/heads/main``) moves, HEAD
+    switches branch, or a push hook nudges: its loose file, ``packed-refs``, the reftable
+    list, ``HEAD`` and the nudge file (those that do not exist yet count by appearing)."""
+    own, common = git(repo, "rev-parse", "--path-format=absolute", "--git-dir",
+                      "--git-common-dir").decode().split("\n")[:2]
+    return [Path(common) / ref, Path(common) / "packed-refs",
+            Path(common) / "reftable" / "tables.list", Path(own) / "HEAD",
+            Path(own) / NUDGE_FILE]
+
+
+def wait_for_change(paths: list[Path], seconds: float, every: float = 0.2) -> bool:
+    """Whether any of ``paths`` was written, made or removed within ``seconds`` (polled every
+    ``every`` by their inode, size and mtime: no git process, nothing read)."""
+    def marks() -> list[tuple[int, int, int] | None]:
+        found: list[tuple[int, int, int] | None] = []
+        for path in paths:
+            try:
+                stat = path.stat()
+            except OSError:
+                found.append(None)
+                continue
+            found.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        return found
+
+    before, deadline = marks(), time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(every, left))
+        if marks() != before:
+            return True
+    return False
+
+
 class BlobReader:
     """Reads blob contents by id through one long-lived ``git cat-file --batch``."""
 

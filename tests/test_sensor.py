@@ -156,3 +156,41 @@ def test_a_push_hook_nudge_makes_the_next_tick_fetch(tmp_path):
                    env={**os.environ, "SEMCODE_CLONE": str(clone)})
     nudged = git_push_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
     assert nudged.cursor == pushed
+
+
+@pytest.mark.parametrize("remote", [False, True])
+def test_a_quiet_tick_watches_for_the_next_commit_and_requests_it(tmp_path, remote):
+    """Dagster's daemon ticks a sensor at most every 5 s: a tick that finds nothing new
+    watches the branch's files (or, with a remote, the push hook's nudge) and requests the
+    commit that lands meanwhile; without the watch the same tick would skip it."""
+    import threading
+
+    upstream = make_repo(tmp_path / "upstream")
+    repo = upstream
+    if remote:
+        repo = tmp_path / "clone"
+        git(tmp_path, "clone", "-q", str(upstream), str(repo))
+    resources = {"repo": RepoResource(path=str(repo), branch="main",
+                                      remote="origin" if remote else "", fetch_every_s=3600),
+                 "store": StoreResource(uri=str(tmp_path / "store"))}
+    first = git_push_sensor(dg.build_sensor_context(resources=resources))
+
+    def push() -> None:
+        (upstream / "new.py").write_text("x = 1\n")
+        commit_all(upstream, "lands during the tick")
+        if remote:  # what the server's post-receive hook does
+            subprocess.run(["sh", str(HOOKS / "post-receive")], cwd=upstream, check=True,
+                           env={**os.environ, "SEMCODE_CLONE": str(repo)})
+
+    quiet = build_git_push_sensor(8, watch_s=0.5)(
+        dg.build_sensor_context(cursor=first.cursor, resources=resources))
+    assert isinstance(quiet, dg.SkipReason)  # nothing landed while it watched
+    pusher = threading.Timer(0.5, push)
+    pusher.start()
+    try:
+        watched = build_git_push_sensor(8, watch_s=30)(
+            dg.build_sensor_context(cursor=first.cursor, resources=resources))
+    finally:
+        pusher.join()
+    assert watched.cursor == git(upstream, "rev-parse", "HEAD") != first.cursor
+    assert watched.run_requests[0].tags["semcode/commit"] == watched.cursor
