@@ -49,16 +49,9 @@ class IndexedVersion:
     def nearest(self, vector: np.ndarray, limit: int, nprobes: int, refine: int) -> pa.Table:
         """``chunk_id``, ``path`` and ``_distance`` of the nearest ``limit`` rows of
         ``version``, best first — as a search of that version finds them."""
-        taken = limit
-        while True:  # a deleted chunk among the nearest: look as much deeper as was deleted
-            rows = vector_query(self.base, vector, taken, nprobes, refine) \
-                .select(["chunk_id", "path", "_distance"]).to_arrow()
-            if len(self.deleted):
-                rows = rows.filter(pc.invert(pc.is_in(rows.column("chunk_id"),
-                                                      value_set=self.deleted)))
-            if rows.num_rows >= limit or taken > limit:
-                break
-            taken = limit + len(self.deleted)
+        rows = self._kept(vector, limit, nprobes, refine)
+        if rows.num_rows < limit and len(self.deleted):  # deleted ones among the nearest:
+            rows = self._kept(vector, limit + len(self.deleted), nprobes, refine)  # deeper
         if self.added.num_rows:
             query = np.asarray(vector, dtype=np.float32)
             query = query / (np.linalg.norm(query) or 1.0)
@@ -69,6 +62,15 @@ class IndexedVersion:
             rows = pa.concat_tables([rows.cast(fresh.schema), fresh])
         return rows.sort_by([("_distance", "ascending"), ("chunk_id", "ascending")]) \
             .slice(0, limit)
+
+
+    def _kept(self, vector: np.ndarray, limit: int, nprobes: int, refine: int) -> pa.Table:
+        """The nearest ``limit`` rows of ``base``, less those deleted since."""
+        rows = vector_query(self.base, vector, limit, nprobes, refine) \
+            .select(["chunk_id", "path", "_distance"]).to_arrow()
+        if not len(self.deleted):
+            return rows
+        return rows.filter(pc.invert(pc.is_in(rows.column("chunk_id"), value_set=self.deleted)))
 
 
 def read_indexed_version(open_vectors: Callable[[], Table], version: int,
