@@ -12,7 +12,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.query import MatchQuery
-from lancedb.table import Table
 
 from semcode.config import DEFAULT_NPROBES, DEFAULT_REFINE
 from semcode.errors import StoreError, as_damage
@@ -62,10 +61,11 @@ class IndexSide:
         then, in threads): a one-shot search (the CLI) reads only the rows it shows, not the
         whole index (~50 ms for 4,000 chunks)."""
         self._searches += 1
-        again = self._searches > 1
-        held = self._current(build=again)
-        mapped = self._current_map(start=again) if held is None else None
-        indexed = self._current_indexed(start=again) if held is None else None
+        again, versions = self._searches > 1, self._versions()  # read once for all three
+        held = self._current(build=again, versions=versions)
+        mapped = self._current_read(self._map, versions, 0, again) if held is None else None
+        indexed = self._current_read(self._indexed, versions, 1, again) if held is None \
+            else None
         self._pinned.held, self._pinned.map, self._pinned.indexed = held, mapped, indexed
         self._pinned.on = True
         try:
@@ -78,37 +78,38 @@ class IndexSide:
         """The index in memory (``semcode/resident.py``) when it is small: the search's own
         (``one_reading``), else the current one."""
         return self._pinned.held if getattr(self._pinned, "on", False) else \
-            self._current(build=False)
+            self._current(build=False, versions=self._versions())
 
     def row_map(self) -> RowMap | None:
         """Where a large index's chunks lie (``semcode/row_map.py``): the search's own
         (``one_reading``), else the current one."""
         return self._pinned.map if getattr(self._pinned, "on", False) else \
-            self._current_map(start=False)
+            self._current_read(self._map, self._versions(), 0, start=False)
 
     def indexed_version(self) -> IndexedVersion | None:
         """A large index's vectors as their ANN index last saw them and the writes since
         (``semcode/indexed_version.py``): the search's own (``one_reading``), else the
         current one."""
         return self._pinned.indexed if getattr(self._pinned, "on", False) else \
-            self._current_indexed(start=False)
+            self._current_read(self._indexed, self._versions(), 1, start=False)
 
-    def _current_map(self, start: bool) -> RowMap | None:
-        """The map of the current version of ``chunks``, when it has been read; when not (and
-        ``start``), it is read in a thread — meanwhile lookups go to the store."""
-        return self._current_read(self._map, self.chunks, 0, start)
-
-    def _current_read(self, reads: PerVersion[T], table: Table, which: int,
-                      start: bool) -> T | None:
-        """What ``reads`` holds for the current version of ``table`` (``which`` of the
-        versions ``_current`` found too big), starting its read when ``start``: only for an
-        index past ``RESIDENT_MAX_ROWS``, which is then not held whole."""
+    def _versions(self) -> tuple[int, int] | None:
+        """The current versions of ``chunks`` and ``vectors`` (None when unreadable)."""
         try:
-            version = table.version
+            return self.chunks.version, self.vectors.version
         except (RuntimeError, OSError, ValueError):
             return None
-        big = self._too_big is not None and self._too_big[which] == version
-        return reads.current(version, start and big)
+
+    def _current_read(self, reads: PerVersion[T], versions: tuple[int, int] | None,
+                      which: int, start: bool) -> T | None:
+        """What ``reads`` (the row map: ``which`` 0, of ``chunks``; the indexed version: 1,
+        of ``vectors``) holds for that table's version in ``versions``; when it has not been
+        read (and ``start``), it is read in a thread — meanwhile the store answers. Only for
+        an index past ``RESIDENT_MAX_ROWS``, which is then not held whole."""
+        if versions is None:
+            return None
+        big = self._too_big is not None and self._too_big[which] == versions[which]
+        return reads.current(versions[which], start and big)
 
     def _read_map(self, version: int) -> RowMap | None:
         if self.chunks.count_rows() > MAP_MAX_ROWS:
@@ -119,11 +120,6 @@ class IndexSide:
             raise Moved
         return RowMap(version, rows)
 
-    def _current_indexed(self, start: bool) -> IndexedVersion | None:
-        """The current version of ``vectors`` as its index's own and the writes since, when
-        it has been read (and needed: None once the index covers it whole); as the map."""
-        return self._current_read(self._indexed, self.vectors, 1, start)
-
     def _read_indexed(self, version: int) -> IndexedVersion | None:
         return read_indexed_version(lambda: self.store.table("vectors"), version)
 
@@ -131,14 +127,16 @@ class IndexSide:
         """The map once the reads under way (if any) are done (for tests and benchmarks)."""
         self._map.wait(timeout)
         self._indexed.wait(timeout)
-        return self._current_map(start=False)
+        return self._current_read(self._map, self._versions(), 0, start=False)
 
-    def _current(self, build: bool) -> Resident | None:
-        """The copy in memory, read again (when ``build``) once a table's version moved; None
-        past ``RESIDENT_MAX_ROWS``, or when it cannot be read now (a write in between,
-        damage: the reads from the store answer and say why)."""
+    def _current(self, build: bool, versions: tuple[int, int] | None) -> Resident | None:
+        """The copy in memory of ``versions`` (the tables' current ones), read again (when
+        ``build``) once a table's version moved; None past ``RESIDENT_MAX_ROWS``, or when it
+        cannot be read now (a write in between, damage: the reads from the store answer and
+        say why)."""
+        if versions is None:
+            return None
         try:
-            versions = (self.chunks.version, self.vectors.version)
             held = self._resident
             if held is not None and held.versions == versions:
                 return held
