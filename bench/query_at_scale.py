@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from semcode.config import DEFAULT_NPROBES, DEFAULT_REFINE  # noqa: E402
 from semcode.index_policy import ann_config  # noqa: E402
+from semcode.indexed_version import vector_query  # noqa: E402
 from semcode.search import DEPTH  # noqa: E402
 
 DIM = 384
@@ -77,10 +78,9 @@ def timed(table, queries: np.ndarray, exact: bool, nprobes: int = 0,
           depth: int = 10, refine: int = 1) -> tuple[list[float], list[set]]:
     times, found = [], []
     for q in queries:
-        query = table.search(q).distance_type("cosine").limit(10 if exact else depth) \
-            .select(["chunk_id"])
-        query = query.bypass_vector_index() if exact else \
-            query.nprobes(nprobes).refine_factor(max(refine, 1))  # as a search does
+        query = table.search(q).distance_type("cosine").limit(10).bypass_vector_index() \
+            if exact else vector_query(table, q, depth, nprobes, refine)  # as a search asks
+        query = query.select(["chunk_id"])
         t0 = time.perf_counter()
         ids = query.to_arrow().column("chunk_id").to_pylist()[:10]
         times.append(1000 * (time.perf_counter() - t0))
