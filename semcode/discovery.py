@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 
-from semcode import gitrepo
+from semcode import beneath, gitrepo
 from semcode.config import STORE_DIRNAME
 from semcode.errors import RepoError
 from semcode.globs import compile_globs
@@ -161,9 +161,7 @@ def snapshot_git(repo: Path, commit: str, branch: str, shards: int, limit: int,
 def snapshot_worktree(root: Path, shards: int, limit: int, previous: dict) -> Snapshot:
     """A directory outside git: every file git would see there (every ``.gitignore`` applied
     as git applies it, nested ones included), ``.semcodeignore`` as exclusions, sha256."""
-    ignore_file = root / IGNORE_FILE
-    ignore = load_ignore(ignore_file.read_text(errors="replace")
-                          if ignore_file.is_file() else None)
+    ignore = load_ignore(beneath.read_text(root, IGNORE_FILE))
     files = []
     walked = list(_walk(root))
     git_ignored = gitrepo.ignored_paths(root, [path for path, _ in walked])
@@ -171,16 +169,15 @@ def snapshot_worktree(root: Path, shards: int, limit: int, previous: dict) -> Sn
         if raw in git_ignored:
             continue  # not part of the tree, as git would not track it
         path, bad_name = printable_path(raw)
-        if (full / ".git").exists() and not full.is_symlink():
+        if not full.is_symlink() and (full / ".git").exists():
             files.append(_entry(path, shards, 0, "",
                                 "submodule: nested repository not indexed", ""))
             continue
         reason = path_reason(path, ignore) or bad_name
         size, digest = 0, ""
         if not reason:
-            reason, size, digest = _stat_worktree_file(full, limit)
+            reason, size, data = _read_worktree_file(root, raw, limit)
         if not reason:
-            data = full.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
             reason = _classify(path, size, digest, partial(_given, data), previous, limit)
         files.append(_entry(path, shards, size, digest, reason, ""))
@@ -192,31 +189,36 @@ def snapshot_worktree(root: Path, shards: int, limit: int, previous: dict) -> Sn
     return Snapshot(commit, "", False, files)
 
 
-def _stat_worktree_file(full: Path, limit: int) -> tuple[str, int, str]:
-    if full.is_symlink():
-        return "symlink: not followed", 0, ""
+def _read_worktree_file(root: Path, path: str, limit: int) -> tuple[str, int, bytes]:
+    """(why it is skipped, its size, its bytes) for a file of a folder outside git, opened
+    beneath ``root`` only: a symlink in its path, the file or a folder above it, is a skip."""
     try:
-        info = full.stat()
+        info = beneath.lstat(root, path)
+        if stat.S_ISLNK(info.st_mode):
+            return "symlink: not followed", 0, b""
         if not stat.S_ISREG(info.st_mode):
-            return "unreadable: not a regular file", 0, ""
-        size = info.st_size
-        if size > limit:
-            return f"too_large: {size} bytes over the {limit}-byte limit", size, ""
-        with open(full, "rb"):
-            pass
-    except FileNotFoundError:
-        return "vanished: deleted while scanning", 0, ""
+            return "unreadable: not a regular file", 0, b""
+        if info.st_size > limit:
+            return f"too_large: {info.st_size} bytes over the {limit}-byte limit", \
+                info.st_size, b""
+        data = beneath.read_bytes(root, path, limit)
+    except beneath.OutsideCheckout as exc:
+        return f"symlink: {exc.strerror}", 0, b""
+    except (FileNotFoundError, NotADirectoryError):
+        return "vanished: deleted while scanning", 0, b""
     except OSError as exc:
-        return f"unreadable: {exc.strerror}", 0, ""
-    return "", size, ""
+        return f"unreadable: {exc.strerror}", 0, b""
+    if len(data) > limit:
+        return f"too_large: over the {limit}-byte limit", len(data), b""
+    return "", len(data), data
 
 
 def _walk(root: Path) -> Iterable[tuple[str, Path]]:
     """Every entry under ``root``, symlinks not followed; a nested repository is one entry."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(dirpath)
-        nested = [d for d in dirnames if (here / d / ".git").exists()]
         linked = [d for d in dirnames if (here / d).is_symlink()]
+        nested = [d for d in dirnames if d not in linked and (here / d / ".git").exists()]
         dirnames[:] = sorted(d for d in dirnames if d not in WALK_SKIP_DIRS
                              and d not in linked and d not in nested)
         for name in sorted([*filenames, *linked, *nested]):

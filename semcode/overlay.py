@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pathspec import PathSpec
 
-from semcode import worktree
+from semcode import beneath, worktree
 from semcode.config import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MODEL,
@@ -121,7 +121,7 @@ class Overlay:
         kept, stale = {}, []
         for path in sorted(diff.paths):
             old = known.get(path)
-            if old is not None and old.signature == worktree.signature(self.checkout.top / path):
+            if old is not None and old.signature == worktree.signature(self.checkout.top, path):
                 kept[path] = old
             else:
                 stale.append(path)
@@ -146,8 +146,7 @@ class Overlay:
     def _ignore(self) -> PathSpec | None:
         """The checkout's own ``.semcodeignore`` (a change to it reaches the index's other
         files only when the index runs)."""
-        file = self.checkout.top / IGNORE_FILE
-        return load_ignore(file.read_text(errors="replace")) if file.is_file() else None
+        return load_ignore(beneath.read_text(self.checkout.top, IGNORE_FILE))
 
     # -- bringing it up to date --------------------------------------------------------------
     def view(self) -> OverlayView:

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from semcode import gitrepo, progress
+from semcode import beneath, gitrepo, progress
 from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.idsets import absent, duplicated, surplus
@@ -41,10 +41,12 @@ class FileReader:
         if self.blobs is not None:
             data = self.blobs.read(file["content_hash"])
             return (data, "") if data is not None else (None, "vanished: blob missing")
-        try:
-            data = (self.repo / file["path"]).read_bytes()
-        except FileNotFoundError:
+        try:  # beneath the folder only: a symlink put in its path since the snapshot is refused
+            data = beneath.read_bytes(self.repo, file["path"])
+        except (FileNotFoundError, NotADirectoryError):
             return None, "vanished: deleted during the run"
+        except beneath.OutsideCheckout as exc:
+            return None, f"symlink: {exc.strerror}"
         except OSError as exc:
             return None, f"unreadable: {exc.strerror}"
         if hashlib.sha256(data).hexdigest() != file["content_hash"]:

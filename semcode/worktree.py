@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pathspec import PathSpec
 
-from semcode import gitrepo
+from semcode import beneath, gitrepo
 from semcode.config import default_store_uri
 from semcode.discovery import WALK_SKIP_DIRS, content_reason, path_reason, printable_path
 
@@ -145,11 +145,14 @@ def inspect(top: Path, path: str, ignore: PathSpec | None,
             limit: int) -> tuple[PathState, str | None]:
     """A path of the checkout now, by the index's rules (``semcode/discovery.py``: binary,
     too large, not UTF-8 … are skipped with the same reasons), and its text when it is to be
-    indexed. A file that vanishes while it is read is deleted, never an error."""
-    full = top / path
+    indexed. Opened beneath ``top`` only (``semcode/beneath.py``): a symlink in the path —
+    the file or any folder above it — is a skip, never followed. A file that vanishes while
+    it is read is deleted, never an error."""
     try:
-        info = os.lstat(full)
-    except FileNotFoundError:
+        info = beneath.lstat(top, path)
+    except beneath.OutsideCheckout as exc:
+        return PathState(None, "", SKIPPED, f"symlink: {exc.strerror}"), None
+    except (FileNotFoundError, NotADirectoryError):
         return PathState(None, "", DELETED, "deleted in the working tree"), None
     except OSError as exc:
         return PathState(None, "", SKIPPED, f"unreadable: {exc.strerror}"), None
@@ -165,19 +168,25 @@ def inspect(top: Path, path: str, ignore: PathSpec | None,
     if reason:
         return PathState(seen, "", SKIPPED, reason), None
     try:
-        data = full.read_bytes()
-    except FileNotFoundError:
+        data = beneath.read_bytes(top, path, limit)
+    except (FileNotFoundError, NotADirectoryError):
         return PathState(None, "", DELETED, "vanished: deleted while it was read"), None
+    except beneath.OutsideCheckout as exc:  # swapped for a symlink since the stat
+        return PathState(seen, "", SKIPPED, f"symlink: {exc.strerror}"), None
     except OSError as exc:
         return PathState(seen, "", SKIPPED, f"unreadable: {exc.strerror}"), None
+    if len(data) > limit:  # grew since the stat
+        return PathState(seen, "", SKIPPED, f"too_large: over the {limit}-byte limit"), None
     reason = content_reason(data)
     state = PathState(seen, gitrepo.blob_id(data), SKIPPED if reason else INDEXED, reason)
     return state, None if reason else data.decode("utf-8")
 
 
-def signature(full: Path) -> Signature:
+def signature(top: Path, path: str) -> Signature:
+    """``path``'s stat as the overlay compares it, found beneath ``top`` (None: absent, or
+    behind a symlink)."""
     try:
-        return from_stat(os.lstat(full))
+        return from_stat(beneath.lstat(top, path))
     except OSError:
         return None
 

@@ -313,9 +313,9 @@ def test_a_changed_path_is_read_by_the_index_rules(tmp_path, make, status, reaso
 def test_a_file_that_vanishes_while_it_is_read_is_deleted(tmp_path, monkeypatch):
     (tmp_path / "a.py").write_text("x = 1\n")
 
-    def vanished(self):
-        raise FileNotFoundError(self)
+    def vanished(*args, **kwargs):
+        raise FileNotFoundError(args[1])
 
-    monkeypatch.setattr(type(tmp_path), "read_bytes", vanished)
+    monkeypatch.setattr(worktree.beneath, "read_bytes", vanished)
     state, text = worktree.inspect(tmp_path, "a.py", None, limit=1024)
     assert (state.status, text) == ("deleted", None) and state.reason.startswith("vanished")
