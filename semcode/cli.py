@@ -291,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_PIPE
     except SemcodeError as exc:  # the edge: what happened and what to do, no traceback
-        print(f"semcode: {exc}", file=sys.stderr)
+        from semcode.console import shown  # a path in the message may carry escapes
+
+        print(f"semcode: {shown(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except (RuntimeError, OSError, ValueError) as exc:
         damage = as_damage(exc)  # a damaged store file: say what to run, not a traceback

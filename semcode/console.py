@@ -1,5 +1,12 @@
-"""Human output for the CLI, with rich: progress while indexing, highlighted hits, status."""
+"""Human output for the CLI, with rich: progress while indexing, highlighted hits, status.
 
+Every value that comes from the repository — a path, a symbol, a chunk's text, a branch, a
+skip reason — is shown through ``shown`` (control characters escaped, so a string literal
+cannot retitle, clear or rewrite the terminal) and as rich ``Text`` (never read as markup, so
+``lib[/util]s.py`` is a name, not a tag that crashes the print or hides a link).
+"""
+
+import re
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -30,6 +37,32 @@ if TYPE_CHECKING:
 
 out = Console()
 err = Console(stderr=True)
+
+# C0 but TAB and LF, DEL, C1, and the bidirectional overrides that reorder what a line shows
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100
+                                else f"\\u{ord(char):04x}")
+
+
+def shown(value: object, *, one_line: bool = False) -> str:
+    """``value`` with its control characters written out (``\\e``, ``\\x07``): C0 but TAB
+    and LF (``one_line``: those too), DEL, C1 and the bidirectional overrides. A CRLF line
+    end is shown as the LF it ends."""
+    text = str(value)
+    if one_line:
+        return _ONE_LINE.sub(_escaped, text)
+    return _CONTROL.sub(_escaped, text.replace("\r\n", "\n"))
+
+
+def plain(value: object, style: str = "", *, one_line: bool = True) -> Text:
+    """A repository value as rich text: escaped, and never read as markup."""
+    return Text(shown(value, one_line=one_line), style=style)
 
 STAGES = {"snapshot": "snapshot", "parse": "parse files", "chunks": "  chunks",
           "embed": "embed chunks", "index": "search indexes"}
@@ -72,7 +105,7 @@ class IndexProgress:
             self.bars.start()
             self._stack.enter_context(progress.watch(self.report))
         self._stack.enter_context(
-            progress.listen(lambda message: err.print(f"[yellow]{message}[/]")))
+            progress.listen(lambda message: err.print(plain(message, "yellow", one_line=False))))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -83,70 +116,78 @@ class IndexProgress:
 
 def print_summary(report: IndexReport, store: str) -> None:
     if report.up_to_date:
-        said = f"[green]up to date[/]: {report.commit} is indexed" if report.clean else \
-            f"[green]index at {(report.commit or '?')[:12]}[/] {report.worktree_text()}"
-        out.print(f"{said} — {report.chunks.total} chunks, {report.vectors.total} vectors; "
-                  "checks passed against the store now (`--full` runs the job anyway)")
-        out.print(f"store: {store}")
+        said = Text.assemble(("up to date", "green"), plain(f": {report.commit} is indexed")) \
+            if report.clean else Text.assemble(
+                plain(f"index at {(report.commit or '?')[:12]}", "green"), " ",
+                plain(report.worktree_text()))
+        out.print(Text.assemble(said, f" — {report.chunks.total} chunks, "
+                                f"{report.vectors.total} vectors; checks passed against the "
+                                "store now (`--full` runs the job anyway)"))
+        out.print(Text.assemble("store: ", plain(store)))
         return
-    table = Table(title=f"indexed {report.commit or '?'}", show_header=True)
+    table = Table(title=plain(f"indexed {report.commit or '?'}"), show_header=True)
     for column in ("", "total", "changes"):
         table.add_column(column)
     f, c, v = report.files, report.chunks, report.vectors
-    table.add_row("files", str(f.seen), f"{f.parsed} parsed{f.windows_text()}, {f.unchanged} "
-                  f"unchanged, {f.skipped} skipped, {f.removed} removed")
+    table.add_row("files", str(f.seen), plain(
+        f"{f.parsed} parsed{f.windows_text()}, {f.unchanged} unchanged, {f.skipped} skipped, "
+        f"{f.removed} removed"))
     table.add_row("chunks", str(c.total), f"+{c.added} −{c.removed}")
-    table.add_row("vectors", str(v.total), f"{v.embedded} embedded, {v.reused} reused, "
-                  f"{v.deleted} deleted" + (f" — {v.backend}" if v.backend else ""))
+    table.add_row("vectors", str(v.total), plain(
+        f"{v.embedded} embedded, {v.reused} reused, {v.deleted} deleted"
+        + (f" — {v.backend}" if v.backend else "")))
     out.print(table)
     for name, passed in report.checks.items():
-        out.print(f"  {'[green]✓' if passed else '[red]✗'} {name}[/]")
+        out.print(Text.assemble("  ", ("✓", "green") if passed else ("✗", "red"), " ",
+                                plain(name, "green" if passed else "red")))
         if name in report.check_failures:
-            out.print(f"    {report.check_failures[name]}", markup=False)
+            out.print(Text.assemble("    ", plain(report.check_failures[name], one_line=False)))
     if report.repairs:
-        out.print("[yellow]repaired:[/] " + ", ".join(
-            f"{n} {k.replace('_', ' ')}" for k, n in report.repairs.items()))
+        out.print(Text.assemble(("repaired:", "yellow"), " ", plain(", ".join(
+            f"{n} {k.replace('_', ' ')}" for k, n in report.repairs.items()))))
     if report.error:
-        out.print(f"[red]failed:[/] {report.error}")
+        out.print(Text.assemble(("failed:", "red"), " ", plain(report.error, one_line=False)))
     if report.worktree is not None and not report.clean:
-        out.print(f"working tree: {report.worktree.summary()}")
-    out.print(f"store: {store}")
+        out.print(Text.assemble("working tree: ", plain(report.worktree.summary())))
+    out.print(Text.assemble("store: ", plain(store)))
 
 
 def print_plan(plan: "IndexPlan") -> None:
     """What a full index would take: files, skips (the largest first), languages, chunks and
     the time on this machine."""
-    out.print(f"[bold]plan[/] for {plan.repo} at {plan.commit[:12] or 'the working tree'} "
-              "(nothing indexed or embedded)")
+    out.print(Text.assemble(("plan", "bold"), " for ", plain(plan.repo), " at ",
+                            plain(plan.commit[:12] or "the working tree"),
+                            " (nothing indexed or embedded)"))
     languages = Table(title="to index", show_header=True)
     for column in ("language", "files", "MB", "chunks (est.)"):
         languages.add_column(column, justify="left" if column == "language" else "right")
     for name, lang in plan.languages.items():
-        languages.add_row(name, str(lang.files), f"{lang.bytes / 1e6:.2f}", str(lang.chunks))
+        languages.add_row(plain(name), str(lang.files), f"{lang.bytes / 1e6:.2f}",
+                          str(lang.chunks))
     languages.add_row("[bold]all", f"[bold]{plan.indexed}", f"[bold]{plan.indexed_bytes / 1e6:.2f}",
                       f"[bold]{plan.chunks}")
     out.print(languages)
     if plan.skipped:
-        out.print(f"skipped {plan.skipped}: " + ", ".join(
-            f"{reason} {n}" for reason, n in plan.skip_reasons.items()))
+        out.print(plain(f"skipped {plan.skipped}: " + ", ".join(
+            f"{reason} {n}" for reason, n in plan.skip_reasons.items())))
         largest = Table(title="largest skipped", show_header=True)
         for column in ("path", "KB", "reason"):
             largest.add_column(column)
         for f in plan.largest_skipped:
-            largest.add_row(f.path, f"{f.size / 1e3:.0f}", f.reason)
+            largest.add_row(plain(f.path), f"{f.size / 1e3:.0f}", plain(f.reason))
         out.print(largest)
     how = "counted exactly" if plan.exact else f"estimated from {plan.sampled_files} files"
     out.print(f"chunks: ~{plan.chunks} ({how}), {plan.texts} distinct texts to embed")
-    out.print(f"time here: ~{plan.seconds:.0f} s — parse {plan.parse_seconds:.0f} s, embed "
-              f"{plan.embed_seconds:.0f} s at {plan.texts_per_s:.0f} texts/s "
-              f"({plan.model}, {plan.backend})")
+    out.print(plain(f"time here: ~{plan.seconds:.0f} s — parse {plan.parse_seconds:.0f} s, "
+                    f"embed {plan.embed_seconds:.0f} s at {plan.texts_per_s:.0f} texts/s "
+                    f"({plan.model}, {plan.backend})"))
     out.print("exclude paths with a [bold].semcodeignore[/] line (gitignore syntax), then run "
               "`semcode index`")
 
 
 def print_warnings(warnings: list[str]) -> None:
     for warning in warnings:
-        err.print(f"[yellow]warning:[/] {warning}")
+        err.print(Text.assemble(("warning:", "yellow"), " ", plain(warning, one_line=False)))
 
 
 def print_hits(hits: list[Hit], roots: Mapping[str, str]) -> None:
@@ -157,8 +198,8 @@ def print_hits(hits: list[Hit], roots: Mapping[str, str]) -> None:
         for hit in hits:
             where = Path(roots[hit.repository]).resolve() / hit.path
             source = ", working tree" if hit.source == "worktree" else ""
-            print(f"{where}:{hit.start_line}: {hit.symbol or '-'} ({hit.kind}, {hit.language},"
-                  f" score {hit.score:.3f}{source})")
+            print(shown(f"{where}:{hit.start_line}: {hit.symbol or '-'} ({hit.kind}, "
+                        f"{hit.language}, score {hit.score:.3f}{source})", one_line=True))
         return
     if not hits:
         out.print("[yellow]no results[/]")
@@ -166,10 +207,12 @@ def print_hits(hits: list[Hit], roots: Mapping[str, str]) -> None:
     for hit in hits:
         where = Path(roots[hit.repository]).resolve() / hit.path
         label = f"{hit.symbol} ({hit.kind})" if hit.symbol else hit.kind
-        source = " · [magenta]working tree[/]" if hit.source == "worktree" else ""
-        out.print(f"[bold cyan]{where}:{hit.start_line}[/]  {label}  "
-                  f"[dim]{hit.language} · score {hit.score:.3f}[/]{source}")
-        out.print(Syntax(hit.text.rstrip(), LEXERS.get(hit.language, hit.language),
+        out.print(Text.assemble(
+            plain(f"{where}:{hit.start_line}", "bold cyan"), "  ", plain(label), "  ",
+            plain(f"{hit.language} · score {hit.score:.3f}", "dim"),
+            (" · ", "") if hit.source == "worktree" else "",
+            ("working tree", "magenta") if hit.source == "worktree" else ""))
+        out.print(Syntax(shown(hit.text.rstrip()), LEXERS.get(hit.language, hit.language),
                          line_numbers=True, start_line=hit.start_line, word_wrap=True,
                          background_color="default"))
 
@@ -177,10 +220,11 @@ def print_hits(hits: list[Hit], roots: Mapping[str, str]) -> None:
 def print_status(status: IndexStatus, repository: str = "") -> None:
     """One index's status; under a heading with its name when the deployment has several."""
     if repository:
-        verdict = "[green]healthy[/]" if status.healthy else "[red]NOT healthy[/]"
-        out.print(f"[bold]{repository}[/]: {verdict}")
+        verdict = ("healthy", "green") if status.healthy else ("NOT healthy", "red")
+        out.print(Text.assemble(plain(repository, "bold"), ": ", verdict))
     if not status.exists:
-        out.print(f"[yellow]{status.hint}[/] (store: {status.store})")
+        out.print(Text.assemble(plain(status.hint, "yellow"), " (store: ", plain(status.store),
+                                ")"))
         return
     fresh, files = status.freshness, status.files
     table = Table(show_header=False, box=None)
@@ -203,10 +247,9 @@ def print_status(status: IndexStatus, repository: str = "") -> None:
                              for k, v in status.checks.items()) or "not run"),
     ]
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(key, plain(value))
     out.print(table)
     for name, why in status.check_failures.items():
-        out.print(f"[red]✗ {name}:[/] ", end="")
-        out.print(why, markup=False)
+        out.print(Text.assemble(plain(f"✗ {name}:", "red"), " ", plain(why, one_line=False)))
     if status.hint:
-        out.print(f"[yellow]{status.hint}[/]")
+        out.print(plain(status.hint, "yellow", one_line=False))
