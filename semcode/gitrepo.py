@@ -4,9 +4,12 @@ Paths are read with ``-z`` so that any file name survives; blobs are streamed th
 ``git cat-file --batch`` process instead of one process per file.
 """
 
+import contextlib
+import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,18 +45,67 @@ def ignored_paths(root: str | Path, paths: list[str]) -> set[str]:
     repository: a throw-away git directory looks at it."""
     if not paths:
         return set()
-    with tempfile.TemporaryDirectory(prefix="semcode-git-") as scratch:
-        subprocess.run(["git", "init", "-q", "--bare", "--template=", scratch], check=True,
-                       capture_output=True)
-        proc = subprocess.run(
-            ["git", f"--git-dir={scratch}", f"--work-tree={root}", "-C", str(root),
-             "check-ignore", "--stdin", "-z", "--no-index"],
-            input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths),
-            capture_output=True, check=False)
+    with _scratch(root) as prefix:
+        proc = subprocess.run([*prefix, "check-ignore", "--stdin", "-z", "--no-index"],
+                              input=_nul_joined(paths), capture_output=True, check=False)
     if proc.returncode not in (0, 1):  # 1: nothing is ignored
         raise GitError(f"git check-ignore failed in {root}: "
                        f"{proc.stderr.decode('utf-8', 'replace').strip()}")
     return {p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p}
+
+
+@contextlib.contextmanager
+def _scratch(root: str | Path) -> Iterator[list[str]]:
+    """A git command line that looks at ``root`` as a working tree, through a throw-away
+    git directory (``root`` need not be a repository)."""
+    with tempfile.TemporaryDirectory(prefix="semcode-git-") as scratch:
+        subprocess.run(["git", "init", "-q", "--bare", "--template=", scratch], check=True,
+                       capture_output=True)
+        yield ["git", f"--git-dir={scratch}", f"--work-tree={root}", "-C", str(root)]
+
+
+def _nul_joined(paths: list[str]) -> bytes:
+    return b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths)
+
+
+# The attributes that say a file is not code to search: GitHub's linguist conventions, which
+# most tooling follows, and git's own ``binary`` (``-diff -merge -text``).
+MARKS = ("linguist-generated", "linguist-vendored", "binary")
+
+
+def marked_paths(repo: str | Path, paths: list[str], *, commit: str = "",
+                 git_dir: bool = True) -> dict[str, str]:
+    """Which of ``paths`` the repository's attributes (its ``.gitattributes`` files and
+    ``info/attributes``) mark with one of ``MARKS``: path → the first mark set. Not the
+    system's nor the user's attribute files: what is indexed follows from the repository,
+    the same on every machine. ``commit``: the attribute files of that commit (read into a
+    throw-away index: one ``read-tree``, one ``check-attr``), else the working tree's;
+    ``git_dir=False``: ``repo`` is a folder outside git."""
+    if not paths:
+        return {}
+    command = ["-c", f"core.attributesFile={os.devnull}", "check-attr", "--stdin", "-z",
+               *MARKS]
+    env = {**os.environ, "GIT_ATTR_NOSYSTEM": "1"}
+    with contextlib.ExitStack() as stack:
+        prefix = ["git", "-C", str(repo)] if git_dir else stack.enter_context(_scratch(repo))
+        if commit:
+            index = stack.enter_context(tempfile.TemporaryDirectory(prefix="semcode-attr-"))
+            env["GIT_INDEX_FILE"] = os.path.join(index, "index")
+            subprocess.run([*prefix, "read-tree", commit], env=env, check=True,
+                           capture_output=True)
+            command.insert(3, "--cached")
+        proc = subprocess.run([*prefix, *command], input=_nul_joined(paths), env=env,
+                              capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise GitError(f"git check-attr failed in {repo}: "
+                       f"{proc.stderr.decode('utf-8', 'replace').strip()}")
+    fields = proc.stdout.split(b"\0")
+    found: dict[str, str] = {}
+    for at in range(0, len(fields) - 2, 3):
+        path, mark, value = fields[at:at + 3]
+        if value in (b"set", b"true"):
+            found.setdefault(path.decode("utf-8", "surrogateescape"), mark.decode())
+    return found
 
 
 def current_branch(repo: str | Path) -> str:
@@ -124,6 +176,7 @@ class WorktreeStatus:
     head: str | None  # the checked-out commit; None before the first commit
     paths: frozenset[str]  # tracked files that differ from HEAD (staged or not), untracked ones
     nested: frozenset[str]  # untracked directories that are repositories of their own
+    untracked: frozenset[str] = frozenset()  # of ``paths``, those git does not track
 
 
 def worktree_status(top: str | Path, exclude: tuple[str, ...] = ()) -> WorktreeStatus:
@@ -136,6 +189,7 @@ def worktree_status(top: str | Path, exclude: tuple[str, ...] = ()) -> WorktreeS
     head: str | None = None
     paths: set[str] = set()
     nested: set[str] = set()
+    untracked: set[str] = set()
     for record in out.split(b"\0"):
         text = record.decode("utf-8", "surrogateescape")
         if text.startswith("# branch.oid "):
@@ -148,7 +202,8 @@ def worktree_status(top: str | Path, exclude: tuple[str, ...] = ()) -> WorktreeS
         elif text.startswith("? "):
             path = text[2:]
             (nested if path.endswith("/") else paths).add(path.rstrip("/"))
-    return WorktreeStatus(head, frozenset(paths), frozenset(nested))
+            untracked.add(path.rstrip("/"))
+    return WorktreeStatus(head, frozenset(paths), frozenset(nested), frozenset(untracked))
 
 
 def blob_id(data: bytes) -> str:

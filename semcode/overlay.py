@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pathspec import PathSpec
 
-from semcode import beneath, worktree
+from semcode import beneath, gitrepo, worktree
 from semcode.config import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MODEL,
@@ -40,6 +40,7 @@ from semcode.config import (
     DEFAULT_SHARDS,
 )
 from semcode.discovery import IGNORE_FILE, load_ignore, path_reason, printable_path
+from semcode.discovery import INDEXED as FILE_INDEXED
 from semcode.embedding import TextEncoder, embedding_text
 from semcode.languages import language_of
 from semcode.overlay_file import Base, Saved, read_overlay, row_schema, write_overlay
@@ -107,16 +108,7 @@ class Overlay:
         else:
             diff = replace(worktree.committed(self.checkout, base.commit, status.head),
                            uncommitted=status.paths)
-        ignore = self._ignore()
-
-        def searched(paths: frozenset[str]) -> frozenset[str]:
-            """Leave out what the index skips by name alone (vendored, generated, binary,
-            ``.semcodeignore``): it has no chunks to replace, and none to add (a folder of
-            untracked dependencies is not thousands of changed files)."""
-            return frozenset(p for p in paths if not path_reason(printable_path(p)[0], ignore))
-
-        diff = replace(diff, uncommitted=searched(diff.uncommitted),
-                       committed=searched(diff.committed))
+        diff = self._searched(diff, status.untracked, self._ignore())
         known = saved.files if saved is not None else {}
         kept, stale = {}, []
         for path in sorted(diff.paths):
@@ -126,6 +118,30 @@ class Overlay:
             else:
                 stale.append(path)
         return diff, kept, stale
+
+    def _searched(self, diff: worktree.Difference, untracked: frozenset[str],
+                  ignore: PathSpec | None) -> worktree.Difference:
+        """Leave out what the index skips by name alone (vendored, generated, binary,
+        ``.semcodeignore``) and does not hold: it has no chunks to replace and none to add (a
+        folder of untracked dependencies is not thousands of changed files). A path the index
+        does hold stays — its chunks are then hidden, skipped with the reason — so that a
+        working tree that excludes a file never keeps its stale chunks."""
+        named = {p for p in diff.paths if path_reason(printable_path(p)[0], ignore)}
+        if not named:
+            return diff
+        held = self._indexed_among(sorted(named - (untracked - diff.committed)))
+        dropped = frozenset(named - held)
+        return replace(diff, uncommitted=diff.uncommitted - dropped,
+                       committed=diff.committed - dropped, left_out=len(dropped))
+
+    def _indexed_among(self, paths: list[str]) -> set[str]:
+        """Which of ``paths`` the index holds as indexed files."""
+        held: set[str] = set()
+        for start in range(0, len(paths), ID_BATCH):
+            found = self.store.scan("files", ["path"], f"status = '{FILE_INDEXED}' AND "
+                                    + sql_in("path", paths[start:start + ID_BATCH]))
+            held.update(found.column("path").to_pylist())
+        return held
 
     def survey(self) -> OverlayReport:
         """How the checkout differs and whether the overlay on disk covers it (``current``)
@@ -137,6 +153,8 @@ class Overlay:
         diff, kept, stale = self._plan(saved, base)
         if why := _out_of_reach(diff):
             return _report(self.checkout, base, diff, {}, 0, "off", problem=why)
+        if not diff.paths:  # nothing to hide or add (what is left out by name is counted)
+            return _report(self.checkout, base, diff, {}, 0, "current")
         fresh = not stale and saved is not None and set(saved.files) == set(kept)
         states = saved.files if fresh and saved is not None else kept
         return _report(self.checkout, base, diff, states,
@@ -204,10 +222,11 @@ class Overlay:
         indexed_hash = dict(zip(known.column("path").to_pylist(),
                                 known.column("content_hash").to_pylist(), strict=True))
         chunker = sandboxed_chunker(self.model, 0, self.parse_timeout)
+        marks = gitrepo.marked_paths(top, paths)  # .gitattributes: generated, vendored, binary
         states: dict[str, PathState] = {}
         columns: dict[str, list] = {name: [] for name in ROW_COLUMNS}
         for path in paths:
-            state, text = inspect(top, path, ignore, base.max_file_bytes)
+            state, text = inspect(top, path, ignore, base.max_file_bytes, marks.get(path, ""))
             if (state.status == DELETED and path not in indexed_hash) or \
                     (state.content_hash and state.content_hash == indexed_hash.get(path)):
                 state = replace(state, status=SAME)  # the index holds it as it is
@@ -320,8 +339,9 @@ def _report(checkout: worktree.Checkout, base: Base, diff: worktree.Difference,
         skipped=sum(s.status == SKIPPED for s in hiding),
         deleted=sum(s.status == DELETED for s in hiding),
         skip_reasons=count_skips(s.reason for s in hiding if s.status == SKIPPED),
-        chunks=chunks, problem=problem,
-        state="clean" if state != "off" and not changed and diff.head == base.commit else state)
+        chunks=chunks, problem=problem, left_out=diff.left_out,
+        state="clean" if state != "off" and not changed and not diff.left_out
+        and diff.head == base.commit else state)
 
 
 def _stamp(file: Path) -> tuple[int, ...]:

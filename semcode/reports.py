@@ -205,6 +205,8 @@ class OverlayReport(Report):
     indexed: int = 0  # of them, searched through the overlay
     skipped: int = 0  # of them, skipped (binary, too large …), by the index's rules
     deleted: int = 0  # of them, gone from the checkout (their index chunks are hidden)
+    left_out: int = 0  # changed paths not searched: skipped by name (.semcodeignore, vendored
+    #                    …) and not in the index either
     skip_reasons: dict[str, int] = {}
     chunks: int = 0
     # clean: nothing differs; current: the overlay covers every change; stale: the next
@@ -219,7 +221,8 @@ class OverlayReport(Report):
             return f"working tree not searched: {self.problem}"
         commits = f", HEAD {self.commits_ahead} commit(s) ahead" if self.commits_ahead else ""
         behind = f", {self.commits_behind} behind" if self.commits_behind else ""
-        return (f"+ overlay of {self.changed_files} changed file(s){commits}{behind} "
+        left = f", {self.left_out} more left out by name" if self.left_out else ""
+        return (f"+ overlay of {self.changed_files} changed file(s){left}{commits}{behind} "
                 f"({self.state}" + (": the next search refreshes it" if self.state == "stale"
                                     else "") + ")")
 

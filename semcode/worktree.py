@@ -17,7 +17,13 @@ from pathspec import PathSpec
 
 from semcode import beneath, gitrepo
 from semcode.config import default_store_uri
-from semcode.discovery import WALK_SKIP_DIRS, content_reason, path_reason, printable_path
+from semcode.discovery import (
+    WALK_SKIP_DIRS,
+    content_reason,
+    marked_reason,
+    path_reason,
+    printable_path,
+)
 
 # Past this many differing files the overlay would cost what an index run costs: it stops
 # and says to index instead (the base keeps answering).
@@ -84,6 +90,7 @@ class Difference:
     committed: frozenset[str] = frozenset()  # differ between base and HEAD
     nested: frozenset[str] = frozenset()  # untracked folders that are repositories
     problem: str = ""  # why no overlay can be built (the base keeps answering)
+    left_out: int = 0  # changed paths not searched: skipped by name, and not in the index
     ahead: int = 0  # commits on HEAD the index has not seen
     behind: int = 0  # commits the index has that HEAD lacks
     notes: list[str] = field(default_factory=list)
@@ -141,13 +148,14 @@ class PathState:
     reason: str
 
 
-def inspect(top: Path, path: str, ignore: PathSpec | None,
-            limit: int) -> tuple[PathState, str | None]:
+def inspect(top: Path, path: str, ignore: PathSpec | None, limit: int,
+            mark: str = "") -> tuple[PathState, str | None]:
     """A path of the checkout now, by the index's rules (``semcode/discovery.py``: binary,
     too large, not UTF-8 … are skipped with the same reasons), and its text when it is to be
-    indexed. Opened beneath ``top`` only (``semcode/beneath.py``): a symlink in the path —
-    the file or any folder above it — is a skip, never followed. A file that vanishes while
-    it is read is deleted, never an error."""
+    indexed. ``mark``: the attribute ``.gitattributes`` sets on it (``gitrepo.MARKS``).
+    Opened beneath ``top`` only (``semcode/beneath.py``): a symlink in the path — the file
+    or any folder above it — is a skip, never followed. A file that vanishes while it is
+    read is deleted, never an error."""
     try:
         info = beneath.lstat(top, path)
     except beneath.OutsideCheckout as exc:
@@ -158,7 +166,7 @@ def inspect(top: Path, path: str, ignore: PathSpec | None,
         return PathState(None, "", SKIPPED, f"unreadable: {exc.strerror}"), None
     seen = from_stat(info)
     name, bad_name = printable_path(path)
-    reason = path_reason(name, ignore) or bad_name
+    reason = path_reason(name, ignore) or bad_name or (marked_reason(mark) if mark else "")
     if not reason:
         reason = "symlink: not followed" if stat.S_ISLNK(info.st_mode) else \
             "submodule: nested repository not indexed" if stat.S_ISDIR(info.st_mode) else \

@@ -226,3 +226,57 @@ def test_the_store_folder_is_never_indexed_whatever_the_ignore_rules_say():
         "excluded: inside .semcode/")
     assert path_reason("sub/.semcode/.gitignore", None).startswith("excluded")
     assert path_reason("src/semcode_tools.py", None) == ""
+
+
+LFS = (b"version https://git-lfs.github.com/spec/v1\n"
+       b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+       b"size 12345\n")
+
+
+@pytest.mark.parametrize("in_git", [True, False], ids=["git", "folder"])
+def test_a_git_lfs_pointer_is_skipped_by_its_content(tmp_path, in_git):
+    (tmp_path / "weights.py").write_bytes(LFS)  # any name: the content tells
+    (tmp_path / "about_lfs.py").write_text('"""version https://git-lfs.github.com/spec/v1 is '
+                                           'the pointer format."""\n')
+    if in_git:
+        git(tmp_path, "init", "-q", "-b", "main")
+        git(tmp_path, "config", "user.email", "t@example.com")
+        git(tmp_path, "config", "user.name", "t")
+        commit_all(tmp_path, "lfs")
+    _, files = manifest(tmp_path)
+    assert files["weights.py"].status == SKIPPED
+    assert files["weights.py"].reason.startswith("lfs_pointer:")
+    assert files["about_lfs.py"].status == INDEXED  # mentioning the spec is not a pointer
+
+
+ATTRIBUTES = ("gen/** linguist-generated\n"
+              "third/*.py linguist-vendored=true\n"
+              "*.dat binary\n"
+              "keep.py linguist-generated=false\n")
+
+
+@pytest.mark.parametrize("in_git", [True, False], ids=["git", "folder"])
+def test_gitattributes_marks_generated_vendored_and_binary_files(tmp_path, in_git):
+    for name in ("gen/api.py", "third/lib.py", "table.dat", "keep.py", "plain.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"def f_{len(name)}():\n    return 1\n")
+    (tmp_path / ".gitattributes").write_text(ATTRIBUTES)
+    if in_git:
+        git(tmp_path, "init", "-q", "-b", "main")
+        git(tmp_path, "config", "user.email", "t@example.com")
+        git(tmp_path, "config", "user.name", "t")
+        commit_all(tmp_path, "attributes")
+    _, files = manifest(tmp_path)
+    reasons = {p: f.reason for p, f in files.items()}
+    assert reasons["gen/api.py"] == "generated: marked linguist-generated in .gitattributes"
+    assert reasons["third/lib.py"] == "vendored: marked linguist-vendored in .gitattributes"
+    assert reasons["table.dat"] == "binary: marked binary in .gitattributes"
+    assert files["keep.py"].status == files["plain.py"].status == INDEXED
+
+
+def test_attributes_are_read_at_the_pinned_commit_not_the_working_tree(sample_repo):
+    (sample_repo / ".gitattributes").write_text("src/** linguist-generated\n")
+    commit_all(sample_repo, "mark src generated")
+    (sample_repo / ".gitattributes").write_text("")  # uncommitted: not what is indexed
+    _, files = manifest(sample_repo)
+    assert files["src/shop/cart.py"].reason.startswith("generated: marked")

@@ -201,6 +201,47 @@ def test_status_says_what_differs_and_whether_the_overlay_covers_it(work):
     assert json.loads(status.to_json())["worktree"]["state"] == "current"
 
 
+def test_a_changed_file_the_working_tree_excludes_hides_its_index_chunks(work):
+    checkout, store = work
+    with open(checkout / ".semcodeignore", "a") as ignore:
+        ignore.write("src/shop/cart.py\n")
+    append(checkout / "src/shop/cart.py")
+    hits = searcher(work).search("add an item to the cart", k=20)
+    assert not [h for h in hits if h.path == "src/shop/cart.py"]  # not the stale chunks
+    report = index_status(store, str(checkout)).worktree
+    assert report.skip_reasons.get("excluded") == 1 and report.state == "current"
+
+
+@pytest.mark.parametrize("edit", [False, True], ids=["ignore-file-only", "and-an-edit"])
+def test_status_is_never_up_to_date_while_git_lists_changes(work, edit):
+    """``*`` in the working tree's .semcodeignore excludes every changed path by name — and
+    the checkout still differs from the index."""
+    checkout, store = work
+    with open(checkout / ".semcodeignore", "a") as ignore:
+        ignore.write("*\n")
+    if edit:
+        append(checkout / "src/shop/cart.py")
+    searcher(work).search(QUERY)
+    status = index_status(store, str(checkout))
+    assert not status.up_to_date and status.worktree.state != "clean"
+    assert "left out" in status.text() or status.worktree.changed_files
+
+
+def test_attribute_marks_and_lfs_pointers_are_skips_in_the_working_tree(work):
+    checkout, store = work
+    (checkout / ".gitattributes").write_text("gen/** linguist-generated\n")
+    (checkout / "gen").mkdir()
+    (checkout / "gen" / "kelvin.py").write_text(KELVIN)
+    (checkout / "weights.py").write_bytes(
+        b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"ab" * 32 +
+        b"\nsize 99\n")
+    hits = searcher(work).search(QUERY, k=20)
+    assert not [h for h in hits if h.path in ("gen/kelvin.py", "weights.py")]
+    report = index_status(store, str(checkout)).worktree
+    assert report.skip_reasons.get("generated") == 1
+    assert report.skip_reasons.get("lfs_pointer") == 1
+
+
 def test_a_damaged_overlay_is_rebuilt_not_trusted(work):
     file = searched(work).overlay.file
     data = bytearray(file.read_bytes())
