@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from semcode import cli_parser, gitrepo
 from semcode.config import Settings
-from semcode.errors import ConfigError, SemcodeError, as_damage
+from semcode.errors import ConfigError, SemcodeError, as_store_error
 
 if TYPE_CHECKING:
     from semcode.reports import OverlayReport, Report
@@ -296,10 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"semcode: {shown(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except (RuntimeError, OSError, ValueError) as exc:
-        damage = as_damage(exc)  # a damaged store file: say what to run, not a traceback
-        if damage is None:
+        # a store out of reach or a damaged store file: say what to do, not a traceback
+        said = as_store_error(exc)
+        if said is None:
             raise
-        print(f"semcode: {damage}", file=sys.stderr)
+        print(f"semcode: {said}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

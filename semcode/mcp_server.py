@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from semcode import __version__
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
-from semcode.errors import SemcodeError, as_damage
+from semcode.errors import SemcodeError, as_store_error
 from semcode.languages import known_kinds, known_languages
 from semcode.reports import untitled
 from semcode.repositories import Searchers, chosen, deployment_status
@@ -175,9 +175,9 @@ async def _answer(work: Callable[[], T]) -> T:
     except SemcodeError as exc:
         raise ToolError(str(exc)) from exc
     except (RuntimeError, OSError, ValueError) as exc:
-        if (damage := as_damage(exc)) is None:
+        if (said := as_store_error(exc)) is None:
             raise
-        raise ToolError(str(damage)) from exc
+        raise ToolError(str(said)) from exc
 
 
 def _check_limit(limit: int) -> None:

@@ -23,7 +23,13 @@ import pyarrow as pa
 from lancedb.table import Table
 
 from semcode.config import STORE_DIRNAME
-from semcode.errors import StoreError, StoreNotFound, as_commit_conflict, first_line
+from semcode.errors import (
+    StoreError,
+    StoreNotFound,
+    as_commit_conflict,
+    as_unreachable,
+    first_line,
+)
 from semcode.reports import SnapshotReport, VectorReport
 
 T = TypeVar("T")
@@ -126,7 +132,14 @@ class Store:
                 ignored_by_git(path)
         # Every read sees the latest commit, whichever handle wrote it (a long-lived MCP
         # server included); LanceDB's default caches a table's version per handle.
-        self.db = lancedb.connect(uri, read_consistency_interval=timedelta(0))
+        try:
+            self.db = lancedb.connect(uri, read_consistency_interval=timedelta(0))
+            if self.local:  # a folder that cannot be read fails here, not in the first query
+                self.db.list_tables()
+        except (RuntimeError, OSError, ValueError) as exc:
+            if (unreachable := as_unreachable(exc, uri)) is None:
+                raise
+            raise unreachable from None
         # The writer's fence (semcode/lease.py), checked before every commit through this
         # handle: it raises LeaseLost once this writer no longer holds the store.
         self.fence: Callable[[], None] | None = None

@@ -1,5 +1,6 @@
 """A local S3-compatible server (moto) on loopback, for tests of ``s3://`` stores."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -16,15 +17,21 @@ def free_port() -> int:
 
 
 class S3Server:
-    def __init__(self) -> None:
+    """``auth_after``: moto checks credentials after that many requests (the bucket's
+    creation counts one), so that the test keys are then refused as a real S3 would."""
+
+    def __init__(self, auth_after: int | None = None) -> None:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.env = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "test",
                     "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
                     "AWS_DEFAULT_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
         server = Path(sys.executable).parent / "moto_server"
+        env = {**os.environ, **({"INITIAL_NO_AUTH_ACTION_COUNT": str(auth_after)}
+                                if auth_after is not None else {})}
         self.proc = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
