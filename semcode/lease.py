@@ -17,7 +17,11 @@ finds the lease held waits and says for whom.
 Fencing: a holder can still stall past its lease (a stopped process, a paused machine) while
 another writer takes over. So every commit first checks the row (``WriterLease.check``): it must
 still name this writer, with at least a third of the lifetime left — more than a commit
-takes — or the commit is refused with ``LeaseLost``. A stale writer fails instead of landing.
+takes. A holder that was merely slow (a starved machine: its keeper late) finds the row still
+naming it and renews it there, by the same conditional update; since any other writer must
+change the row before it writes, a row that still names this writer proves nobody else did.
+Only a row that names someone else (or no one: another took it and let go) refuses the
+commit with ``LeaseLost``. A stale writer fails instead of landing; a slow one goes on.
 """
 
 import os
@@ -216,6 +220,8 @@ class WriterLease:
                             "writing (it stalled past the lease) — its write was refused; run "
                             "`semcode index` again to converge")
         left = held["expires"] - time.time()
+        if left < self.margin and self._claim(renew=True, pid=int(held["pid"])):
+            return  # late, not lost: the row still named this writer, so nobody else wrote
         if left < self.margin:
             raise LeaseLost(
                 f"{self.store.uri}: the writer lease of {self.owner} runs {left:.1f} s more, "
@@ -238,17 +244,17 @@ def keep(uri: str, owner: str, ttl: float, parent: int) -> int:
     """The keeper: renew ``owner``'s lease every third of ``ttl`` for process ``parent``
     until its input ends (released, or the parent died). Exit 3 when the lease was lost."""
     source = sys.stdin.buffer.fileno()
-    lease: WriterLease | None = None
+    # LanceDB imported now, not at the first renewal: on a starved machine the import alone
+    # can take most of a lease's lifetime, and the first renewal must not wait for it.
+    from semcode.store import Store
+
+    lease = WriterLease(Store(uri), owner, ttl=ttl)
     while os.getppid() == parent:
         readable, _, _ = select.select([source], [], [], ttl / 3)
         if readable and not os.read(source, 4096):
             return 0
         if readable:
             continue
-        if lease is None:  # imported at the first renewal: a short run never pays for it
-            from semcode.store import Store
-
-            lease = WriterLease(Store(uri), owner, ttl=ttl)
         try:
             if not lease._claim(renew=True, pid=parent):
                 return 3  # another writer took it: the holder's fence refuses its commits

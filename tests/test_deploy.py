@@ -26,7 +26,7 @@ def test_the_k8s_definitions_load_with_the_k8s_executor(tmp_path, monkeypatch):
     monkeypatch.setenv("SEMCODE_SHARD_RUNS", "each")
     proc = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-m",
                            "deploy.k8s.definitions"], capture_output=True, text=True,
-                          cwd=ROOT, env=os.environ, timeout=300)
+                          cwd=ROOT, env=os.environ, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     from deploy.k8s.definitions import GPU_STEP, defs
 

@@ -33,7 +33,7 @@ def _execute(tmp_path: Path, repo: Path, store: Path) -> subprocess.CompletedPro
     (tmp_path / "home").mkdir(exist_ok=True)
     return subprocess.run([sys.executable, "-m", "dagster", "job", "execute", "-m",
                            "semcode_dagster.definitions", "-j", "index_job", "--tags", RANGE],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
 
 
 def test_dagster_job_execute_runs_every_step_in_one_process_and_exits_with_the_verdict(
@@ -56,7 +56,7 @@ def test_dagster_job_execute_runs_every_step_in_one_process_and_exits_with_the_v
     assert "freshly_added" in subprocess.run(
         [sys.executable, "-m", "semcode.cli", "search", "freshly_added", "--repo", str(repo),
          "--json"], env={**os.environ, "SEMCODE_STORE": str(store), "SEMCODE_MODEL": "static"},
-        capture_output=True, text=True, timeout=120).stdout
+        capture_output=True, text=True, timeout=900).stdout
 
     not_a_repo = tmp_path / "a-file"
     not_a_repo.write_text("no repository here\n")
@@ -73,6 +73,6 @@ def test_a_repository_that_is_not_there_fails_the_run_and_creates_nothing(tmp_pa
     env.pop("SEMCODE_STORE", None)
     proc = subprocess.run([sys.executable, "-m", "dagster", "job", "execute", "-m",
                            "semcode_dagster.definitions", "-j", "index_job", "--tags", RANGE],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "repository not found" in proc.stderr and not missing.exists()

@@ -128,7 +128,7 @@ def test_semcode_ui_starts_the_graph_with_the_run_queue(installed, tmp_path):
 def test_the_checkout_still_loads_its_workspace():
     proc = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w",
                            "workspace.yaml"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "SEMCODE_REPO": str(ROOT)})
+                          timeout=900, env={**os.environ, "SEMCODE_REPO": str(ROOT)})
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 

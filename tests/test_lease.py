@@ -5,6 +5,7 @@ lease does not block the store for long."""
 import json
 import multiprocessing as mp
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -144,11 +145,12 @@ def test_a_holder_that_holds_the_interpreter_past_its_lease_keeps_it(tmp_path):
     """Renewal does not depend on the writer's threads: a C call that holds the interpreter
     for twice the lease's lifetime (a grammar, a native library) starves no keeper, so no
     second writer gets in before the first releases."""
-    # 6 s: the keeper's first renewal imports LanceDB (~1.3 s of CPU, more on a loaded
-    # machine) after a third of the lease; 3 s left a loaded CI machine no margin.
-    proc, _ = _holder(tmp_path, "sum(range(800_000_000))  # ~14 s holding the interpreter",
-                      ttl=6.0)
-    with writer_lease(Store(str(tmp_path / "store")), "second", ttl=6.0, wait=180, poll=0.1):
+    # libc's sleep through ctypes.PyDLL holds the interpreter without using the CPU (a spin
+    # loop would take ten times longer on a loaded machine). 15 s: the keeper imports LanceDB
+    # (~1.3 s of CPU) as it starts, which at a load of ten times the cores is ~13 s.
+    proc, _ = _holder(tmp_path, "import ctypes; ctypes.PyDLL(None).sleep(31)  # the interpreter "
+                      "held for 31 s", ttl=15.0)
+    with writer_lease(Store(str(tmp_path / "store")), "second", ttl=15.0, wait=300, poll=0.1):
         taken = time.time()
     first = json.loads(proc.communicate(timeout=120)[0])
     assert first["outcome"] == "committed"
@@ -172,6 +174,45 @@ def test_a_holder_that_stalled_past_its_lease_cannot_commit_after_another_took_i
     first = json.loads(proc.communicate(timeout=120)[0])
     assert first["outcome"].startswith("refused") and "first" in first["outcome"]
     assert store.get_meta("writer") == "second"
+
+
+def test_a_holder_whose_renewer_was_paused_past_its_lease_renews_late_and_commits(tmp_path):
+    """A starved machine: the keeper does not run for longer than the lease's lifetime, and
+    no other writer wants the store. The row still names the holder, so its commit renews
+    the lease there and lands — slow is not lost (it failed at load 18 before)."""
+    proc, flag = _holder(tmp_path, "\n    ".join([
+        "while not flag.exists():", "    time.sleep(0.05)"]), ttl=3.0)
+    keeper = int(flag.with_suffix(".held").read_text())
+    os.kill(keeper, signal.SIGSTOP)
+    try:
+        time.sleep(4.5)  # past the whole lease: it has expired in the row
+        flag.write_text("go")
+        # the holder's line, read while the keeper (which shares its stdout) is still stopped
+        assert select.select([proc.stdout], [], [], 120)[0], "the holder never answered"
+        first = json.loads(proc.stdout.readline())
+    finally:
+        os.kill(keeper, signal.SIGCONT)
+    proc.communicate(timeout=120)
+    assert first["outcome"] == "committed", first
+    store = Store(str(tmp_path / "store"))
+    assert store.get_meta("writer") == "first"
+    assert WriterLease(store, "x").holder()["owner"] == ""  # released after the late renewal
+
+
+def test_a_late_renewal_keeps_the_holder_s_process_id(tmp_path):
+    """A holder's helper (a parse worker) that renews late keeps the holder's pid in the row:
+    the 'dead holder on this machine' shortcut must never see the helper's exit."""
+    store = Store(str(tmp_path / "store"))
+    with writer_lease(store, "first", ttl=3.0) as lease:
+        lease._keeper.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(3.2)
+            helper = WriterLease(Store(store.uri), "first", ttl=3.0)
+            helper.check()  # renews late
+            held = WriterLease(store, "x").holder()
+            assert held["pid"] == os.getpid() and held["expires"] > time.time() + 2
+        finally:
+            lease._keeper.send_signal(signal.SIGCONT)
 
 
 def test_a_stale_writer_s_parse_worker_cannot_commit_its_shard(tmp_path):

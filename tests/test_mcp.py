@@ -235,7 +235,7 @@ def test_a_line_that_is_not_json_rpc_gets_the_error_the_spec_asks_for(indexed, l
         "clientInfo": {"name": "test", "version": "1"}}}
     proc = subprocess.run([sys.executable, "-m", "semcode.cli", "mcp", "--repo", str(repo),
                            "--store", store], input=f"{line}\n{json.dumps(init)}\n",
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=900)
     replies = [json.loads(r) for r in proc.stdout.splitlines() if r.strip()]
     assert replies[0] == {"jsonrpc": "2.0", "id": None,
                           "error": {"code": code, "message": replies[0]["error"]["message"]}}

@@ -32,7 +32,7 @@ def indexed(tmp_path_factory):
 
 def semcode(*args):
     return subprocess.run([sys.executable, "-m", "semcode.cli", *args], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=900)
 
 
 def _data_files(store: str, table: str) -> list[Path]:

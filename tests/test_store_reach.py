@@ -59,7 +59,7 @@ def test_an_unreachable_store_is_one_line_naming_store_endpoint_and_cause(repo, 
     env, uri, said = _case(servers, case)
     where = [str(repo)] if command[0] == "index" else ["--repo", str(repo)]
     proc = subprocess.run([sys.executable, "-m", "semcode.cli", *command, *where, "--store",
-                           uri], capture_output=True, text=True, timeout=300,
+                           uri], capture_output=True, text=True, timeout=900,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
     assert proc.returncode == 1, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if "is inside the repository" not in line]
@@ -107,7 +107,7 @@ def test_a_local_store_folder_that_cannot_be_read_is_one_line(repo):
         proc = subprocess.run(
             [*nobody, sys.executable, "-m", "semcode.cli", "status", "--repo", str(shared),
              "--store", str(store)],
-            capture_output=True, text=True, timeout=300,
+            capture_output=True, text=True, timeout=900,
             env={**os.environ, "HOME": str(home), "HF_HUB_OFFLINE": "1",
                  "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory",
                  "GIT_CONFIG_VALUE_0": "*"})

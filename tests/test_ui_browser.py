@@ -124,7 +124,7 @@ def launch_index_job(env: dict) -> None:
     subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-m",
                     "semcode_dagster.definitions", "-j", "index_job", "--tags",
                     json.dumps(tags)], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=300)
+                   check=True, capture_output=True, timeout=900)
 
 
 def finished(instance) -> bool:
