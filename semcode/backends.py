@@ -35,6 +35,7 @@ import numpy as np
 from semcode import progress
 from semcode.config import BACKENDS
 from semcode.errors import ConfigError
+from semcode.imports import model_libraries
 from semcode.model_cache import cache_root
 from semcode.model_files import max_tokens, model_id, model_path
 
@@ -115,6 +116,7 @@ def ensure_export(model: str, kind: str) -> Path:
 
 
 def _export_onnx(model: str, into: Path) -> None:
+    model_libraries()
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -271,6 +273,7 @@ class TorchRunner:
     note elsewhere), or fp16 weights (the GPU path; on a CPU the same code, slowly)."""
 
     def __init__(self, model: str, backend: str, device: str, threads: int):
+        model_libraries()
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging

@@ -1,4 +1,4 @@
-"""Import costs paid only by the code that uses them.
+"""Import costs paid only by the code that uses them, and imports that are safe in threads.
 
 LanceDB imports ``lance_namespace``, which imports ``lance_namespace_urllib3_client``: a
 generated REST client whose package ``__init__`` loads every API class of the Lance REST
@@ -12,11 +12,20 @@ On Python 3.11, LanceDB marks its methods with the ``overrides`` package's ``@ov
 checks each one's signature against its base class as the class is created (reading the
 caller's bytecode): ~0.1 s of every start. From 3.12 on LanceDB uses ``typing.override``, a
 marker that checks nothing at run time; ``plain_overrides`` gives 3.11 the same (type
-checkers still check overrides)."""
+checkers still check overrides).
+
+transformers 5 (and peft) fill their top-level names lazily, on first access, with no lock:
+two threads that import them at once — the model loading in the background while the parse
+merges the tuned model, say — find names half-made (``ImportError: cannot import name
+'AutoModel' from 'transformers'``, seen on a busy machine at a first ``SEMCODE_MODEL=code``
+index). ``model_libraries`` imports them whole, once, under one lock; every place that imports
+them calls it first.
+"""
 
 import contextlib
 import importlib.util
 import sys
+import threading
 import types
 from importlib.machinery import ModuleSpec
 from typing import Any
@@ -78,3 +87,25 @@ def defer_rest_client() -> None:
     spec = importlib.util.find_spec(REST_CLIENT)
     if spec is not None and spec.submodule_search_locations is not None:
         sys.modules[REST_CLIENT] = _Deferred(spec)
+
+
+_MODEL_LIBRARIES = threading.Lock()
+# the names of transformers that semcode, sentence-transformers and peft reach for
+_TRANSFORMERS_NAMES = ("AutoConfig", "AutoModel", "AutoTokenizer", "PreTrainedModel",
+                       "PretrainedConfig")
+
+
+def model_libraries(*, peft: bool = False) -> None:
+    """Import transformers (its lazy names resolved), sentence-transformers and, with
+    ``peft``, peft — in one thread at a time; a no-op once they are in."""
+    with _MODEL_LIBRARIES:
+        import transformers
+
+        for name in _TRANSFORMERS_NAMES:
+            getattr(transformers, name)
+        import sentence_transformers  # noqa: F401
+
+        if peft:
+            import peft as peft_library
+
+            peft_library.PeftModel  # noqa: B018 — resolved here, under the lock

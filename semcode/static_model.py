@@ -22,6 +22,7 @@ import numpy as np
 
 from semcode import progress
 from semcode.config import DEFAULT_MODEL, STATIC_MODEL
+from semcode.imports import model_libraries
 from semcode.model_cache import build_once, cache_root
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ def encode_static(model: "StaticModel", texts: list[str], batch_size: int) -> np
 
 
 def _distill(staging: Path) -> None:
+    model_libraries()  # the distiller imports transformers
     from model2vec.distill import distill
 
     from semcode.model_files import model_path

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from semcode.imports import model_libraries
 from semcode.model_files import max_tokens, model_path, tokenizer_model
 
 SPECIAL_TOKENS = 2  # [CLS] … [SEP]
@@ -63,6 +64,7 @@ def token_counter(model: str) -> TokenCounter:
     if (path / "tokenizer.json").is_file():
         tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
     else:
+        model_libraries()
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(str(path)).backend_tokenizer

@@ -19,6 +19,7 @@ from typing import Any
 from semcode import progress
 from semcode.config import DEFAULT_MODEL
 from semcode.errors import ConfigError
+from semcode.imports import model_libraries
 from semcode.model_cache import build_once, cache_root
 
 TUNED_DIR = Path(__file__).parent / "models" / "minilm-code"
@@ -44,6 +45,7 @@ def tuned_model_path() -> str:
 
 
 def _merge(staging: Path) -> None:
+    model_libraries(peft=True)
     from peft import PeftModel
     from sentence_transformers import SentenceTransformer
 
