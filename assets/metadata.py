@@ -19,9 +19,10 @@ def to_metadata(report: Report) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         key: dg.MetadataValue.json(value) if isinstance(value, dict | list) else value
         for key, value in report.metadata().items() if value is not None}
-    if isinstance(report, ChunksReport) and report.per_shard:
-        table = pd.DataFrame([r.to_dict() for r in report.per_shard]) \
-            .drop(columns=["new_skips", "line_windows"])
+    changed = [r.to_dict() for r in report.per_shard if r.changed] \
+        if isinstance(report, ChunksReport) else []
+    if changed:  # the shards this run changed (each partition's own figures follow it)
+        table = pd.DataFrame(changed).drop(columns=["new_skips", "line_windows"])
         metadata[SHARD_TABLE] = dg.MetadataValue.md(table.to_markdown(index=False))
     return metadata
 

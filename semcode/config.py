@@ -36,9 +36,10 @@ DEFAULT_NPROBES = 30
 DEFAULT_REFINE = 1
 # Upper bounds, each with why: a value past them is a typo or a run that never ends.
 LIMITS = {
-    "shards": (1024, "each shard is a Dagster partition whose events every run writes "
-                     "(10,000 kept a 3-file run busy for over 12 minutes); 256 keep a "
-                     "1M-file repository near 4,000 files a shard (SCALING.md)"),
+    "shards": (1024, "each shard is a Dagster partition whose two events every run writes "
+                     "(1,024 cost a 3-file run 5 s more than 16; 10,000 kept one busy for over "
+                     "12 minutes); 256 keep a 1M-file repository near 4,000 files a shard "
+                     "(SCALING.md)"),
     "batch_size": (4096, "a batch's activations grow with it; 16 is fastest on a CPU and "
                          "128 on a GPU"),
     "max_file_bytes": (100_000_000, "a file that large is data, not code"),

@@ -103,7 +103,10 @@ def _index_shard(store: Store, repo: str, shard: int, is_git: bool,
         shard=shard, files_seen=len(files), parsed=len(stale) - len(skips),
         unchanged=len(wanted) - len(stale), skipped=len(files) - len(wanted) + len(skips),
         removed=len(gone), chunks_added=len(absent(after, before)),
-        chunks_removed=len(absent(before, after)), chunks_total=store.count("chunks", where),
+        chunks_removed=len(absent(before, after)),
+        # the shard's rows now: what was stored, less the replaced files' rows, plus the new
+        # (the writer lease keeps anyone else from writing the shard meanwhile)
+        chunks_total=stored.num_rows - len(before) + len(after),
         new_skips=count_skips(s["reason"] for s in skips),
         line_windows=count_skips(n["reason"] for n in notes),
         repaired={"duplicate_chunks": duplicates} if duplicates else {},
@@ -131,6 +134,8 @@ def _chunk_files(stale: list[dict], repo: str, is_git: bool, chunker: SandboxedC
     """Chunk rows of every readable file, a skip (with its reason) for each other, and a
     note for each file cut by line windows because its grammar missed the deadline. Rows are
     gathered column by column and turned into Arrow a few thousand at a time."""
+    if not stale:  # nothing to read: no reader (a git process) for a shard with no work
+        return CHUNKS_SCHEMA.empty_table(), [], []
     reader, skips, notes = FileReader(repo, is_git), [], []
     batches: list[pa.RecordBatch] = []
     held = _Columns()
@@ -202,8 +207,12 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
     writer lease is held (as ``owner``) for all of them; the workers die with this process.
     Progress is reported in files (and chunks) as the workers go, not per shard."""
     require_model(model)  # before any process starts: a clear error, not a child's
-    workers = max(1, min(workers or os.cpu_count() or 1, len(shards)))
     store = Store(store_uri)
+    idle = _idle_shards(store, shards) if len(shards) > IDLE_CHECK_SHARDS else {}
+    shards = [s for s in shards if s not in idle]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(shards) or 1))
+    if not shards:
+        return sorted(idle.values(), key=lambda r: r.shard)
     shown = ParseProgress(store.count("files", f"status = '{INDEXED}' AND "
                                       f"shard IN ({', '.join(str(int(s)) for s in shards)})"))
     results: list[ShardReport] = []
@@ -216,9 +225,10 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
             global _sink
             _sink, outer = _Sink(shown.add), _sink
             try:
-                return [one(shard=shard) for shard in shards]
+                results = [one(shard=shard) for shard in shards]
             finally:
                 _sink = outer
+            return sorted([*results, *idle.values()], key=lambda r: r.shard)
         context = get_context("spawn")
         queue = context.Queue()
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
@@ -227,7 +237,28 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
             futures = [pool.submit(one, shard=s) for s in shards]
             for future in as_completed(futures):
                 results.append(future.result())
-    return sorted(results, key=lambda r: r.shard)
+    return sorted([*results, *idle.values()], key=lambda r: r.shard)
+
+
+# Past this many shards in one call, the shards with nothing in them are found first, with a
+# scan of two shard columns, instead of two queries each (~14 ms a shard): a repository with
+# fewer files than shards leaves most of them empty.
+IDLE_CHECK_SHARDS = 64
+
+
+def _idle_shards(store: Store, shards: list[int]) -> dict[int, ShardReport]:
+    """The shards among ``shards`` with no file to index and no chunk rows — nothing to parse,
+    remove or repair — each with its report (its files, all skipped)."""
+    wanted = pa.array(shards, pa.int32())
+    files = store.scan("files", ["shard", "status"])
+    files = files.filter(pc.is_in(files.column("shard"), value_set=wanted))
+    busy = set(pc.unique(files.filter(pc.equal(files.column("status"), INDEXED))
+                         .column("shard")).to_pylist())
+    busy.update(pc.unique(store.scan("chunks", ["shard"]).column("shard")).to_pylist())
+    values, counts = pc.value_counts(files.column("shard")).flatten()
+    seen = dict(zip(values.to_pylist(), counts.to_pylist(), strict=True))
+    return {s: ShardReport(shard=s, files_seen=(n := int(seen.get(s, 0))), skipped=n)
+            for s in shards if s not in busy}
 
 
 class ParseProgress:

@@ -46,6 +46,26 @@ class Report(BaseModel):
         return cls.model_validate(values)
 
 
+def shard_ranges(shards: Iterable[int]) -> str:
+    """``[0, 1, 2, 5, 7, 8]`` → ``0-2,5,7-8``."""
+    spans: list[list[int]] = []
+    for shard in sorted(shards):
+        if spans and shard == spans[-1][1] + 1:
+            spans[-1][1] = shard
+        else:
+            spans.append([shard, shard])
+    return ",".join(f"{a}-{b}" if b > a else str(a) for a, b in spans)
+
+
+def parse_shard_ranges(text: str) -> list[int]:
+    """The inverse of ``shard_ranges``."""
+    shards: list[int] = []
+    for span in filter(None, text.split(",")):
+        first, _, last = span.partition("-")
+        shards.extend(range(int(first), int(last or first) + 1))
+    return shards
+
+
 def count_skips(reasons: Iterable[str]) -> dict[str, int]:
     """Skip reasons counted by their kind (``too_large: 3 MB …`` → ``too_large``)."""
     return dict(Counter(r.split(":")[0] for r in reasons))
@@ -98,6 +118,12 @@ class ShardReport(ShardCounts):
 
     shard: int
 
+    @property
+    def changed(self) -> bool:
+        """Whether this run did anything to the shard (parsed, removed, skipped, repaired)."""
+        return bool(self.parsed or self.removed or self.chunks_added or self.chunks_removed
+                    or self.new_skips or self.repaired or self.line_windows)
+
 
 class ChunksReport(ShardCounts):
     """The shards one ``code_chunks`` step indexed: totals (``seconds``: the slowest shard,
@@ -123,10 +149,27 @@ class ChunksReport(ShardCounts):
                    new_skips=dict(skips), line_windows=dict(windows), repaired=dict(repaired),
                    seconds=max((r.seconds for r in reports), default=0.0), per_shard=reports)
 
+    def metadata(self) -> dict[str, Any]:
+        """As Dagster metadata: the shards as ranges (``0-1023``) and only the shards this run
+        changed. Dagster copies a range step's metadata onto every partition's event, so a
+        list of every shard made a run's events grow with the square of the shard count
+        (1,024 shards: minutes of a three-file run)."""
+        values = self.to_dict()
+        values["shards"] = shard_ranges(self.shards)
+        values["per_shard"] = [r.to_dict() for r in self.per_shard if r.changed]
+        return values
+
+    @classmethod
+    def from_metadata(cls, values: dict[str, Any]) -> Self:
+        shards = values.get("shards")
+        if isinstance(shards, str):
+            values = {**values, "shards": parse_shard_ranges(shards)}
+        return cls.model_validate(values)
+
     def text(self) -> str:
-        return (f"shards {self.shards}: {self.parsed} parsed, {self.unchanged} unchanged, "
-                f"{self.skipped} skipped, {self.removed} removed; chunks {self.chunks_total} "
-                f"(+{self.chunks_added} −{self.chunks_removed})")
+        return (f"shards {shard_ranges(self.shards)}: {self.parsed} parsed, "
+                f"{self.unchanged} unchanged, {self.skipped} skipped, {self.removed} removed; "
+                f"chunks {self.chunks_total} (+{self.chunks_added} −{self.chunks_removed})")
 
 
 class VectorReport(Report):

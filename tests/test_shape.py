@@ -8,7 +8,15 @@ from pydantic import ValidationError
 
 from semcode.config import DEFAULT_SHARDS, Settings
 from semcode.errors import CommitConflict, ConfigError, SemcodeError
-from semcode.reports import ChunksReport, IndexReport, IndexStatus, ShardReport, VectorReport
+from semcode.reports import (
+    ChunksReport,
+    IndexReport,
+    IndexStatus,
+    ShardReport,
+    VectorReport,
+    parse_shard_ranges,
+    shard_ranges,
+)
 from semcode.store import Store, retry_conflicts
 from semcode_dagster.assets.local_run import run_index_job
 from semcode_dagster.assets.metadata import from_metadata, materialized, to_metadata
@@ -70,9 +78,59 @@ def test_a_report_round_trips_through_metadata_and_json():
     assert (report.files_seen, report.chunks_total, report.seconds) == (4, 7, 0.5)
     normalized = normalize_metadata(to_metadata(report))  # what an event stores
     assert isinstance(normalized["chunks_total"], dg.IntMetadataValue)  # the UI plots it
-    assert from_metadata(ChunksReport, normalized) == report
+    # the shards as ranges, and the figures of the shards this run changed (shard 5: none)
+    assert normalized["shards"].value == "0,5"
+    assert from_metadata(ChunksReport, normalized) == \
+        report.model_copy(update={"per_shard": shards[:1]})
     assert ChunksReport.from_dict(report.to_dict()) == report
     assert ChunksReport.model_validate_json(report.to_json()) == report
+
+
+@pytest.mark.parametrize("shards,text", [([], ""), ([3], "3"), ([0, 1, 2, 5, 7, 8], "0-2,5,7-8"),
+                                         (list(range(1024)), "0-1023")])
+def test_shards_are_written_as_ranges_and_read_back(shards, text):
+    assert shard_ranges(shards) == text and parse_shard_ranges(text) == shards
+
+
+def test_a_range_step_s_metadata_does_not_grow_with_its_shards():
+    """Dagster copies a range step's metadata onto every partition's event: metadata that
+    grew with the shard count made a run's events grow with its square (1,024 shards kept a
+    three-file run busy for minutes)."""
+    def size(count: int) -> int:
+        reports = [ShardReport(shard=s, files_seen=1, skipped=1) for s in range(count)]
+        reports[1] = ShardReport(shard=1, files_seen=2, parsed=2, chunks_added=4,
+                                 chunks_total=4)
+        return len(str(normalize_metadata(to_metadata(ChunksReport.from_shards("c", reports)))))
+
+    assert size(1024) <= size(16) + 8  # "0-1023" for "0-15"
+
+
+def test_shards_with_nothing_in_them_cost_no_query_each(tmp_path, monkeypatch):
+    """A repository with fewer files than shards: the empty shards are found with a scan of
+    two shard columns, not two queries a shard; every shard still gets its report."""
+    from semcode import parse
+    from tests.conftest import commit_all, git
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for n in range(3):
+        (repo / f"f{n}.py").write_text(f"def f{n}():\n    return {n}\n")
+    (repo / "logo.png").write_bytes(b"\x89PNG")
+    git(repo, "init", "-q", "-b", "main")
+    commit_all(repo, "three files")
+    store = str(tmp_path / "store")
+    run_index_job(Settings(repo=str(repo), store=store, shards=256),
+                  embedder=FakeEmbedderResource())
+    scans = []
+    original = Store.scan
+    monkeypatch.setattr(Store, "scan", lambda self, name, *a, **k: scans.append(name) or
+                        original(self, name, *a, **k))
+    reports = parse.index_shards(store_uri=store, repo=str(repo), shards=list(range(256)),
+                                 model="all-MiniLM-L6-v2", is_git=True)
+    assert [r.shard for r in reports] == list(range(256))
+    assert sum(r.files_seen for r in reports) == 4 and sum(r.skipped for r in reports) == 1
+    assert sum(r.unchanged for r in reports) == 3 and not any(r.changed for r in reports)
+    assert len(scans) <= 2 + 2 * 3  # the two columns, then two queries per shard with files
 
 
 def test_a_renamed_or_missing_key_fails_loudly():
