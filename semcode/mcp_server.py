@@ -269,6 +269,7 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
         answer = await _answer(lambda: searcher.answer(
             query, k=min(offset + limit + 1, MAX_K), languages=languages, paths=paths,
             kinds=kinds, mode=mode))
+        searcher.finish_worktree()  # what the budget left pending, while the agent reads
         rest = answer.hits[offset:]
         hits, used = _page(rest[:limit], max_tokens)
         more = len(rest) > len(hits) and offset + len(hits) < MAX_K

@@ -23,11 +23,11 @@ import fcntl
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pathspec import PathSpec
@@ -41,17 +41,22 @@ from semcode.config import (
 )
 from semcode.discovery import IGNORE_FILE, load_ignore, path_reason, printable_path
 from semcode.discovery import INDEXED as FILE_INDEXED
-from semcode.embedding import TextEncoder, embedding_text
+from semcode.embedding import TextEncoder
 from semcode.languages import language_of
 from semcode.overlay_file import Base, Saved, read_overlay, row_schema, write_overlay
+from semcode.overlay_vectors import fill_vectors, waiting_by_path
 from semcode.overlay_view import ROW_COLUMNS, OverlayView
 from semcode.reports import OverlayReport, count_skips
 from semcode.sandbox import sandboxed_chunker
 from semcode.sharding import shard_of
-from semcode.store import CHUNKS_SCHEMA, Store, sql_in
-from semcode.worktree import DELETED, HIDES, INDEXED, SAME, SKIPPED, PathState, inspect
+from semcode.store import Store, sql_in
+from semcode.worktree import DELETED, HIDES, INDEXED, PENDING, SAME, SKIPPED, PathState, inspect
 
 ID_BATCH = 2000
+# Seconds a search spends bringing the overlay up to date before it answers with what is
+# ready (SEMCODE_OVERLAY_SECONDS): a 1 MB untracked file of small functions is ~10,000
+# texts, minutes of a CPU encoder, and no search should wait for it.
+DEFAULT_BUDGET_S = float(os.environ.get("SEMCODE_OVERLAY_SECONDS") or 2.0)
 
 
 def base_of(store: Store) -> Base | None:
@@ -74,8 +79,10 @@ class Overlay:
 
     def __init__(self, checkout: worktree.Checkout, store: Store, *,
                  model: str = DEFAULT_MODEL, encoder: Callable[[], TextEncoder] | None = None,
-                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT):
+                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+                 budget: float = DEFAULT_BUDGET_S):
         self.checkout, self.store, self.model = checkout, store, model
+        self.budget = budget  # seconds a refresh may take before it answers with what is ready
         self.encoder, self.parse_timeout = encoder, parse_timeout
         key = hashlib.blake2b(store.uri.encode(), digest_size=6).hexdigest()
         self.file = checkout.git_dir / "semcode" / f"overlay-{key}.arrow"
@@ -167,7 +174,11 @@ class Overlay:
         return load_ignore(beneath.read_text(self.checkout.top, IGNORE_FILE))
 
     # -- bringing it up to date --------------------------------------------------------------
-    def view(self) -> OverlayView:
+    def view(self, budget: float | None = None) -> OverlayView:
+        """The overlay brought up to date within ``budget`` seconds (None: this overlay's
+        own; ``math.inf``: whatever it takes): past it, what is not read or embedded yet is
+        pending, and a later call goes on from where this one stopped."""
+        deadline = time.monotonic() + (self.budget if budget is None else budget)
         with self._lock, self._turn():
             self.embedded = 0
             base = self.base()
@@ -183,40 +194,64 @@ class Overlay:
                 return OverlayView(report=_report(self.checkout, base, diff, {}, 0, "current"))
             warnings: list[str] = []
             if saved is None or stale or set(saved.files) != set(kept) or \
-                    saved.head != diff.head:
-                saved = self._build(base, diff, saved, kept, stale)
+                    saved.head != diff.head or any(s.status == PENDING for s in kept.values()):
+                saved = self._build(base, diff, saved, kept, stale, deadline)
                 warnings += self._save(saved)
             return self._as_view(saved, diff, warnings)
+
+    @property
+    def pending(self) -> bool:
+        """Whether the overlay last seen holds files not searched yet (a server finishes
+        them between searches)."""
+        return self._saved is not None and self._saved[1] is not None and any(
+            s.status == PENDING for s in self._saved[1].files.values())
 
     def _as_view(self, saved: Saved, diff: worktree.Difference,
                  warnings: list[str]) -> OverlayView:
         if self._view is not None and self._view[0] is saved and not warnings:
             return self._view[1]
         hidden = frozenset(p for p, s in saved.files.items() if s.status in HIDES)
+        indexed = [p for p, s in saved.files.items() if s.status == INDEXED]
+        rows = saved.rows.filter(pc.is_in(saved.rows.column("path"),
+                                          value_set=pa.array(indexed, pa.string())))
         view = OverlayView(
-            hidden=hidden, rows=saved.rows, warnings=warnings,
+            hidden=hidden, rows=rows, warnings=warnings + _pending_warning(saved.files),
             files={p: (s.status, s.reason) for p, s in saved.files.items() if p in hidden},
-            report=_report(self.checkout, saved.base, diff, saved.files, saved.rows.num_rows,
+            report=_report(self.checkout, saved.base, diff, saved.files, rows.num_rows,
                            "current" if hidden or diff.head != saved.base.commit else "clean"))
         self._view = (saved, view)
         return view
 
     def _build(self, base: Base, diff: worktree.Difference, saved: Saved | None,
-               kept: dict[str, PathState], stale: list[str]) -> Saved:
-        """The overlay with ``stale`` paths read again and the rest kept as they were."""
-        states, rows = self._read(base, stale)
-        old = saved.rows if saved is not None else pa.table(
-            [pa.array([], f.type) for f in row_schema(base.dim)], schema=row_schema(base.dim))
-        keep = [p for p, s in kept.items() if s.status == INDEXED]
+               kept: dict[str, PathState], stale: list[str], deadline: float) -> Saved:
+        """The overlay with ``stale`` paths read again, the rest kept as they were, and the
+        vectors still missing made until ``deadline``."""
+        states, rows = self._read(base, stale, deadline)
+        old = saved.rows if saved is not None else row_schema(base.dim).empty_table()
+        keep = [p for p, s in kept.items() if s.status in (INDEXED, PENDING)]
         previous = old.filter(pc.is_in(old.column("path"),
                                        value_set=pa.array(keep, pa.string())))
-        fresh = self._with_vectors(rows, old, base) if rows.num_rows else previous.slice(0, 0)
+        filled = fill_vectors(pa.concat_tables([previous, rows]).combine_chunks(), base.dim,
+                              old, self.store, self.encoder, deadline)
+        self.embedded = filled.embedded
+        files = {**kept, **states}
+        waiting = waiting_by_path(filled.rows)
+        chunked = set(filled.rows.column("path").to_pylist())
+        for path, state in files.items():
+            if path in waiting:
+                done, total = waiting[path]
+                files[path] = replace(state, status=PENDING,
+                                      reason=f"pending: {done:,} of {total:,} chunks embedded")
+            elif state.status == PENDING and path in chunked:
+                files[path] = replace(state, status=INDEXED, reason="")
         return Saved(base=base, head=diff.head, committed=diff.committed, ahead=diff.ahead,
-                     behind=diff.behind, files={**kept, **states},
-                     rows=pa.concat_tables([previous, fresh]).combine_chunks())
+                     behind=diff.behind, files=files, rows=filled.rows)
 
-    def _read(self, base: Base, paths: list[str]) -> tuple[dict[str, PathState], pa.Table]:
-        """Each path's state now, and the chunk rows of those to index (ROW_COLUMNS)."""
+    def _read(self, base: Base, paths: list[str],
+              deadline: float) -> tuple[dict[str, PathState], pa.Table]:
+        """Each path's state now, and the chunk rows of those to index (ROW_COLUMNS, and a
+        null vector). Past ``deadline`` (after the first file: every call moves on) a path is
+        left pending, unread."""
         top, ignore = self.checkout.top, self._ignore()
         known = self.store.scan("files", ["path", "content_hash"], sql_in("path", paths))
         indexed_hash = dict(zip(known.column("path").to_pylist(),
@@ -225,7 +260,10 @@ class Overlay:
         marks = gitrepo.marked_paths(top, paths)  # .gitattributes: generated, vendored, binary
         states: dict[str, PathState] = {}
         columns: dict[str, list] = {name: [] for name in ROW_COLUMNS}
-        for path in paths:
+        for n, path in enumerate(paths):
+            if n and time.monotonic() >= deadline:
+                states[path] = PathState(None, "", PENDING, "pending: not read yet")
+                continue
             state, text = inspect(top, path, ignore, base.max_file_bytes, marks.get(path, ""))
             if (state.status == DELETED and path not in indexed_hash) or \
                     (state.content_hash and state.content_hash == indexed_hash.get(path)):
@@ -244,32 +282,10 @@ class Overlay:
                         columns[name] += varying[name] if name in varying else \
                             [file[name]] * count
             states[path] = state
-        schema = pa.schema([CHUNKS_SCHEMA.field(name) for name in ROW_COLUMNS])
-        return states, pa.Table.from_pydict(columns, schema=schema)
-
-    def _with_vectors(self, rows: pa.Table, old: pa.Table, base: Base) -> pa.Table:
-        """``rows`` with a vector each: the overlay's own or the index's vector of the same
-        text where there is one, else encoded (each distinct text once)."""
-        hashes = rows.column("text_hash").to_pylist()
-        known = _vectors_by_hash(old, set(hashes))
-        missing = sorted(set(hashes) - set(known))
-        for start in range(0, len(missing), ID_BATCH):
-            found = self.store.scan("vectors", ["text_hash", "vector"],
-                                    sql_in("text_hash", missing[start:start + ID_BATCH]))
-            known.update(_vectors_by_hash(found, set(missing)))
-        todo = {h: i for i, h in enumerate(hashes) if h not in known}
-        self.embedded = len(todo)
-        if todo:
-            symbols, texts = rows.column("symbol").to_pylist(), rows.column("text").to_pylist()
-            if self.encoder is None:
-                raise ValueError("this overlay was opened to survey, not to embed")
-            encoded = self.encoder().encode([embedding_text(symbols[i], texts[i])
-                                             for i in todo.values()])
-            known.update(zip(todo, np.asarray(encoded, dtype=np.float32), strict=True))
-        flat = np.stack([known[h] for h in hashes]).astype(np.float32).reshape(-1)
-        vectors = pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), base.dim)
-        return rows.append_column(pa.field("vector", pa.list_(pa.float32(), base.dim)),
-                                  vectors)
+        schema = row_schema(base.dim)
+        count = len(columns["chunk_id"])
+        return states, pa.Table.from_pydict(
+            {**columns, "vector": pa.nulls(count, schema.field("vector").type)}, schema=schema)
 
     # -- the file ----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -310,13 +326,20 @@ class Overlay:
         return saved if saved is not None and saved.base == base else None
 
 
-def _vectors_by_hash(rows: pa.Table, wanted: set[str]) -> dict[str, np.ndarray]:
-    hashes = rows.column("text_hash").to_pylist()
-    if not hashes:
-        return {}
-    vectors = rows.column("vector").combine_chunks()
-    flat = vectors.flatten().to_numpy(zero_copy_only=False).reshape(len(vectors), -1)
-    return {h: flat[i] for i, h in enumerate(hashes) if h in wanted}
+def _pending_warning(files: dict[str, PathState]) -> list[str]:
+    """What a search says while files of the working tree are not searched yet."""
+    pending = sorted(((p, s) for p, s in files.items() if s.status == PENDING),
+                     key=lambda item: item[0])
+    if not pending:
+        return []
+    named = "; ".join(f"{path} ({state.reason.removeprefix('pending: ')})"
+                      for path, state in pending[:3])
+    more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
+    return [f"{len(pending)} changed file(s) of the working tree are not searched yet: {named}"
+            f"{more} — until then the index answers for their paths (a new file is not found "
+            "yet); each search goes on from where the last stopped (`semcode mcp` finishes them "
+            "in the background; SEMCODE_OVERLAY_SECONDS gives a search more time), or commit "
+            "them and run `semcode index`"]
 
 
 def _out_of_reach(diff: worktree.Difference) -> str:
@@ -331,7 +354,8 @@ def _report(checkout: worktree.Checkout, base: Base, diff: worktree.Difference,
             states: dict[str, PathState], chunks: int, state: str, problem: str = "",
             stale_paths: int = 0) -> OverlayReport:
     hiding = [s for s in states.values() if s.status in HIDES]
-    changed = len(hiding) + stale_paths
+    pending = sum(s.status == PENDING for s in states.values())
+    changed = len(hiding) + stale_paths + pending
     return OverlayReport(
         checkout=str(checkout.top), head=diff.head, indexed_commit=base.commit,
         commits_ahead=diff.ahead, commits_behind=diff.behind, changed_files=changed,
@@ -340,8 +364,10 @@ def _report(checkout: worktree.Checkout, base: Base, diff: worktree.Difference,
         deleted=sum(s.status == DELETED for s in hiding),
         skip_reasons=count_skips(s.reason for s in hiding if s.status == SKIPPED),
         chunks=chunks, problem=problem, left_out=diff.left_out,
+        pending=pending,
         state="clean" if state != "off" and not changed and not diff.left_out
-        and diff.head == base.commit else state)
+        and diff.head == base.commit else "partial" if state == "current" and pending
+        else state)
 
 
 def _stamp(file: Path) -> tuple[int, ...]:

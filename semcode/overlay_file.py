@@ -14,9 +14,9 @@ import pyarrow.compute as pc
 
 from semcode.overlay_view import ROW_COLUMNS
 from semcode.store import CHUNKS_SCHEMA
-from semcode.worktree import INDEXED, PathState
+from semcode.worktree import INDEXED, PENDING, PathState
 
-VERSION = 1  # bump when the file's layout changes: older files are rebuilt
+VERSION = 2  # bump when the file's layout changes: older files are rebuilt
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Saved:
     ahead: int
     behind: int
     files: dict[str, PathState]
-    rows: pa.Table  # ROW_COLUMNS and vector
+    rows: pa.Table  # ROW_COLUMNS and vector: null only in a pending file's rows not embedded yet
 
 
 def row_schema(dim: int) -> pa.Schema:
@@ -87,15 +87,19 @@ def read_overlay(file: Path) -> Saved | None:
 
 
 def consistent(saved: Saved) -> bool:
-    """The overlay's own rule: its chunks == its vectors (each chunk one finite vector of the
-    base's width, no id twice), and the files it indexed are the files its chunks are of."""
+    """The overlay's own rule: its chunks == its vectors (each chunk of an indexed file one
+    finite vector of the base's width, no id twice), the files it indexed are files its chunks
+    are of, and only a pending file's chunks may wait for their vector."""
     rows = saved.rows
     if rows.schema != row_schema(saved.base.dim):
         return False
     ids = rows.column("chunk_id")
     vectors = rows.column("vector").combine_chunks()
-    if pc.count_distinct(ids).as_py() != rows.num_rows or vectors.null_count or \
-            not np.isfinite(vectors.flatten().to_numpy(zero_copy_only=False)).all():
+    if pc.count_distinct(ids).as_py() != rows.num_rows or \
+            not np.isfinite(vectors.drop_null().flatten().to_numpy(zero_copy_only=False)).all():
         return False
     indexed = {p for p, s in saved.files.items() if s.status == INDEXED}
-    return set(rows.column("path").to_pylist()) == indexed
+    pending = {p for p, s in saved.files.items() if s.status == PENDING}
+    paths = set(rows.column("path").to_pylist())
+    waiting = set(rows.column("path").filter(vectors.is_null()).to_pylist())
+    return indexed <= paths <= indexed | pending and not waiting & indexed

@@ -250,10 +250,12 @@ class OverlayReport(Report):
     deleted: int = 0  # of them, gone from the checkout (their index chunks are hidden)
     left_out: int = 0  # changed paths not searched: skipped by name (.semcodeignore, vendored
     #                    …) and not in the index either
+    pending: int = 0  # of them, not read or not all embedded within a search's budget yet
     skip_reasons: dict[str, int] = {}
     chunks: int = 0
-    # clean: nothing differs; current: the overlay covers every change; stale: the next
-    # search brings it up to date; off: no overlay (why in ``problem``)
+    # clean: nothing differs; current: the overlay covers every change; partial: it covers
+    # all but ``pending`` files, which the next searches go on with; stale: the next search
+    # brings it up to date; off: no overlay (why in ``problem``)
     state: str = "clean"
     problem: str = ""
 
@@ -265,9 +267,10 @@ class OverlayReport(Report):
         commits = f", HEAD {self.commits_ahead} commit(s) ahead" if self.commits_ahead else ""
         behind = f", {self.commits_behind} behind" if self.commits_behind else ""
         left = f", {self.left_out} more left out by name" if self.left_out else ""
+        how = {"stale": ": the next search refreshes it",
+               "partial": f": {self.pending} not searched yet, the next searches go on"}
         return (f"+ overlay of {self.changed_files} changed file(s){left}{commits}{behind} "
-                f"({self.state}" + (": the next search refreshes it" if self.state == "stale"
-                                    else "") + ")")
+                f"({self.state}{how.get(self.state, '')})")
 
     def summary(self) -> str:
         """One line for ``semcode status``: the checkout's HEAD, then how it differs."""
@@ -280,7 +283,8 @@ class OverlayReport(Report):
             [f"{n} {what}" for n, what in ((self.skipped, "skipped"),
                                            (self.deleted, "deleted")) if n]
         said = self.text().removeprefix("+ ")
-        return head + (f"{said}: " + ", ".join(parts) if self.state == "current" else said)
+        return head + (f"{said}: " + ", ".join(parts) if self.state in ("current", "partial")
+                       else said)
 
 
 class IndexReport(Report):

@@ -55,6 +55,10 @@ class Searchers:
         return Searchers({n: s for n, s in self.searchers.items() if n in names},
                          [n for n in self.missing if n in names], self.pool)
 
+    def finish_worktree(self) -> None:
+        for searcher in self.searchers.values():
+            searcher.finish_worktree()
+
     def answer(self, query: str, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
                paths: Filters = (), kinds: Filters = (), mode: str = DEFAULT_MODE) -> Answer:
         """Each repository's best ``k``, blended by score. Hybrid and vector scores are on

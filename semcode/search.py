@@ -13,6 +13,8 @@ matched against the manifest in Python (gitignore-style patterns), never passed 
 patterns.
 """
 
+import contextlib
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -122,6 +124,7 @@ class Searcher:
         self.kind_prior = kind_prior
         self.stub_prior = stub_prior
         self.hook_prior = hook_prior
+        self._finisher: threading.Thread | None = None
         found = worktree.checkout_of(checkout) if checkout is not None else None
         self.overlay = None if found is None else Overlay(
             found, self.store, model=model, parse_timeout=parse_timeout,
@@ -141,6 +144,23 @@ class Searcher:
         if not self.embedder.query_prompt:
             return self.embedder
         return shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend)
+
+    def finish_worktree(self) -> None:
+        """For a long-lived server: bring the overlay's pending files (past a search's
+        budget) to the end in a thread, one budget's slice at a time, so that a search
+        meanwhile waits at most one slice."""
+        overlay = self.overlay
+        if overlay is None or not overlay.pending or \
+                (self._finisher is not None and self._finisher.is_alive()):
+            return
+
+        def finish() -> None:
+            with contextlib.suppress(Exception):  # the next search says what went wrong
+                while overlay.pending:
+                    overlay.view()
+
+        self._finisher = threading.Thread(target=finish, name="semcode-overlay", daemon=True)
+        self._finisher.start()
 
     def worktree(self, warnings: list[str]) -> OverlayView:
         """The checkout's overlay, brought up to date now (empty without a checkout). A

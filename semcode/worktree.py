@@ -31,8 +31,10 @@ MAX_CHANGED_FILES = 3_000
 # Folders of a checkout that are never code: semcode's own store, other tools' caches.
 NEVER_SEARCHED = tuple(sorted(WALK_SKIP_DIRS - {".git"}))
 # What a changed path is now: indexed (its chunks replace the index's), skipped (by the
-# index's rules, with a reason), deleted, or the same as the index holds it.
-INDEXED, SKIPPED, DELETED, SAME = "indexed", "skipped", "deleted", "same"
+# index's rules, with a reason), deleted, the same as the index holds it, or pending (not
+# read, or not all embedded, within a search's budget: the index's chunks answer for it until
+# a later search finishes it).
+INDEXED, SKIPPED, DELETED, SAME, PENDING = "indexed", "skipped", "deleted", "same", "pending"
 HIDES = (INDEXED, SKIPPED, DELETED)  # a path in one of these replaces the index's chunks
 Signature = tuple[int, ...] | None  # lstat: size, mtime, ctime, inode, mode; None: absent
 

@@ -1,6 +1,7 @@
 """The MCP server, driven by the official MCP client over stdio."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -265,6 +266,44 @@ def test_a_long_lived_server_sees_each_edit_and_says_where_hits_come_from(indexe
     assert status.structured_content["worktree"]["state"] == "current"
     assert status.structured_content["up_to_date"] is False
     assert "overlay of 1 changed file(s) (current)" in status.content[0].text
+
+
+def test_a_server_finishes_what_a_search_left_pending_in_the_background(indexed, tmp_path):
+    """A search answers within its budget, naming the file it has not searched yet; the
+    server embeds the rest between calls, and a later search finds that file's code."""
+    repo, store = indexed
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(repo), str(work)], check=True)
+    (work / "readings.py").write_text("".join(
+        f'def scale_reading_{i}(value):\n    """Scale sensor reading {i}."""\n'
+        f"    return value * {i}\n\n" for i in range(600)) +
+        "def convert_kelvin_to_celsius(kelvin):\n    return kelvin - 273.15\n")
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "semcode.cli", "mcp", "--repo", str(work),
+                                      "--store", store],
+        env={**os.environ, "SEMCODE_OVERLAY_SECONDS": "0.05"})  # one batch a search
+
+    async def body(client):
+        first = await client.call_tool("search_code", {"query": "kelvin to celsius"})
+        for _ in range(600):  # the server works while nobody asks; status reads its file
+            status = await client.call_tool("index_status", {})
+            if not status.structured_content["worktree"]["pending"]:
+                break
+            await anyio.sleep(0.5)
+        later = await client.call_tool("search_code", {"query": "kelvin to celsius"})
+        return first, status, later
+
+    async def session():
+        async with Client(server) as client:
+            return await body(client)
+
+    first, status, later = anyio.run(session)
+    assert any("readings.py" in w and "not searched yet" in w
+               for w in first.structured_content["warnings"])
+    assert status.structured_content["worktree"]["pending"] == 0
+    hit = later.structured_content["hits"][0]
+    assert (hit["symbol"], hit["source"]) == ("convert_kelvin_to_celsius", "worktree")
+    assert not later.structured_content["warnings"]
 
 
 def test_filters_take_one_value_or_several_and_paths_may_be_absolute(indexed):

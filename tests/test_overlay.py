@@ -242,6 +242,46 @@ def test_attribute_marks_and_lfs_pointers_are_skips_in_the_working_tree(work):
     assert report.skip_reasons.get("lfs_pointer") == 1
 
 
+def many_functions(count: int) -> str:
+    """An untracked file of ``count`` small functions (a generated table, a fixture)."""
+    return "".join(f'def scale_reading_{i}(value):\n    """Scale sensor reading {i}."""\n'
+                   f"    return value * {i}\n\n" for i in range(count)) + KELVIN
+
+
+def test_a_file_past_the_budget_is_pending_and_each_search_goes_on(work):
+    """One file of 1,500 functions: a search with a small budget answers (the index's hits)
+    and names the file as not searched yet; later searches go on from where the last
+    stopped, embedding no text twice, until the file's code is found from the working tree."""
+    checkout, store = work
+    (checkout / "readings.py").write_text(many_functions(1500))
+    found = searcher(work)
+    found.overlay.budget = 0.05  # one batch a search, after reading
+    answer = found.answer("add an item to the cart")
+    assert answer.hits and answer.hits[0].source == "index"
+    assert any("not searched yet" in w and "readings.py" in w for w in answer.warnings)
+    report = index_status(store, str(checkout)).worktree
+    assert (report.state, report.pending) == ("partial", 1)
+    embedded, rounds = found.overlay.embedded, 1
+    while found.overlay.pending:
+        found.search(QUERY)
+        embedded += found.overlay.embedded
+        rounds += 1
+        assert rounds < 40, "the overlay makes no progress"
+    assert embedded == 1501  # each function's text once (the kelvin one too)
+    hit = found.search(QUERY)[0]
+    assert (hit.symbol, hit.source) == ("convert_kelvin_to_celsius", "worktree")
+    assert index_status(store, str(checkout)).worktree.state == "current"
+
+
+def test_an_edited_file_past_the_budget_keeps_its_index_chunks_until_done(work):
+    checkout, _ = work
+    append(checkout / "src/shop/cart.py", many_functions(300))
+    found = searcher(work)
+    found.overlay.budget = 0.0
+    hits = found.search("add an item to the cart")
+    assert (hits[0].path, hits[0].source) == ("src/shop/cart.py", "index")
+
+
 def test_a_damaged_overlay_is_rebuilt_not_trusted(work):
     file = searched(work).overlay.file
     data = bytearray(file.read_bytes())
