@@ -234,16 +234,33 @@ def _read_worktree_file(root: Path, path: str, limit: int) -> tuple[str, int, by
 
 
 def _walk(root: Path) -> Iterable[tuple[str, Path]]:
-    """Every entry under ``root``, symlinks not followed; a nested repository is one entry."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    """Every entry under ``root``, symlinks not followed; a nested repository is one entry.
+    ``os.fwalk`` descends through folder descriptors, each checked to be the folder it
+    listed: a folder swapped for a symlink meanwhile is never listed (nothing outside)."""
+    for dirpath, dirnames, filenames, folder in os.fwalk(root, follow_symlinks=False):
         here = Path(dirpath)
-        linked = [d for d in dirnames if (here / d).is_symlink()]
-        nested = [d for d in dirnames if d not in linked and (here / d / ".git").exists()]
+        linked = [d for d in dirnames if _is_link(folder, d)]
+        nested = [d for d in dirnames if d not in linked and _exists(folder, f"{d}/.git")]
         dirnames[:] = sorted(d for d in dirnames if d not in WALK_SKIP_DIRS
                              and d not in linked and d not in nested)
         for name in sorted([*filenames, *linked, *nested]):
             full = here / name
             yield full.relative_to(root).as_posix(), full
+
+
+def _is_link(folder: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:  # gone since it was listed: nothing to descend into
+        return False
+
+
+def _exists(folder: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
 
 
 def printable_path(path: str) -> tuple[str, str]:

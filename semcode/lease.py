@@ -244,8 +244,13 @@ def keep(uri: str, owner: str, ttl: float, parent: int) -> int:
     """The keeper: renew ``owner``'s lease every third of ``ttl`` for process ``parent``
     until its input ends (released, or the parent died). Exit 3 when the lease was lost."""
     source = sys.stdin.buffer.fileno()
-    # LanceDB imported now, not at the first renewal: on a starved machine the import alone
-    # can take most of a lease's lifetime, and the first renewal must not wait for it.
+    # LanceDB (~1.3 s of CPU) is imported after a short wait, not at the first renewal: a
+    # hold shorter than the wait (most are) never pays for it, and on a starved machine,
+    # where the import alone can take most of a lease's lifetime, a long hold's first
+    # renewal does not wait for it.
+    readable, _, _ = select.select([source], [], [], min(ttl / 6, 2.0))
+    if readable and not os.read(source, 4096):
+        return 0
     from semcode.store import Store
 
     lease = WriterLease(Store(uri), owner, ttl=ttl)
