@@ -20,13 +20,27 @@ def commit_all(repo: Path, message: str = "change") -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
+def init_repo(path: Path, message: str = "initial") -> str:
+    """``path`` (a folder of files) made a git repository on ``main`` with one commit of
+    everything in it; the commit's id."""
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "test@example.com")
+    git(path, "config", "user.name", "test")
+    return commit_all(path, message)
+
+
+def clone(repo: Path, dest: Path) -> Path:
+    """A checkout of ``repo`` at ``dest``, with an identity to commit as."""
+    subprocess.run(["git", "clone", "-q", str(repo), str(dest)], check=True)
+    git(dest, "config", "user.email", "test@example.com")
+    git(dest, "config", "user.name", "test")
+    return dest
+
+
 def make_repo(dest: Path) -> Path:
     """The multi-language fixture as a real git repository with one commit."""
     shutil.copytree(FIXTURE, dest)
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "config", "user.email", "test@example.com")
-    git(dest, "config", "user.name", "test")
-    commit_all(dest, "initial")
+    init_repo(dest)
     return dest
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from semcode.discovery import INDEXED, SKIPPED, take_snapshot
 from semcode.sharding import shard_of
-from tests.conftest import commit_all, git
+from tests.conftest import commit_all, git, init_repo
 
 SKIPS = {
     "docs/logo.png": "binary",
@@ -239,10 +239,7 @@ def test_a_git_lfs_pointer_is_skipped_by_its_content(tmp_path, in_git):
     (tmp_path / "about_lfs.py").write_text('"""version https://git-lfs.github.com/spec/v1 is '
                                            'the pointer format."""\n')
     if in_git:
-        git(tmp_path, "init", "-q", "-b", "main")
-        git(tmp_path, "config", "user.email", "t@example.com")
-        git(tmp_path, "config", "user.name", "t")
-        commit_all(tmp_path, "lfs")
+        init_repo(tmp_path, "lfs")
     _, files = manifest(tmp_path)
     assert files["weights.py"].status == SKIPPED
     assert files["weights.py"].reason.startswith("lfs_pointer:")
@@ -262,10 +259,7 @@ def test_gitattributes_marks_generated_vendored_and_binary_files(tmp_path, in_gi
         (tmp_path / name).write_text(f"def f_{len(name)}():\n    return 1\n")
     (tmp_path / ".gitattributes").write_text(ATTRIBUTES)
     if in_git:
-        git(tmp_path, "init", "-q", "-b", "main")
-        git(tmp_path, "config", "user.email", "t@example.com")
-        git(tmp_path, "config", "user.name", "t")
-        commit_all(tmp_path, "attributes")
+        init_repo(tmp_path, "attributes")
     _, files = manifest(tmp_path)
     reasons = {p: f.reason for p, f in files.items()}
     assert reasons["gen/api.py"] == "generated: marked linguist-generated in .gitattributes"

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import threading
 import time
 
@@ -16,7 +15,7 @@ import pytest
 from semcode import beneath, cli, worktree
 from semcode.parse import FileReader
 from semcode.status import index_status
-from tests.conftest import commit_all, git
+from tests.conftest import clone, commit_all
 from tests.dagster_helpers import index_fixture_repo
 
 SECRET = ('def exfiltrated_cloud_credentials():\n'
@@ -147,11 +146,7 @@ def base(tmp_path_factory):
 @pytest.fixture
 def work(base, tmp_path):
     repo, store = base
-    checkout = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", str(repo), str(checkout)], check=True)
-    git(checkout, "config", "user.email", "test@example.com")
-    git(checkout, "config", "user.name", "test")
-    return checkout, store
+    return clone(repo, tmp_path / "work"), store
 
 
 def _search(checkout, store, capsys, mode="hybrid"):

@@ -4,7 +4,6 @@ writes to the index. Real git checkouts, the real model, real search."""
 
 import json
 import shutil
-import subprocess
 from dataclasses import replace
 
 import pyarrow as pa
@@ -15,7 +14,7 @@ from semcode.config import default_store_uri
 from semcode.search import Searcher
 from semcode.status import index_status
 from semcode.store import Store
-from tests.conftest import git
+from tests.conftest import clone, git
 from tests.dagster_helpers import index_fixture_repo
 
 pytestmark = [pytest.mark.model]
@@ -38,10 +37,7 @@ def base(tmp_path_factory):
 def work(base, tmp_path):
     """A clone of the indexed repository at the indexed commit: (checkout, store)."""
     repo, store = base
-    checkout = tmp_path / "work"
-    subprocess.run(["git", "clone", "-q", str(repo), str(checkout)], check=True)
-    git(checkout, "config", "user.email", "test@example.com")
-    git(checkout, "config", "user.name", "test")
+    checkout = clone(repo, tmp_path / "work")
     before = versions(store)
     yield checkout, store
     assert versions(store) == before  # nothing a checkout does moves the index

@@ -109,15 +109,14 @@ def test_shards_with_nothing_in_them_cost_no_query_each(tmp_path, monkeypatch):
     """A repository with fewer files than shards: the empty shards are found with a scan of
     two shard columns, not two queries a shard; every shard still gets its report."""
     from semcode import parse
-    from tests.conftest import commit_all, git
+    from tests.conftest import init_repo
 
     repo = tmp_path / "repo"
     repo.mkdir()
     for n in range(3):
         (repo / f"f{n}.py").write_text(f"def f{n}():\n    return {n}\n")
     (repo / "logo.png").write_bytes(b"\x89PNG")
-    git(repo, "init", "-q", "-b", "main")
-    commit_all(repo, "three files")
+    init_repo(repo, "three files")
     store = str(tmp_path / "store")
     run_index_job(Settings(repo=str(repo), store=store, shards=256),
                   embedder=FakeEmbedderResource())

@@ -12,7 +12,7 @@ from rich.console import Console
 from semcode import cli, console
 from semcode.config import Settings
 from semcode_dagster.assets.local_run import run_index_job
-from tests.conftest import commit_all, git
+from tests.conftest import init_repo
 
 pytestmark = [pytest.mark.model]
 
@@ -40,10 +40,7 @@ def indexed(tmp_path_factory):
         (repo / name).write_text(text)
     (repo / "img[/b]").mkdir(parents=True)
     (repo / "img[/b]" / "logo\x1b]0;x\x07.png").write_bytes(b"\x89PNG\r\n\x1a\n" * 200)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "t@example.com")
-    git(repo, "config", "user.name", "t")
-    commit_all(repo, "banners")
+    init_repo(repo, "banners")
     store = str(root / "store")
     report = run_index_job(Settings(repo=str(repo), store=store))
     assert report.ok, report.text()
