@@ -14,13 +14,14 @@ import dagster as dg
 
 from semcode import progress
 from semcode.discovery import INDEXED, require_repo
+from semcode.errors import ConfigError
 from semcode.parse import index_shards, workers_for
 from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport, count_skips
 from semcode.sharding import shard_key, shard_number
 from semcode.store import Store
 from semcode_dagster.assets.metadata import STORE_BYTES, TEXTS_PER_S, shard_metadata, to_metadata
-from semcode_dagster.assets.partitions import COMMIT_TAG
+from semcode_dagster.assets.partitions import COMMIT_TAG, PARTITION_TAG, RANGE_END, RANGE_START
 from semcode_dagster.assets.scope import ONLY, Scope
 from semcode_dagster.resources import EmbedderResource
 
@@ -75,12 +76,12 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
         parallel; each partition then records its own shard's figures."""
         repo, handle = scope.repo(context.resources), scope.store(context.resources).open()
         embedder: EmbedderResource = context.resources.embedder
+        shards = requested_shards(context, partitions)
         snapshot = handle.last_snapshot()
         if snapshot is None or snapshot.changed:
             embedder.warm_up()  # new text to embed, most likely: the load overlaps the parse
         with run_log(context):
-            reports = index_shards(store_uri=handle.uri, repo=repo.path,
-                                   shards=[shard_number(key) for key in context.partition_keys],
+            reports = index_shards(store_uri=handle.uri, repo=repo.path, shards=shards,
                                    model=embedder.model,
                                    is_git=snapshot.is_git if snapshot else True,
                                    workers=workers_for(snapshot.changed) if snapshot else None,
@@ -125,6 +126,23 @@ def build_vectors_asset(scope: Scope = ONLY) -> dg.AssetsDefinition:
 
 
 code_vectors = build_vectors_asset()
+
+
+def requested_shards(context: dg.AssetExecutionContext,
+                     partitions: dg.StaticPartitionsDefinition) -> list[int]:
+    """The shards a run asks for: its partition or partition range — or every shard when it
+    names none, as ``dagster job execute -j index_job`` typed plainly does (the whole index:
+    each shard then re-parses only what changed). A shard the index does not have is a
+    ``ConfigError`` naming the ones it has."""
+    valid = partitions.get_partition_keys()
+    tags = context.run.tags
+    asked = [tags[k] for k in (PARTITION_TAG, RANGE_START, RANGE_END) if k in tags]
+    if unknown := [key for key in asked if key not in valid]:
+        raise ConfigError(f"{', '.join(unknown)} is not a shard of this index — it has "
+                          f"{valid[0]} … {valid[-1]} (SEMCODE_SHARDS={len(valid)})")
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return [shard_number(key) for key in valid]
+    return [shard_number(key) for key in context.partition_keys]
 
 
 def skips_by_shard(store: Store) -> dict[int, dict[str, int]]:

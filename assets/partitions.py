@@ -6,6 +6,7 @@ from semcode.sharding import shard_keys
 
 # The commit a run must index (set by git_push_sensor); without it, the branch head.
 COMMIT_TAG = "semcode/commit"
+PARTITION_TAG = "dagster/partition"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 

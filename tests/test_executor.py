@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from semcode.config import Settings
+from semcode.store import Store
 from semcode_dagster.definitions import build_defs
 from tests.conftest import commit_all, make_repo
 
@@ -27,13 +29,41 @@ def test_the_index_job_runs_its_steps_in_the_run_process_unless_told_otherwise()
         .executor_def.name == "multiprocess"
 
 
-def _execute(tmp_path: Path, repo: Path, store: Path) -> subprocess.CompletedProcess:
+def _execute(tmp_path: Path, repo: Path, store: Path, *options: str,
+             module: tuple[str, ...] = ("-m", "semcode_dagster.definitions"),
+             cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``dagster job execute -j index_job`` as typed (no tags: the whole index)."""
     env = {**os.environ, "SEMCODE_REPO": str(repo), "SEMCODE_STORE": str(store),
            "SEMCODE_MODEL": "static", "DAGSTER_HOME": str(tmp_path / "home")}
     (tmp_path / "home").mkdir(exist_ok=True)
-    return subprocess.run([sys.executable, "-m", "dagster", "job", "execute", "-m",
-                           "semcode_dagster.definitions", "-j", "index_job", "--tags", RANGE],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run([sys.executable, "-m", "dagster", "job", "execute", *module,
+                           "-j", "index_job", *options],
+                          cwd=cwd or tmp_path, env=env, capture_output=True, text=True,
+                          timeout=900)
+
+
+@pytest.mark.parametrize("how", ["module", "file in a checkout", "range tags"])
+def test_the_plain_ci_command_indexes_every_shard(tmp_path, how):
+    repo, store = make_repo(tmp_path / "repo"), tmp_path / "store"
+    proc = _execute(tmp_path, repo, store, *(("--tags", RANGE) if how == "range tags" else ()),
+                    **({"module": ("-f", "definitions.py"), "cwd": ROOT}
+                       if how == "file in a checkout" else {}))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Cannot access partition_key" not in proc.stderr
+    opened = Store(str(store), create=False)
+    indexed = opened.count("files", "status = 'indexed'")
+    assert indexed and opened.count("chunks") == opened.count("vectors") > indexed
+    assert set(opened.scan("chunks", ["shard"]).column("shard").to_pylist()) == \
+        set(opened.scan("files", ["shard"], "status = 'indexed'").column("shard").to_pylist())
+
+
+def test_a_shard_the_index_does_not_have_is_named_with_the_ones_it_has(tmp_path):
+    repo, store = make_repo(tmp_path / "repo"), tmp_path / "store"
+    proc = _execute(tmp_path, repo, store, "--tags", json.dumps({"dagster/partition":
+                                                                 "shard-99"}))
+    assert proc.returncode == 1
+    assert "ConfigError: shard-99 is not a shard of this index — it has shard-00 … shard-07" \
+        in proc.stderr
 
 
 def test_dagster_job_execute_runs_every_step_in_one_process_and_exits_with_the_verdict(
