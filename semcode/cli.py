@@ -102,7 +102,8 @@ def _index_one(args: argparse.Namespace, deployment: Settings, settings: Setting
         from semcode_dagster.assets.local_run import run_index_job
 
         Store(settings.store_uri)  # a store that cannot be written fails here, clearly
-        with IndexProgress(enabled=not args.json and sys.stderr.isatty()):
+        with IndexProgress(enabled=not args.json and sys.stderr.isatty(),
+                           lines=not sys.stderr.isatty()):
             report = run_index_job(deployment, repository=repository)
     report = report.model_copy(update={"worktree": _worktree(settings)})
     if args.json:

@@ -7,6 +7,7 @@ cannot retitle, clear or rewrite the terminal) and as rich ``Text`` (never read 
 """
 
 import re
+import sys
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -83,11 +84,13 @@ class RateColumn(ProgressColumn):
 
 
 class IndexProgress:
-    """Shows the engine's progress reports as bars on stderr (stdout stays for --json): done
-    of total, rate and time left per stage; a counter (total 0) shows its count and rate."""
+    """Shows the engine's progress reports on stderr (stdout stays for --json): on a terminal
+    (``enabled``) as bars — done of total, rate and time left per stage; a counter (total 0)
+    shows its count and rate — and otherwise (``lines``: a CI log) as plain lines, one as
+    each stage begins and one every ~10 s while it runs, with no control characters."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
+    def __init__(self, enabled: bool, lines: bool = False):
+        self.enabled, self.lines = enabled, lines and not enabled
         self.bars = Progress(TextColumn("{task.description:<14}"), BarColumn(),
                              MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(),
                              TimeRemainingColumn(), console=err)
@@ -104,6 +107,9 @@ class IndexProgress:
         if self.enabled:
             self.bars.start()
             self._stack.enter_context(progress.watch(self.report))
+        elif self.lines:
+            self._stack.enter_context(progress.watch(progress.Meter(_plain_line,
+                                                                   announce=True)))
         self._stack.enter_context(
             progress.listen(lambda message: err.print(plain(message, "yellow", one_line=False))))
         return self
@@ -112,6 +118,10 @@ class IndexProgress:
         self._stack.close()
         if self.enabled:
             self.bars.stop()
+
+
+def _plain_line(line: str) -> None:
+    print(f"semcode: {shown(line, one_line=True)}", file=sys.stderr, flush=True)
 
 
 def print_summary(report: IndexReport, store: str) -> None:

@@ -68,18 +68,25 @@ class Meter:
     write: Callable[[str], None]
     every: float = 10.0
     clock: Callable[[], float] = time.monotonic
+    announce: bool = False  # a line as each stage begins, too (a CI log then shows each one)
     stages: dict[str, _Stage] = field(default_factory=dict)
     last_line: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         now = self.clock()
+        begun = stage not in self.stages
         s = self.stages.setdefault(stage, _Stage(started=now))
         if s.finished and done < s.total:  # the stage runs again (a second vectors pass)
             s = self.stages[stage] = _Stage(started=now)
+            begun = True
         s.done, s.total = done, total
         if total == 0:
             return  # a counter: shown inside its stage's line
         end = done >= total
+        if begun and self.announce and not end:
+            self.last_line[stage] = now
+            self.write(self.line(stage, now))
+            return
         if end and s.finished:
             return
         if end or now - self.last_line.get(stage, s.started) >= self.every:

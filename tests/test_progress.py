@@ -66,3 +66,33 @@ def test_parse_progress_counts_every_file_and_chunk_from_every_worker(tmp_path):
     assert seen["parse"] == (snap.indexed, snap.indexed)
     assert seen["chunks"] == (sum(r.chunks_added for r in reports), 0)
     assert seen["chunks"][0] == Store(store).count("chunks") > 0
+
+
+def test_meter_can_announce_each_stage_as_it_begins():
+    lines: list[str] = []
+    clock = Clock()
+    meter = progress.Meter(lines.append, every=10, clock=clock, announce=True)
+    meter("parse", 0, 400)
+    clock.now += 2
+    meter("parse", 100, 400)  # too soon for another line
+    meter("embed", 0, 900)
+    assert lines == ["parse: 0/400 files", "embed: 0/900 chunks"]
+
+
+def test_a_piped_index_says_each_phase_in_plain_lines(tmp_path):
+    """A CI log: `semcode index` with stderr not a terminal prints one plain line as each
+    phase begins (and every ~10 s while it runs), no control characters, not silence."""
+    import os
+    import subprocess
+    import sys
+
+    repo = make_repo(tmp_path / "repo")
+    proc = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(repo), "--store",
+                           str(tmp_path / "store")], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if line.startswith("semcode: ")]
+    assert any(line.startswith("semcode: parse: 0/") for line in said), proc.stderr
+    assert any(line.startswith("semcode: embed: ") for line in said), proc.stderr
+    assert any("done in" in line for line in said), proc.stderr
+    assert "\x1b" not in proc.stderr and "\r" not in proc.stderr
