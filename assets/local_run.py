@@ -1,12 +1,11 @@
 """Run index_job in this process over every shard: what `semcode index` does."""
 
-import os
-
 import dagster as dg
 
 from semcode.config import Settings
 from semcode.reports import ChunksReport, IndexReport, SnapshotReport, VectorReport
 from semcode.sharding import shard_keys
+from semcode.ui import instance_home
 from semcode_dagster.assets.metadata import R, materialized
 from semcode_dagster.assets.partitions import range_tags
 from semcode_dagster.assets.scope import ONLY, Scope
@@ -26,14 +25,28 @@ def run_index_job(settings: Settings, *, embedder: EmbedderResource | None = Non
 
     scope = Scope(repository) if repository else ONLY
     keys = shard_keys(settings.shards)
-    # Dagster's own setting: with DAGSTER_HOME the run shows in the UI's history.
+    # The index's own instance (semcode/ui.py), the one `semcode ui` shows: every run of
+    # every door in one history.
     if instance is None:
-        instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
-                    else dg.DagsterInstance.ephemeral())
+        instance = dg.DagsterInstance.from_config(str(instance_home(settings)))
     result = build_defs(settings, embedder=embedder).resolve_job_def(scope.named("index_job")) \
         .execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_LOGS,
                             tags=range_tags(keys[0], keys[-1]))
+    prune_runs(instance)
     return summarize(result, scope)
+
+
+# Runs (with their event logs) an instance keeps: the newest, deleted past this many after
+# each CLI run — the history of a month of pushes, and an event log that stops growing.
+KEEP_RUNS = 500
+
+
+def prune_runs(instance: dg.DagsterInstance, keep: int = KEEP_RUNS) -> int:
+    """Delete the runs past the newest ``keep`` (their events too); how many went."""
+    old = instance.get_run_ids(limit=None)[keep:]
+    for run_id in old:
+        instance.delete_run(run_id)
+    return len(old)
 
 
 def summarize(result: dg.ExecuteInProcessResult, scope: Scope = ONLY) -> IndexReport:

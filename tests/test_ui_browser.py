@@ -189,3 +189,54 @@ def test_materialize_all_from_the_ui_while_a_sensor_run_is_launched(ui, browser,
     browser.get(f"{url}/runs")
     time.sleep(4)
     shot(browser, "5-runs")
+
+
+def test_the_ui_shows_what_semcode_index_did(tmp_path, browser):
+    """The doors share one history: `semcode index`, then `semcode ui` (no DAGSTER_HOME
+    anywhere) shows that run, the shards it filled and its checks passed."""
+    from selenium.webdriver.common.by import By
+
+    repo = make_repo(tmp_path / "repo")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env.update(HF_HUB_OFFLINE="1", XDG_DATA_HOME=str(tmp_path / "data"))
+    subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(repo)], env=env,
+                   check=True, capture_output=True, timeout=900)
+    port, log = free_port(), open(tmp_path / "ui.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "semcode.cli", "ui", "--repo", str(repo),
+                             "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def page_says(path: str, *words: str) -> str:
+        browser.get(f"{url}{path}")
+        deadline, shown = time.monotonic() + 120, ""
+        while not all(word in shown for word in words):
+            assert time.monotonic() < deadline, shown[-2000:]
+            time.sleep(1)
+            shown = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
+        return shown
+
+    try:
+        for _ in range(WAIT_S):
+            try:
+                urllib.request.urlopen(f"{url}/server_info", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, (tmp_path / "ui.log").read_text()[-3000:]
+                time.sleep(1)
+        browser.get(f"{url}/asset-groups")
+        time.sleep(3)
+        click(browser, "Skip", required=False)  # the newsletter dialog, first visit only
+        page_says("/runs", "index_job", "Success")
+        shot(browser, "6-runs-after-semcode-index")
+        page_says("/asset-groups", "4 / 4 Passed")  # code_vectors' checks, from the CLI's run
+        shot(browser, "7-asset-graph-after-semcode-index")
+        page_says("/assets/code_chunks?view=partitions", "Materialized (8)", "Missing (0)")
+        shot(browser, "8-partitions-after-semcode-index")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
