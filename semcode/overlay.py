@@ -42,6 +42,7 @@ from semcode.config import (
 from semcode.discovery import IGNORE_FILE, load_ignore, path_reason, printable_path
 from semcode.discovery import INDEXED as FILE_INDEXED
 from semcode.embedding import TextEncoder
+from semcode.errors import ConfigError
 from semcode.languages import language_of
 from semcode.overlay_file import Base, Saved, read_overlay, row_schema, write_overlay
 from semcode.overlay_vectors import fill_vectors, waiting_by_path
@@ -56,7 +57,22 @@ ID_BATCH = 2000
 # Seconds a search spends bringing the overlay up to date before it answers with what is
 # ready (SEMCODE_OVERLAY_SECONDS): a 1 MB untracked file of small functions is ~10,000
 # texts, minutes of a CPU encoder, and no search should wait for it.
-DEFAULT_BUDGET_S = float(os.environ.get("SEMCODE_OVERLAY_SECONDS") or 2.0)
+DEFAULT_BUDGET_S = 2.0
+BUDGET_VARIABLE = "SEMCODE_OVERLAY_SECONDS"
+
+
+def budget_from_env() -> float:
+    """``SEMCODE_OVERLAY_SECONDS``, or the default; a value that is not a number of seconds
+    is a ``ConfigError`` naming the variable."""
+    raw = os.environ.get(BUDGET_VARIABLE, "").strip()
+    try:
+        budget = float(raw) if raw else DEFAULT_BUDGET_S
+    except ValueError:
+        budget = -1.0
+    if not 0 <= budget <= 3600:
+        raise ConfigError(f"{BUDGET_VARIABLE}={raw!r}: give the seconds a search may spend on "
+                          f"the working tree (0 to 3600; {DEFAULT_BUDGET_S:g} by default)")
+    return budget
 
 
 def base_of(store: Store) -> Base | None:
@@ -80,9 +96,10 @@ class Overlay:
     def __init__(self, checkout: worktree.Checkout, store: Store, *,
                  model: str = DEFAULT_MODEL, encoder: Callable[[], TextEncoder] | None = None,
                  parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
-                 budget: float = DEFAULT_BUDGET_S):
+                 budget: float | None = None):
         self.checkout, self.store, self.model = checkout, store, model
-        self.budget = budget  # seconds a refresh may take before it answers with what is ready
+        # seconds a refresh may take before it answers with what is ready
+        self.budget = budget_from_env() if budget is None else budget
         self.encoder, self.parse_timeout = encoder, parse_timeout
         key = hashlib.blake2b(store.uri.encode(), digest_size=6).hexdigest()
         self.file = checkout.git_dir / "semcode" / f"overlay-{key}.arrow"

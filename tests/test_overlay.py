@@ -269,6 +269,14 @@ def test_a_file_past_the_budget_is_pending_and_each_search_goes_on(work):
     assert index_status(store, str(checkout)).worktree.state == "current"
 
 
+@pytest.mark.parametrize("value", ["soon", "-1", "1e9"])
+def test_a_budget_that_is_not_seconds_names_the_variable(work, monkeypatch, capsys, value):
+    checkout, store = work
+    monkeypatch.setenv("SEMCODE_OVERLAY_SECONDS", value)
+    assert cli.main(["search", "cart", "--repo", str(checkout), "--store", store]) == 1
+    assert "SEMCODE_OVERLAY_SECONDS" in capsys.readouterr().err
+
+
 def test_an_edited_file_past_the_budget_keeps_its_index_chunks_until_done(work):
     checkout, _ = work
     append(checkout / "src/shop/cart.py", many_functions(300))
