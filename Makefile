@@ -66,10 +66,11 @@ bench-quality: setup
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/quality.py
 
-# The UI on this repository; the instance config limits index runs to one at a time.
+# The UI on this repository, on its index's own instance (.semcode/dagster, where
+# `semcode index` records its runs too); the instance config limits index runs to one at a time.
 dev: setup
-	mkdir -p .dagster_home && cp dagster.yaml .dagster_home/dagster.yaml
-	SEMCODE_REPO=$(CURDIR) DAGSTER_HOME=$(CURDIR)/.dagster_home \
+	mkdir -p .semcode/dagster && cp -n dagster.yaml .semcode/dagster/dagster.yaml
+	SEMCODE_REPO=$(CURDIR) DAGSTER_HOME=$(CURDIR)/.semcode/dagster \
 	  $(VENV)/bin/dagster dev -w workspace.yaml -p 3000
 
 clean:
