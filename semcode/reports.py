@@ -13,6 +13,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict
 
 from semcode.discovery import INDEXED
+from semcode.sharding import parse_shard_ranges, shard_ranges
 
 
 def untitled(schema: dict[str, Any], *_: object) -> None:
@@ -44,26 +45,6 @@ class Report(BaseModel):
     def from_metadata(cls, values: dict[str, Any]) -> Self:
         """The report back from the raw values of its metadata."""
         return cls.model_validate(values)
-
-
-def shard_ranges(shards: Iterable[int]) -> str:
-    """``[0, 1, 2, 5, 7, 8]`` → ``0-2,5,7-8``."""
-    spans: list[list[int]] = []
-    for shard in sorted(shards):
-        if spans and shard == spans[-1][1] + 1:
-            spans[-1][1] = shard
-        else:
-            spans.append([shard, shard])
-    return ",".join(f"{a}-{b}" if b > a else str(a) for a, b in spans)
-
-
-def parse_shard_ranges(text: str) -> list[int]:
-    """The inverse of ``shard_ranges``."""
-    shards: list[int] = []
-    for span in filter(None, text.split(",")):
-        first, _, last = span.partition("-")
-        shards.extend(range(int(first), int(last or first) + 1))
-    return shards
 
 
 def count_skips(reasons: Iterable[str]) -> dict[str, int]:

@@ -14,9 +14,8 @@ from semcode.reports import (
     IndexStatus,
     ShardReport,
     VectorReport,
-    parse_shard_ranges,
-    shard_ranges,
 )
+from semcode.sharding import parse_shard_ranges, shard_ranges
 from semcode.store import Store, retry_conflicts
 from semcode_dagster.assets.local_run import run_index_job
 from semcode_dagster.assets.metadata import from_metadata, materialized, to_metadata
