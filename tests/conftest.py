@@ -105,3 +105,35 @@ def searcher(tmp_path_factory):
     _, store, result = index_fixture_repo(tmp_path_factory.mktemp("search"))
     assert result.success
     return Searcher(store, model=SEARCH_MODEL)
+
+
+# -- a checkout of an indexed repository (the overlay's tests) --------------------------------
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """The fixture repository indexed at its one commit (a real run, the real model), once per
+    test module: (repo, store)."""
+    from tests.dagster_helpers import index_fixture_repo
+
+    repo, store, result = index_fixture_repo(tmp_path_factory.mktemp("base"))
+    assert result.success
+    return repo, store
+
+
+@pytest.fixture
+def work(base, tmp_path):
+    """A clone of the indexed repository at the indexed commit: (checkout, store). Whatever
+    the test does in it, the index's tables keep their versions (nothing a checkout does
+    writes to the index)."""
+    repo, store = base
+    checkout = clone(repo, tmp_path / "work")
+    before = table_versions(store)
+    yield checkout, store
+    assert table_versions(store) == before
+
+
+def table_versions(store: str) -> dict[str, int]:
+    from semcode.store import Store
+
+    opened = Store(store, create=False)
+    return {name: opened.table(name).version for name in opened.db.list_tables().tables}

@@ -15,8 +15,7 @@ import pytest
 from semcode import beneath, cli, worktree
 from semcode.parse import FileReader
 from semcode.status import index_status
-from tests.conftest import clone, commit_all
-from tests.dagster_helpers import index_fixture_repo
+from tests.conftest import commit_all
 
 SECRET = ('def exfiltrated_cloud_credentials():\n'
           '    """Return the cloud access key for the production account."""\n'
@@ -135,19 +134,6 @@ def test_a_shard_reader_outside_git_refuses_a_folder_swapped_since_the_snapshot(
 
 
 # -- search over a real index, the real model ---------------------------------------------------
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    repo, store, result = index_fixture_repo(tmp_path_factory.mktemp("outside"))
-    assert result.success
-    return repo, store
-
-
-@pytest.fixture
-def work(base, tmp_path):
-    repo, store = base
-    return clone(repo, tmp_path / "work"), store
-
 
 def _search(checkout, store, capsys, mode="hybrid"):
     assert cli.main(["search", QUERY, "--repo", str(checkout), "--store", store, "--mode",

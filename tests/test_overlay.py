@@ -13,9 +13,7 @@ from semcode import cli, overlay, overlay_file, worktree
 from semcode.config import default_store_uri
 from semcode.search import Searcher
 from semcode.status import index_status
-from semcode.store import Store
-from tests.conftest import clone, git
-from tests.dagster_helpers import index_fixture_repo
+from tests.conftest import git
 
 pytestmark = [pytest.mark.model]
 
@@ -23,29 +21,6 @@ KELVIN = ('\n\ndef convert_kelvin_to_celsius(kelvin):\n'
           '    """Turn a temperature in kelvin into degrees celsius."""\n'
           '    return kelvin - 273.15\n')
 QUERY = "convert a kelvin temperature to celsius"
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """The fixture repository indexed at its one commit: (repo, store)."""
-    repo, store, result = index_fixture_repo(tmp_path_factory.mktemp("overlay"))
-    assert result.success
-    return repo, store
-
-
-@pytest.fixture
-def work(base, tmp_path):
-    """A clone of the indexed repository at the indexed commit: (checkout, store)."""
-    repo, store = base
-    checkout = clone(repo, tmp_path / "work")
-    before = versions(store)
-    yield checkout, store
-    assert versions(store) == before  # nothing a checkout does moves the index
-
-
-def versions(store: str) -> dict[str, int]:
-    opened = Store(store, create=False)
-    return {name: opened.table(name).version for name in opened.db.list_tables().tables}
 
 
 def searcher(work) -> Searcher:
