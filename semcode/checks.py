@@ -5,10 +5,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from semcode.discovery import INDEXED
 from semcode.idsets import absent, duplicated, sample
 from semcode.index_policy import unindexed_allowance
-from semcode.reports import CheckReport, Freshness
+from semcode.reports import INDEXED, CheckReport, Freshness
 from semcode.search_indexes import keyword_index_problem
 from semcode.store import Store, sql_str
 

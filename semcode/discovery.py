@@ -22,9 +22,9 @@ from semcode.config import STORE_DIRNAME
 from semcode.errors import RepoError
 from semcode.globs import compile_globs
 from semcode.languages import language_of
+from semcode.reports import INDEXED, SKIPPED
 from semcode.sharding import shard_of
 
-INDEXED, SKIPPED = "indexed", "skipped"
 # Reasons an indexed file may carry: its lines are in the index, cut by line windows
 # instead of by its grammar (semcode/sandbox.py). Kept while the file's content is.
 INDEXED_NOTES = ("parse_timeout", "parse_crash")

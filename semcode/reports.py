@@ -12,8 +12,11 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from semcode.discovery import INDEXED
 from semcode.sharding import parse_shard_ranges, shard_ranges
+
+# A file's status in the manifest (the ``files`` table): its lines are in the index, or it is
+# skipped with a reason.
+INDEXED, SKIPPED = "indexed", "skipped"
 
 
 def untitled(schema: dict[str, Any], *_: object) -> None:
