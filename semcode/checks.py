@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 
 from semcode.idsets import absent, duplicated, sample
 from semcode.index_policy import unindexed_allowance
-from semcode.reports import INDEXED, CheckReport, Freshness
+from semcode.reports import INDEXED, CheckReport, Freshness, VectorReport
 from semcode.search_indexes import keyword_index_problem
 from semcode.store import Store, sql_str
 
@@ -137,3 +137,22 @@ def index_matches_head(fresh: Freshness, indexed: str | None) -> CheckReport:
                                  "indexed_commit": indexed or "",
                                  "commits_behind": fresh.behind if fresh.behind is not None
                                  else -1})
+
+
+def live_checks(store: Store, vectors: VectorReport | None) -> dict[str, bool]:
+    """The checks run now against the store as it is — not the verdicts of the last run,
+    which a crash or a hand edit since may have made untrue."""
+    return {report.name: report.passed for report in live_check_reports(store, vectors)}
+
+
+def live_check_reports(store: Store, vectors: VectorReport | None) -> list[CheckReport]:
+    """The same checks with their evidence and, when one fails, what it found."""
+    if vectors is None or not store.has("vectors"):
+        empty = store.count("chunks") == 0
+        return [CheckReport(name="vectors_match_chunks", passed=empty,
+                            description="no vectors yet" if empty else
+                            "chunks without any vectors — run `semcode index`"),
+                chunks_match_manifest(store), keyword_index_answers(store)]
+    return [vectors_match_chunks(store, vectors.model, vectors.dim or store.table(
+                "vectors").schema.field("vector").type.list_size),
+            chunks_match_manifest(store), keyword_index_answers(store)]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from semcode import gitrepo, progress
+from semcode.checks import live_checks
 from semcode.config import CHUNKER_VERSION, Settings
 from semcode.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.embedding import TextEncoder
@@ -22,7 +23,6 @@ from semcode.reports import (
     count_skips,
 )
 from semcode.search_indexes import drop_broken_lookup_indexes, index_problems
-from semcode.status import live_checks
 from semcode.store import Store
 from semcode.vectors import NEXT, update_vectors
 

@@ -3,17 +3,16 @@
 from collections import Counter
 from pathlib import Path
 
-from semcode import checks, gitrepo, worktree
+from semcode import gitrepo, worktree
+from semcode.checks import live_check_reports
 from semcode.discovery import INDEXED
 from semcode.errors import GitError, StoreNotFound, as_damage, first_line
 from semcode.overlay import Overlay
 from semcode.reports import (
-    CheckReport,
     FileStatus,
     Freshness,
     IndexStatus,
     OverlayReport,
-    VectorReport,
 )
 from semcode.search_indexes import index_problems
 from semcode.store import Store
@@ -100,25 +99,6 @@ def worktree_report(store: Store, repo: str) -> OverlayReport | None:
         return Overlay(checkout, store).survey()
     except GitError as exc:
         return OverlayReport(checkout=str(checkout.top), state="off", problem=str(exc))
-
-
-def live_checks(store: Store, vectors: VectorReport | None) -> dict[str, bool]:
-    """The checks run now against the store as it is — not the verdicts of the last run,
-    which a crash or a hand edit since may have made untrue."""
-    return {report.name: report.passed for report in live_check_reports(store, vectors)}
-
-
-def live_check_reports(store: Store, vectors: VectorReport | None) -> list[CheckReport]:
-    """The same checks with their evidence and, when one fails, what it found."""
-    if vectors is None or not store.has("vectors"):
-        empty = store.count("chunks") == 0
-        return [CheckReport(name="vectors_match_chunks", passed=empty,
-                            description="no vectors yet" if empty else
-                            "chunks without any vectors — run `semcode index`"),
-                checks.chunks_match_manifest(store), checks.keyword_index_answers(store)]
-    return [checks.vectors_match_chunks(store, vectors.model, vectors.dim or store.table(
-                "vectors").schema.field("vector").type.list_size),
-            checks.chunks_match_manifest(store), checks.keyword_index_answers(store)]
 
 
 def freshness(repo: str, branch: str, indexed: str | None) -> Freshness:

@@ -102,6 +102,6 @@ def _per_shard_runs(env: dict, store: str) -> None:
     assert chunks and sorted(chunks) == sorted(vectors) and len(set(chunks)) == len(chunks)
     shards = set(handle.scan("chunks", ["shard"]).column("shard").to_pylist())
     assert shards <= set(range(4)) and len(shards) > 1  # written by different runs
-    from semcode.status import live_checks
+    from semcode.checks import live_checks
 
     assert live_checks(handle, handle.last_vectors()) == ALL_PASSED

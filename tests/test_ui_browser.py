@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from semcode.status import live_checks
+from semcode.checks import live_checks
 from semcode.store import Store
 from tests.conftest import make_repo
 
