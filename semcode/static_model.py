@@ -24,6 +24,7 @@ from semcode import progress
 from semcode.config import DEFAULT_MODEL, STATIC_MODEL
 from semcode.imports import model_libraries
 from semcode.model_cache import build_once, cache_root
+from semcode.packaged_model import packaged_model_path
 
 if TYPE_CHECKING:
     from model2vec import StaticModel
@@ -65,12 +66,10 @@ def _distill(staging: Path) -> None:
     model_libraries()  # the distiller imports transformers
     from model2vec.distill import distill
 
-    from semcode.model_files import model_path
-
     progress.say(f"distilling the static model from {DEFAULT_MODEL}, once on this machine "
                  f"(under a minute on 2 cores) into {static_model_dir()}")
     logging.getLogger("model2vec").setLevel(logging.ERROR)
     with contextlib.redirect_stderr(io.StringIO()):  # model2vec's progress bars
-        model = distill(model_name=model_path(DEFAULT_MODEL), pca_dims=PCA_DIMS,
+        model = distill(model_name=packaged_model_path(), pca_dims=PCA_DIMS,
                         device="cpu", quantize_to="float32")
     model.save_pretrained(str(staging))

@@ -21,6 +21,7 @@ from semcode.config import DEFAULT_MODEL
 from semcode.errors import ConfigError
 from semcode.imports import model_libraries
 from semcode.model_cache import build_once, cache_root
+from semcode.packaged_model import packaged_model_path
 
 TUNED_DIR = Path(__file__).parent / "models" / "minilm-code"
 _ADAPTER = "adapter_model.safetensors"
@@ -49,10 +50,8 @@ def _merge(staging: Path) -> None:
     from peft import PeftModel
     from sentence_transformers import SentenceTransformer
 
-    from semcode.model_files import model_path
-
     progress.say(f"merging the code-tuned deltas into {DEFAULT_MODEL}, once on this machine")
-    model = SentenceTransformer(model_path(DEFAULT_MODEL), device="cpu")
+    model = SentenceTransformer(packaged_model_path(), device="cpu")
     encoder: Any = model[0]  # the transformer module: peft adds, then merges, in its layers
     PeftModel.from_pretrained(encoder.auto_model, str(TUNED_DIR)).merge_and_unload()
     model.save(str(staging))
