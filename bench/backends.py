@@ -47,7 +47,7 @@ def index(repo: Path, store: Path, backend: str, model: str) -> tuple[dict, floa
 
 def stored(store: Path) -> tuple[list[str], list[str], np.ndarray]:
     """Chunk ids sorted, the distinct texts that were embedded, and the vectors by id."""
-    from semcode.embedding import embedding_text
+    from semcode.embed.embedding import embedding_text
     from semcode.store import Store
 
     handle = Store(str(store), create=False)
@@ -59,7 +59,7 @@ def stored(store: Path) -> tuple[list[str], list[str], np.ndarray]:
 
 
 def raw_rate(backend: str, texts: list[str], model: str) -> tuple[float, str]:
-    from semcode.embedding import Embedder
+    from semcode.embed.embedding import Embedder
 
     embedder = Embedder(model, backend=backend)
     embedder.encode(texts[:32])  # loaded and warm: the ceiling excludes the load
@@ -98,7 +98,7 @@ def main() -> None:
     backends = args.backends.split(",")
     if REFERENCE not in backends:
         backends.insert(0, REFERENCE)
-    from semcode.backends import GRAPH_BACKENDS, ensure_export
+    from semcode.embed.backends import GRAPH_BACKENDS, ensure_export
 
     for backend in backends:  # once per machine: not part of any timing below
         if backend in GRAPH_BACKENDS:

@@ -38,9 +38,9 @@ def main() -> None:
 
     from semcode.chunking import Chunker
     from semcode.config import DEFAULT_MODEL
+    from semcode.embed.tokens import token_counter
     from semcode.rows import chunk_rows
     from semcode.sandbox import SandboxedChunker
-    from semcode.tokens import token_counter
 
     repo = linux_drivers_repo()
     paths = sample(repo, args.files, args.seed)

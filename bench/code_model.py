@@ -17,9 +17,10 @@ one file's functions, so a pair's negatives are its siblings — the confusion s
 
 Training: LoRA (rank 16 on every linear layer of the encoder, peft) with the symmetric
 in-batch cross-entropy on cosines x 20, one epoch, AdamW with 10% warm-up, seed 0, on CPU.
-Written to ``semcode/models/<name>/``: the adapter (a few MB) and ``manifest.json`` — the
-source packages with their sha256, every file used with its sha256, the pair counts and the
-settings. ``SEMCODE_MODEL=code`` loads it on top of the packaged model (semcode/tuned_model.py).
+Written to ``semcode/embed/models/<name>/``: the adapter (a few MB) and ``manifest.json`` —
+the source packages with their sha256, every file used with its sha256, the pair counts and
+the settings. ``SEMCODE_MODEL=code`` loads it on top of the packaged model
+(semcode/embed/tuned_model.py).
 """
 
 import argparse
@@ -40,10 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 from semcode.chunking import Chunker  # noqa: E402
 from semcode.config import DEFAULT_MODEL  # noqa: E402
-from semcode.embedding import embedding_text  # noqa: E402
+from semcode.embed.embedding import embedding_text  # noqa: E402
+from semcode.embed.tokens import token_counter  # noqa: E402
+from semcode.embed.tuned_model import TUNED_DIR  # noqa: E402
 from semcode.languages import language_of  # noqa: E402
-from semcode.tokens import token_counter  # noqa: E402
-from semcode.tuned_model import TUNED_DIR  # noqa: E402
 
 CACHE = ROOT / "bench" / "out" / "stdlib"
 SUITE = "bookworm"
@@ -240,7 +241,7 @@ def train(groups: list[list[dict]], out: Path, settings: dict) -> dict:
     from peft import LoraConfig, get_peft_model
     from sentence_transformers import SentenceTransformer
 
-    from semcode.model_files import model_path
+    from semcode.embed.model_files import model_path
 
     torch.manual_seed(settings["seed"])
     torch.set_num_threads(settings["threads"])

@@ -44,7 +44,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     assert report.ok, report.text()
 
-    from semcode.embedding import embedding_text, shared_embedder
+    from semcode.embed.embedding import embedding_text, shared_embedder
     from semcode.store import Store
 
     rows = Store(str(store)).scan("chunks", ["symbol", "text"]).to_pylist()

@@ -169,7 +169,7 @@ def baseline(task: Path, header: bool) -> dict:
     "path: qualname" header; kept beside the task, since it depends on nothing of ours."""
     from score import score
 
-    from semcode.model_files import model_path
+    from semcode.embed.model_files import model_path
 
     out = task / f"baseline{'-header' if header else ''}.jsonl"
     if not out.is_file():

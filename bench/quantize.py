@@ -47,7 +47,7 @@ def variants(source: Path, calibration: list[str]) -> dict[str, Path]:
     """The exported graph, and its two NNCF variants written beside it."""
     import nncf
 
-    from semcode.backends import _import_openvino
+    from semcode.embed.backends import _import_openvino
 
     ov = _import_openvino()
     from tokenizers import Tokenizer
@@ -81,7 +81,7 @@ def variants(source: Path, calibration: list[str]) -> dict[str, Path]:
 
 
 def main() -> None:
-    from semcode.backends import OPENVINO, GraphRunner, cores, ensure_export
+    from semcode.embed.backends import OPENVINO, GraphRunner, cores, ensure_export
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=50, help="chunk texts per corpus")

@@ -191,7 +191,7 @@ def search_latency(store: Path, model: str, rounds: int) -> dict:
 
 def transformer_rate(store: Path, sample: int) -> dict:
     """The default model's chunks/s on a random sample of this corpus's chunk texts."""
-    from semcode.embedding import Embedder, embedding_text
+    from semcode.embed.embedding import Embedder, embedding_text
     from semcode.store import Store
 
     rows = Store(str(store)).scan("chunks", ["symbol", "text", "text_hash"])

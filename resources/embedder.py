@@ -10,7 +10,7 @@ from semcode.config import (
     DEFAULT_DEVICE,
     DEFAULT_MODEL,
 )
-from semcode.embedding import TextEncoder, shared_embedder
+from semcode.embed.embedding import TextEncoder, shared_embedder
 
 
 class EmbedderResource(dg.ConfigurableResource):

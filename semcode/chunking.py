@@ -15,7 +15,8 @@ from itertools import accumulate
 
 from tree_sitter import Node
 
-from semcode.embedding import embedding_text
+from semcode.embed.embedding import embedding_text
+from semcode.embed.tokens import TokenCounter
 from semcode.languages import (
     CONTAINER_KINDS,
     METHOD_PARENTS,
@@ -24,7 +25,6 @@ from semcode.languages import (
     spec_for,
 )
 from semcode.syntax import Candidates, first_line, last_line, parser
-from semcode.tokens import TokenCounter
 
 MIN_TOKENS = 6  # a chunk smaller than this joins a neighbour
 

@@ -151,7 +151,7 @@ def _hits_json(key: str, value: str, hits: "list[Hit]", warnings: Sequence[str] 
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from semcode.embedding import warm_up_queries
+    from semcode.embed.embedding import warm_up_queries
 
     settings = _settings(args)
     warm_up_queries(settings.model, settings.device, settings.backend)
@@ -238,7 +238,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
-    from semcode.embedding import warm_up_queries
+    from semcode.embed.embedding import warm_up_queries
 
     settings = _settings(args)
     warm_up_queries(settings.model, settings.device, settings.backend)

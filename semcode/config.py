@@ -18,9 +18,11 @@ from semcode.errors import ConfigError
 DEFAULT_SHARDS = 8
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 STATIC_MODEL = "static"  # the fast tier: a static model distilled from DEFAULT_MODEL
-TUNED_MODEL = "code"  # DEFAULT_MODEL plus low-rank deltas tuned for code search (semcode/models)
+# DEFAULT_MODEL plus low-rank deltas tuned for code search (semcode/embed/models)
+TUNED_MODEL = "code"
 DEFAULT_DEVICE = "cpu"
-# how the transformer runs (semcode/backends.py); auto: the fastest faithful one for the device
+# how the transformer runs (semcode/embed/backends.py); auto: the fastest faithful one for the
+# device
 BACKENDS = ("auto", "torch", "torch-bf16", "torch-fp16", "onnx", "onnx-int8", "openvino")
 DEFAULT_BACKEND = "auto"
 DEFAULT_BATCH_SIZE = 16  # fastest on a 2-core CPU (BENCHMARKS.md)

@@ -41,7 +41,7 @@ from semcode.config import (
 )
 from semcode.discovery import IGNORE_FILE, load_ignore, path_reason, printable_path
 from semcode.discovery import INDEXED as FILE_INDEXED
-from semcode.embedding import TextEncoder
+from semcode.embed.embedding import TextEncoder
 from semcode.errors import ConfigError
 from semcode.languages import language_of
 from semcode.overlay_file import Base, Saved, read_overlay, row_schema, write_overlay

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from semcode.embedding import TextEncoder, embedding_text
+from semcode.embed.embedding import TextEncoder, embedding_text
 from semcode.store import Store, sql_in
 
 ID_BATCH = 2000

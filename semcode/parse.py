@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 from semcode import beneath, gitrepo, progress
 from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.discovery import INDEXED, SKIPPED
+from semcode.embed.model_files import require_model
 from semcode.idsets import absent, duplicated, surplus
 from semcode.lease import DEFAULT_TTL, WriterLease, writer_lease
-from semcode.model_files import require_model
 from semcode.reports import ShardReport, count_skips
 from semcode.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
 from semcode.store import CHUNKS_SCHEMA, Store, sql_in

@@ -9,10 +9,10 @@ from semcode import gitrepo, progress
 from semcode.checks import live_checks
 from semcode.config import CHUNKER_VERSION, Settings
 from semcode.discovery import INDEXED, RULES_VERSION, take_snapshot
-from semcode.embedding import TextEncoder
+from semcode.embed.embedding import TextEncoder
+from semcode.embed.model_files import model_id
 from semcode.errors import StoreNotFound, as_damage
 from semcode.lease import writer_lease
-from semcode.model_files import model_id
 from semcode.reports import (
     ChunkCounts,
     FileCounts,

@@ -16,10 +16,10 @@ from hashlib import blake2b
 from semcode.chunking import Chunker
 from semcode.config import Settings
 from semcode.discovery import INDEXED, FileEntry, take_snapshot
-from semcode.embedding import Embedder, embedding_text
+from semcode.embed.embedding import Embedder, embedding_text
+from semcode.embed.tokens import token_counter
 from semcode.parse import FileReader
 from semcode.reports import Report
-from semcode.tokens import token_counter
 
 SAMPLE_BYTES = 3_000_000  # chunked for the estimate (~2 s on one core)
 TIMED_TEXTS = 192  # embedded to time the model here

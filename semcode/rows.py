@@ -7,7 +7,7 @@ import hashlib
 from collections import Counter
 
 from semcode.chunking import Chunker
-from semcode.embedding import embedding_text
+from semcode.embed.embedding import embedding_text
 from semcode.identifiers import keywords
 
 

@@ -28,8 +28,8 @@ from typing import IO, Any
 
 from semcode.chunking import Chunker
 from semcode.config import DEFAULT_PARSE_TIMEOUT
+from semcode.embed.tokens import token_counter
 from semcode.rows import as_rows, chunk_columns
-from semcode.tokens import token_counter
 
 STARTUP_TIMEOUT = 120.0  # seconds the child may take to import and load the tokenizer
 _HEADER = struct.Struct("!Q")

@@ -37,7 +37,9 @@ from semcode.config import (
     Settings,
 )
 from semcode.discovery import INDEXED
-from semcode.embedding import Embedder, shared_embedder
+from semcode.embed.embedding import Embedder, shared_embedder
+from semcode.embed.model_files import model_id
+from semcode.embed.static_model import is_static
 from semcode.errors import (
     NotIndexed,
     QueryError,
@@ -52,7 +54,6 @@ from semcode.identifiers import query_keywords
 from semcode.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
 from semcode.languages import is_hook
 from semcode.merging import merge_pieces
-from semcode.model_files import model_id
 from semcode.overlay import Overlay
 from semcode.overlay_view import OverlayView, Scope
 from semcode.ranking import (
@@ -70,7 +71,6 @@ from semcode.ranking import (
     name_match,
     on_scale_of,
 )
-from semcode.static_model import is_static
 from semcode.store import Store, sql_in, sql_str
 
 __all__ = ["Answer", "Hit", "Searcher", "blend", "name_match"]

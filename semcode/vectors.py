@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from lancedb.table import Table
 
 from semcode import progress, search_indexes
-from semcode.embedding import TextEncoder, embedding_text
+from semcode.embed.embedding import TextEncoder, embedding_text
 from semcode.idsets import duplicated, surplus
 from semcode.reports import VectorReport
 from semcode.store import Store, sql_in, sql_str, vectors_schema

@@ -4,9 +4,10 @@ exported once and never for a query, and a backend a machine cannot run falls ba
 import numpy as np
 import pytest
 
-from semcode import backends, progress
+from semcode import progress
 from semcode.config import DEFAULT_MODEL, Settings
-from semcode.embedding import Embedder
+from semcode.embed import backends
+from semcode.embed.embedding import Embedder
 from semcode.errors import ConfigError
 
 pytestmark = pytest.mark.model
@@ -137,6 +138,6 @@ def test_openvino_sends_no_telemetry(tmp_path):
 
     env = {**os.environ, "HOME": str(tmp_path)}
     env.pop("CI", None)  # OpenVINO is silent in CI on its own
-    subprocess.run([sys.executable, "-c", "from semcode.backends import _import_openvino; "
+    subprocess.run([sys.executable, "-c", "from semcode.embed.backends import _import_openvino; "
                     "_import_openvino().Core()"], check=True, env=env, timeout=900)
     assert not (tmp_path / "intel").exists()

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from semcode.chunking import Chunker
-from semcode.embedding import embedding_text
+from semcode.embed.embedding import embedding_text
+from semcode.embed.tokens import token_counter
 from semcode.languages import language_of
-from semcode.tokens import token_counter
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sample_repo"
 MODEL = "all-MiniLM-L6-v2"

@@ -42,10 +42,10 @@ print(json.dumps(errors))
 IMPORTS = ["from peft import PeftModel",
            "from sentence_transformers import SentenceTransformer",
            "from transformers import AutoModel, AutoTokenizer"]
-SEMCODE = ["from semcode.tuned_model import tuned_model_path; tuned_model_path()",
-           "from semcode.backends import TorchRunner; TorchRunner('all-MiniLM-L6-v2', "
+SEMCODE = ["from semcode.embed.tuned_model import tuned_model_path; tuned_model_path()",
+           "from semcode.embed.backends import TorchRunner; TorchRunner('all-MiniLM-L6-v2', "
            "'torch', 'cpu', 1)",
-           "from semcode.tokens import token_counter; token_counter('code')"]
+           "from semcode.embed.tokens import token_counter; token_counter('code')"]
 
 
 def _first_use(tmp_path, cases: list[str]) -> list[str]:

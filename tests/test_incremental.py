@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from semcode.embedding import shared_embedder
+from semcode.embed.embedding import shared_embedder
 from semcode.parse import index_shards
 from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport

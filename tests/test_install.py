@@ -61,7 +61,7 @@ def test_the_wheel_installs_only_names_semcode_owns(installed):
             if not line.startswith("..")}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"semcode", "semcode_dagster"}
     assert (site / "semcode_dagster" / "dagster.yaml").is_file()  # the run queue and pools
-    tuned = site / "semcode" / "models" / "minilm-code"  # SEMCODE_MODEL=code's deltas
+    tuned = site / "semcode" / "embed" / "models" / "minilm-code"  # SEMCODE_MODEL=code's deltas
     assert {p.name for p in tuned.iterdir()} >= {"adapter_model.safetensors",
                                                  "adapter_config.json", "manifest.json"}
 

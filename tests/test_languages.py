@@ -5,8 +5,8 @@ line belongs to exactly one chunk."""
 import pytest
 
 from semcode.chunking import Chunker
+from semcode.embed.tokens import token_counter
 from semcode.languages import language_of
-from semcode.tokens import token_counter
 
 # language → (file name, a function with {name} and {body}, a body line with {i})
 FUNCTIONS = {

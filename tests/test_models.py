@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from semcode.config import DEFAULT_MODEL
-from semcode.embedding import Embedder
-from semcode.model_files import max_tokens, model_path, query_prompt
-from semcode.tokens import token_counter
+from semcode.embed.embedding import Embedder
+from semcode.embed.model_files import max_tokens, model_path, query_prompt
+from semcode.embed.tokens import token_counter
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from semcode.embedding import model_dimension
+from semcode.embed.embedding import model_dimension
 from semcode.store import Store, sql_str
 from tests.conftest import ALL_PASSED, FakeEmbedder
 from tests.dagster_helpers import FakeEmbedderResource, copy_store, indexed_with_fake
@@ -133,7 +133,7 @@ def test_a_models_dimension_comes_from_its_dense_layer(tmp_path):
     """The probe: a model with a Dense layer (384 → 128) was read as 384 from its pooling."""
     from sentence_transformers import SentenceTransformer, models
 
-    from semcode.model_files import model_path
+    from semcode.embed.model_files import model_path
 
     base = SentenceTransformer(model_path("all-MiniLM-L6-v2"), device="cpu")
     dense = models.Dense(in_features=384, out_features=128)

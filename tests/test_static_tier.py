@@ -2,10 +2,10 @@
 
 import pytest
 
-from semcode.embedding import Embedder
-from semcode.model_files import model_id
+from semcode.embed.embedding import Embedder
+from semcode.embed.model_files import model_id
+from semcode.embed.static_model import STATIC_MODEL_ID, static_model_dir
 from semcode.search import Searcher
-from semcode.static_model import STATIC_MODEL_ID, static_model_dir
 from semcode.store import Store
 from tests.conftest import ALL_PASSED, MEANING_QUERIES, index_on
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from semcode import tuned_model
-from semcode.embedding import Embedder
+from semcode.embed import tuned_model
+from semcode.embed.embedding import Embedder
+from semcode.embed.model_files import model_id, model_path, require_model
 from semcode.errors import ConfigError
-from semcode.model_files import model_id, model_path, require_model
 from semcode.search import Searcher
 from semcode.store import Store
 from tests.conftest import ALL_PASSED, MEANING_QUERIES, index_on

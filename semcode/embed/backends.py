@@ -34,10 +34,10 @@ import numpy as np
 
 from semcode import progress
 from semcode.config import BACKENDS
+from semcode.embed.model_cache import cache_root
+from semcode.embed.model_files import max_tokens, model_id, model_path
 from semcode.errors import ConfigError
 from semcode.imports import model_libraries
-from semcode.model_cache import cache_root
-from semcode.model_files import max_tokens, model_id, model_path
 
 AUTO, TORCH, TORCH_BF16, TORCH_FP16, ONNX, ONNX_INT8, OPENVINO = BACKENDS
 GRAPH_BACKENDS = (ONNX, ONNX_INT8, OPENVINO)

@@ -22,9 +22,9 @@ import numpy as np
 
 from semcode import progress
 from semcode.config import DEFAULT_MODEL, STATIC_MODEL
+from semcode.embed.model_cache import build_once, cache_root
+from semcode.embed.packaged_model import packaged_model_path
 from semcode.imports import model_libraries
-from semcode.model_cache import build_once, cache_root
-from semcode.packaged_model import packaged_model_path
 
 if TYPE_CHECKING:
     from model2vec import StaticModel

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from semcode.embed.model_files import max_tokens, model_path, tokenizer_model
 from semcode.imports import model_libraries
-from semcode.model_files import max_tokens, model_path, tokenizer_model
 
 SPECIAL_TOKENS = 2  # [CLS] … [SEP]
 # Pre-tokenizers that cut at every whitespace: no token spans a newline.

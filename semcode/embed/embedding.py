@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from semcode import backends
 from semcode.config import DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_DEVICE
+from semcode.embed import backends
+from semcode.embed.model_files import model_id, model_path, query_prompt
+from semcode.embed.static_model import BATCH_SIZE as STATIC_BATCH_SIZE
+from semcode.embed.static_model import encode_static, is_static, load_static_model
 from semcode.errors import ConfigError, SemcodeError, first_line
 from semcode.identifiers import split_identifier
-from semcode.model_files import model_id, model_path, query_prompt
-from semcode.static_model import BATCH_SIZE as STATIC_BATCH_SIZE
-from semcode.static_model import encode_static, is_static, load_static_model
 
 if TYPE_CHECKING:
     from model2vec import StaticModel
@@ -90,7 +90,7 @@ class TextEncoder(Protocol):
 
 
 class Embedder:
-    """Loads the model once, on first use, on its backend (``semcode/backends.py``);
+    """Loads the model once, on first use, on its backend (``semcode/embed/backends.py``);
     ``encode`` sorts by length inside each call. A query embedder (``for_queries``) puts the
     model's query prompt before each text, and never exports a graph: it runs on PyTorch
     until an index run has built one."""
