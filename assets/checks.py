@@ -5,9 +5,9 @@ names are the one-repository deployment's."""
 
 import dagster as dg
 
-from semcode import checks
 from semcode.reports import CheckReport
 from semcode.status import freshness
+from semcode.store import checks
 from semcode_dagster.assets.scope import ONLY, Scope
 from semcode_dagster.resources import EmbedderResource, RepoResource, StoreResource
 

@@ -19,7 +19,7 @@ from semcode.parse import index_shards, workers_for
 from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport, count_skips
 from semcode.sharding import shard_key, shard_number
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.assets.metadata import STORE_BYTES, TEXTS_PER_S, shard_metadata, to_metadata
 from semcode_dagster.assets.partitions import COMMIT_TAG, PARTITION_TAG, RANGE_END, RANGE_START
 from semcode_dagster.assets.scope import ONLY, Scope

@@ -48,7 +48,7 @@ def index(repo: Path, store: Path, backend: str, model: str) -> tuple[dict, floa
 def stored(store: Path) -> tuple[list[str], list[str], np.ndarray]:
     """Chunk ids sorted, the distinct texts that were embedded, and the vectors by id."""
     from semcode.embed.embedding import embedding_text
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     handle = Store(str(store), create=False)
     chunks = handle.scan("chunks", ["chunk_id", "symbol", "text"]).to_pylist()
@@ -107,7 +107,7 @@ def main() -> None:
     for backend in backends:
         store = CACHE / "backends" / f"{repo.name}-{args.model}-{backend}"
         summary, wall = index(repo, store, backend, args.model)
-        from semcode.store import Store
+        from semcode.store.tables import Store
 
         report = Store(str(store), create=False).last_vectors()
         assert report is not None

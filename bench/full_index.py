@@ -45,7 +45,7 @@ def main() -> None:
     assert report.ok, report.text()
 
     from semcode.embed.embedding import embedding_text, shared_embedder
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     rows = Store(str(store)).scan("chunks", ["symbol", "text"]).to_pylist()
     texts = sorted({embedding_text(r["symbol"], r["text"]) for r in rows})  # what was embedded

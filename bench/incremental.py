@@ -57,7 +57,7 @@ def main() -> None:
 
     rows = [timed("full index")]
     rows.append(timed("no-op"))
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     indexed = Store(str(store)).scan("files", ["path"], "status = 'indexed'")
     files = sorted(repo / p for p in indexed.column("path").to_pylist() if p.endswith(".py"))

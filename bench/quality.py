@@ -117,7 +117,7 @@ def seed(task: Path, model: str, backend: str, tag: str, source: str) -> None:
     chunking experiment needs, in seconds instead of a full embed)."""
     import shutil
 
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     target = store_of(task, model, backend, tag)
     if target.exists() or not (task / "stores" / source).is_dir():

@@ -31,7 +31,7 @@ WORK = ROOT / "bench" / "out" / "quantized"
 
 def corpus_texts(per_corpus: int) -> tuple[list[str], list[str]]:
     """Chunk texts and queries of every development corpus, ``per_corpus`` of each."""
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     texts, queries = [], []
     for name in CORPORA:

@@ -31,9 +31,9 @@ import pyarrow as pa  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from semcode.config import DEFAULT_NPROBES, DEFAULT_REFINE  # noqa: E402
-from semcode.index_policy import ann_config  # noqa: E402
 from semcode.indexed_version import vector_query  # noqa: E402
 from semcode.search import DEPTH  # noqa: E402
+from semcode.store.index_policy import ann_config  # noqa: E402
 
 DIM = 384
 BATCH = 250_000

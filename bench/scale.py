@@ -192,7 +192,7 @@ def search_latency(store: Path, model: str, rounds: int) -> dict:
 def transformer_rate(store: Path, sample: int) -> dict:
     """The default model's chunks/s on a random sample of this corpus's chunk texts."""
     from semcode.embed.embedding import Embedder, embedding_text
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     rows = Store(str(store)).scan("chunks", ["symbol", "text", "text_hash"])
     distinct = len(set(rows.column("text_hash").to_pylist()))
@@ -265,7 +265,7 @@ def main() -> None:
         "store_mb": round(sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
                           / 2**20, 1),
     }
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     figures["skip_reasons"] = Store(str(store)).last_snapshot().skip_reasons  # type: ignore
     print(json.dumps(figures, indent=2))

@@ -1,7 +1,7 @@
 import dagster as dg
 from pydantic import Field
 
-from semcode.store import Store
+from semcode.store.tables import Store
 
 
 class StoreResource(dg.ConfigurableResource):

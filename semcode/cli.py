@@ -98,7 +98,7 @@ def _index_one(args: argparse.Namespace, deployment: Settings, settings: Setting
 
     report = None if args.full else nothing_to_do(settings)
     if report is None:  # work to do: the Dagster job, in this process
-        from semcode.store import Store
+        from semcode.store.tables import Store
         from semcode_dagster.assets.local_run import run_index_job
 
         Store(settings.store_uri)  # a store that cannot be written fails here, clearly
@@ -116,7 +116,7 @@ def _index_one(args: argparse.Namespace, deployment: Settings, settings: Setting
 def _worktree(settings: Settings) -> "OverlayReport | None":
     """How the checkout differs from what is now indexed (the index answer says it)."""
     from semcode.status import worktree_report
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     try:
         return worktree_report(Store(settings.store_uri, create=False), settings.repo)

@@ -10,7 +10,7 @@ from semcode.errors import QueryError
 from semcode.globs import compile_path_globs
 from semcode.languages import known_kinds, known_languages
 from semcode.overlay_view import OverlayView, Scope
-from semcode.store import Store, sql_in, sql_str
+from semcode.store.tables import Store, sql_in, sql_str
 
 Filters = Sequence[str]
 

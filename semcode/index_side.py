@@ -22,7 +22,7 @@ from semcode.per_version import Moved, PerVersion
 from semcode.ranking import Ranked
 from semcode.resident import RESIDENT_MAX_ROWS, Resident
 from semcode.row_map import MAP_MAX_ROWS, RowMap
-from semcode.store import Store, sql_in
+from semcode.store.tables import Store, sql_in
 
 HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
                "text"]

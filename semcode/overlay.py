@@ -50,7 +50,7 @@ from semcode.overlay_view import ROW_COLUMNS, OverlayView
 from semcode.reports import OverlayReport, count_skips
 from semcode.sandbox import sandboxed_chunker
 from semcode.sharding import shard_of
-from semcode.store import Store, sql_in
+from semcode.store.tables import Store, sql_in
 from semcode.worktree import DELETED, HIDES, INDEXED, PENDING, SAME, SKIPPED, PathState, inspect
 
 ID_BATCH = 2000

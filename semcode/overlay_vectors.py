@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode.embed.embedding import TextEncoder, embedding_text
-from semcode.store import Store, sql_in
+from semcode.store.tables import Store, sql_in
 
 ID_BATCH = 2000
 ENCODE_BATCH = 64  # texts encoded between two looks at the clock

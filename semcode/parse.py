@@ -21,10 +21,10 @@ from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.discovery import INDEXED, SKIPPED
 from semcode.embed.model_files import require_model
 from semcode.idsets import absent, duplicated, surplus
-from semcode.lease import DEFAULT_TTL, WriterLease, writer_lease
 from semcode.reports import ShardReport, count_skips
 from semcode.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
-from semcode.store import CHUNKS_SCHEMA, Store, sql_in
+from semcode.store.lease import DEFAULT_TTL, WriterLease, writer_lease
+from semcode.store.tables import CHUNKS_SCHEMA, Store, sql_in
 
 ROW_BATCH = 4096  # chunk rows turned from Python objects into Arrow at a time
 

@@ -6,13 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from semcode import gitrepo, progress
-from semcode.checks import live_checks
 from semcode.config import CHUNKER_VERSION, Settings
 from semcode.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.embed.embedding import TextEncoder
 from semcode.embed.model_files import model_id
 from semcode.errors import StoreNotFound, as_damage
-from semcode.lease import writer_lease
 from semcode.reports import (
     ChunkCounts,
     FileCounts,
@@ -22,8 +20,10 @@ from semcode.reports import (
     VectorReport,
     count_skips,
 )
-from semcode.search_indexes import drop_broken_lookup_indexes, index_problems
-from semcode.store import Store
+from semcode.store.checks import live_checks
+from semcode.store.lease import writer_lease
+from semcode.store.search_indexes import drop_broken_lookup_indexes, index_problems
+from semcode.store.tables import Store
 from semcode.vectors import NEXT, update_vectors
 
 

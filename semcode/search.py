@@ -71,7 +71,7 @@ from semcode.ranking import (
     name_match,
     on_scale_of,
 )
-from semcode.store import Store, sql_in, sql_str
+from semcode.store.tables import Store, sql_in, sql_str
 
 __all__ = ["Answer", "Hit", "Searcher", "blend", "name_match"]
 

@@ -4,7 +4,6 @@ from collections import Counter
 from pathlib import Path
 
 from semcode import gitrepo, worktree
-from semcode.checks import live_check_reports
 from semcode.discovery import INDEXED
 from semcode.errors import GitError, StoreNotFound, as_damage, first_line
 from semcode.overlay import Overlay
@@ -14,8 +13,9 @@ from semcode.reports import (
     IndexStatus,
     OverlayReport,
 )
-from semcode.search_indexes import index_problems
-from semcode.store import Store
+from semcode.store.checks import live_check_reports
+from semcode.store.search_indexes import index_problems
+from semcode.store.tables import Store
 
 
 def index_status(store_uri: str, repo: str, branch: str = "") -> IndexStatus:

@@ -13,11 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.table import Table
 
-from semcode import progress, search_indexes
+from semcode import progress
 from semcode.embed.embedding import TextEncoder, embedding_text
 from semcode.idsets import duplicated, surplus
 from semcode.reports import VectorReport
-from semcode.store import Store, sql_in, sql_str, vectors_schema
+from semcode.store import search_indexes
+from semcode.store.tables import Store, sql_in, sql_str, vectors_schema
 
 WINDOW = 512  # texts per encode call to start with: sorted by length inside, written
 MAX_WINDOW = 16384  # while the next encodes; grown while a call takes under a second

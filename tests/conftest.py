@@ -133,7 +133,7 @@ def work(base, tmp_path):
 
 
 def table_versions(store: str) -> dict[str, int]:
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     opened = Store(store, create=False)
     return {name: opened.table(name).version for name in opened.db.list_tables().tables}

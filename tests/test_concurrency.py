@@ -11,7 +11,7 @@ import pytest
 
 from semcode.parse import index_shard, index_shards
 from semcode.pipeline import record_snapshot
-from semcode.store import Store
+from semcode.store.tables import Store
 
 WRITERS, ROUNDS, FILES_PER_SHARD, CHUNKS_PER_FILE = 6, 8, 6, 5
 MODEL = "all-MiniLM-L6-v2"

@@ -18,7 +18,7 @@ from semcode.discovery import INDEXED
 from semcode.parse import index_shards
 from semcode.pipeline import record_snapshot
 from semcode.sandbox import SandboxedChunker
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, commit_all, make_repo
 from tests.dagster_helpers import FakeEmbedderResource

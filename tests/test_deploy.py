@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from semcode.config import Settings
-from semcode.store import Store
+from semcode.store.tables import Store
 from tests.conftest import ALL_PASSED, make_repo
 from tests.s3_server import S3Server
 
@@ -102,6 +102,6 @@ def _per_shard_runs(env: dict, store: str) -> None:
     assert chunks and sorted(chunks) == sorted(vectors) and len(set(chunks)) == len(chunks)
     shards = set(handle.scan("chunks", ["shard"]).column("shard").to_pylist())
     assert shards <= set(range(4)) and len(shards) > 1  # written by different runs
-    from semcode.checks import live_checks
+    from semcode.store.checks import live_checks
 
     assert live_checks(handle, handle.last_vectors()) == ALL_PASSED

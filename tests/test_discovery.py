@@ -132,10 +132,10 @@ def test_shards_spread_files():
 
 
 def test_a_file_vanishing_mid_run_is_a_skip_not_a_gap(tmp_path):
-    from semcode import checks
     from semcode.parse import index_shards
     from semcode.pipeline import record_snapshot
-    from semcode.store import Store
+    from semcode.store import checks
+    from semcode.store.tables import Store
 
     (tmp_path / "keep.py").write_text("def keep():\n    return 1\n")
     (tmp_path / "gone.py").write_text("def gone():\n    return 2\n")

@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 
 from semcode.config import Settings
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.definitions import build_defs
 from tests.conftest import commit_all, make_repo
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from semcode.config import Settings
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, commit_all, git
 from tests.dagster_helpers import FakeEmbedderResource

@@ -11,7 +11,7 @@ from semcode.embed.embedding import shared_embedder
 from semcode.parse import index_shards
 from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport
-from semcode.store import Store
+from semcode.store.tables import Store
 from tests.conftest import commit_all, git, make_repo
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -173,7 +173,7 @@ def test_a_killed_run_leaves_a_readable_index_and_the_next_run_converges(tmp_pat
     commit_all(repo, "two changes")
     script = (
         "import os, sys\n"
-        "from semcode.store import Store\n"
+        "from semcode.store.tables import Store\n"
         "from semcode.pipeline import record_snapshot\n"
         "from semcode.parse import index_shard\n"
         "s = Store(sys.argv[1])\n"

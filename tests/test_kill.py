@@ -12,7 +12,7 @@ import pytest
 
 from semcode.config import Settings
 from semcode.search import Searcher
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, commit_all, make_repo
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from semcode.errors import StoreBusy
-from semcode.lease import LEASE_TABLE, WriterLease, writer_lease
-from semcode.store import Store
+from semcode.store.lease import LEASE_TABLE, WriterLease, writer_lease
+from semcode.store.tables import Store
 
 pytestmark = pytest.mark.slow
 
@@ -112,8 +112,8 @@ HOLDER = """
 import json, sys, time
 from pathlib import Path
 from semcode.errors import LeaseLost
-from semcode.lease import writer_lease
-from semcode.store import Store
+from semcode.store.lease import writer_lease
+from semcode.store.tables import Store
 
 store, flag = Store(sys.argv[1]), Path(sys.argv[2])
 with writer_lease(store, "first", ttl={ttl}) as lease:

@@ -8,7 +8,7 @@ import pytest
 
 from semcode import cli
 from semcode.config import Settings
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode.ui import instance_home
 from semcode_dagster.assets.local_run import prune_runs
 from tests.conftest import commit_all, make_repo

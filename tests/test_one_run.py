@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from semcode.config import Settings
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.assets.scope import INDEX_POOL
 from semcode_dagster.definitions import build_defs
 from tests.conftest import make_repo

@@ -5,7 +5,7 @@ import dagster as dg
 import pytest
 
 from semcode.sharding import shard_keys
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.assets.checks import chunks_match_manifest, vectors_match_chunks
 from semcode_dagster.assets.index import build_index_assets
 from semcode_dagster.assets.partitions import shard_partitions

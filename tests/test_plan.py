@@ -11,7 +11,7 @@ import pytest
 from semcode import plan as plan_module
 from semcode.config import Settings
 from semcode.plan import plan_index
-from semcode.store import Store
+from semcode.store.tables import Store
 from tests.conftest import commit_all, make_repo
 from tests.dagster_helpers import index_with_fake
 

@@ -3,7 +3,7 @@
 from semcode import progress
 from semcode.parse import index_shards
 from semcode.pipeline import record_snapshot
-from semcode.store import Store
+from semcode.store.tables import Store
 from tests.conftest import make_repo
 
 

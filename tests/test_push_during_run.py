@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.assets.jobs import index_job
 from semcode_dagster.assets.scope import INDEX_RUN_TAG
 from semcode_dagster.resources import RepoResource, StoreResource

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from semcode.embed.embedding import model_dimension
-from semcode.store import Store, sql_str
+from semcode.store.tables import Store, sql_str
 from tests.conftest import ALL_PASSED, FakeEmbedder
 from tests.dagster_helpers import FakeEmbedderResource, copy_store, indexed_with_fake
 from tests.dagster_helpers import index_with_fake as index

@@ -17,7 +17,7 @@ from semcode.cli import main
 from semcode.config import Settings
 from semcode.errors import ConfigError
 from semcode.sharding import shard_keys
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.definitions import build_defs
 from tests.conftest import ALL_PASSED, commit_all, git, make_repo
 from tests.dagster_helpers import RANGE, FakeEmbedderResource

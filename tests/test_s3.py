@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from semcode.store import Store
+from semcode.store.tables import Store
 from tests.conftest import ALL_PASSED, commit_all, git, make_repo
 from tests.s3_server import S3Server
 

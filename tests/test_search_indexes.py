@@ -8,10 +8,10 @@ import pyarrow as pa
 import pytest
 from lancedb.query import MatchQuery
 
-from semcode.checks import keyword_index_answers
-from semcode.index_policy import ann_config, unindexed_allowance
-from semcode.search_indexes import refresh
-from semcode.store import Store, vectors_schema
+from semcode.store.checks import keyword_index_answers
+from semcode.store.index_policy import ann_config, unindexed_allowance
+from semcode.store.search_indexes import refresh
+from semcode.store.tables import Store, vectors_schema
 
 
 def _chunks(paths: list[str], shard: int = 0, word: str = "common") -> list[dict]:

@@ -6,7 +6,7 @@ import pytest
 
 from semcode import index_side
 from semcode.search import Searcher
-from semcode.store import sql_str
+from semcode.store.tables import sql_str
 from tests.conftest import SEARCH_MODEL as MODEL
 
 QUERIES = ["check that an email address is well formed", "reverse a string in place",

@@ -10,7 +10,7 @@ import pytest
 from semcode.freshness import shards_to_reindex
 from semcode.reports import VectorReport
 from semcode.sharding import shard_key, shard_of
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode_dagster.resources import RepoResource, StoreResource
 from semcode_dagster.sensors.git_push import build_git_push_sensor
 from tests.conftest import commit_all, git, make_repo

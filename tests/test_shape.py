@@ -16,7 +16,7 @@ from semcode.reports import (
     VectorReport,
 )
 from semcode.sharding import parse_shard_ranges, shard_ranges
-from semcode.store import Store, retry_conflicts
+from semcode.store.tables import Store, retry_conflicts
 from semcode_dagster.assets.local_run import run_index_job
 from semcode_dagster.assets.metadata import from_metadata, materialized, to_metadata
 from semcode_dagster.definitions import build_defs

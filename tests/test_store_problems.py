@@ -13,8 +13,8 @@ import pytest
 from semcode.config import Settings
 from semcode.errors import StoreError, StoreNotFound
 from semcode.search import Searcher
-from semcode.search_indexes import keyword_index_problem
-from semcode.store import CHUNKS_SCHEMA, Store
+from semcode.store.search_indexes import keyword_index_problem
+from semcode.store.tables import CHUNKS_SCHEMA, Store
 from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, make_repo
 from tests.dagster_helpers import copy_store, indexed_with_fake

@@ -12,7 +12,7 @@ from semcode.embed.embedding import Embedder
 from semcode.embed.model_files import model_id, model_path, require_model
 from semcode.errors import ConfigError
 from semcode.search import Searcher
-from semcode.store import Store
+from semcode.store.tables import Store
 from tests.conftest import ALL_PASSED, MEANING_QUERIES, index_on
 
 

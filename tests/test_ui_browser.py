@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from semcode.checks import live_checks
-from semcode.store import Store
+from semcode.store.checks import live_checks
+from semcode.store.tables import Store
 from tests.conftest import make_repo
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ import pytest
 
 from semcode.parse import index_shards
 from semcode.pipeline import record_snapshot
-from semcode.store import Store
+from semcode.store.tables import Store
 from semcode.vectors import update_vectors
 from tests.conftest import FakeEmbedder, commit_all, make_repo
 

@@ -7,8 +7,8 @@ from lancedb.query import MatchQuery
 
 from semcode import progress
 from semcode.errors import first_line
-from semcode.index_policy import ann_config, behind
-from semcode.store import Store, sql_str
+from semcode.store.index_policy import ann_config, behind
+from semcode.store.tables import Store, sql_str
 
 
 def refresh(store: Store, ann_min_rows: int = 100_000) -> dict:

@@ -3,7 +3,7 @@
 Write rules, learned from how LanceDB behaves under concurrent writers:
 
 * one writer at a time per store, on any store and across machines: the writer lease
-  (``semcode/lease.py``), a conditional update of one row committed by LanceDB itself;
+  (``semcode/store/lease.py``), a conditional update of one row committed by LanceDB itself;
 * each shard's change is ONE ``merge_insert`` whose delete side is scoped to that shard and
   those paths, so concurrent shards never delete each other's rows;
 * commits that conflict with a concurrent writer are retried.
@@ -140,7 +140,7 @@ class Store:
             if (unreachable := as_unreachable(exc, uri)) is None:
                 raise
             raise unreachable from None
-        # The writer's fence (semcode/lease.py), checked before every commit through this
+        # The writer's fence (semcode/store/lease.py), checked before every commit through this
         # handle: it raises LeaseLost once this writer no longer holds the store.
         self.fence: Callable[[], None] | None = None
 

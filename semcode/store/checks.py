@@ -6,10 +6,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode.idsets import absent, duplicated, sample
-from semcode.index_policy import unindexed_allowance
 from semcode.reports import INDEXED, CheckReport, Freshness, VectorReport
-from semcode.search_indexes import keyword_index_problem
-from semcode.store import Store, sql_str
+from semcode.store.index_policy import unindexed_allowance
+from semcode.store.search_indexes import keyword_index_problem
+from semcode.store.tables import Store, sql_str
 
 SAMPLE = 10
 

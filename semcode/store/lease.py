@@ -9,7 +9,7 @@ condition no longer holds. So the row names exactly one owner, whatever the stor
 lock on any one machine's disk.
 
 A holder renews the lease while it works — from a small process of its own (``python -m
-semcode.lease``), so that a call holding the holder's interpreter (a native library, a long
+semcode.store.lease``), so that a call holding the holder's interpreter (a native library, a long
 parse) cannot starve the renewal; one that dies stops renewing, and the lease expires after
 ``ttl`` seconds — at once when the dead holder was a process on this machine. A writer that
 finds the lease held waits and says for whom.
@@ -41,7 +41,7 @@ from semcode.errors import LeaseLost, StoreBusy, as_damage, first_line
 if TYPE_CHECKING:
     from lancedb.table import Table
 
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
 LEASE_TABLE = "writer_lease"
 LEASE_KEY = "writer"
@@ -145,7 +145,7 @@ class WriterLease:
     def _claim(self, *, renew: bool, dead: dict | None = None, pid: int | None = None) -> bool:
         """One conditional update; True when the row names this owner afterwards. ``pid``:
         the holder's process (the keeper renews for its parent)."""
-        from semcode.store import retry_conflicts, sql_str
+        from semcode.store.tables import retry_conflicts, sql_str
 
         now = time.time()
         me = sql_str(self.owner)
@@ -190,7 +190,7 @@ class WriterLease:
             self.on_wait(owner, host, max(0.0, expires - time.time()))
             time.sleep(self.poll)
         self._keeper = subprocess.Popen(
-            [sys.executable, "-m", "semcode.lease", self.store.uri, self.owner,
+            [sys.executable, "-m", "semcode.store.lease", self.store.uri, self.owner,
              repr(self.ttl), str(os.getpid())], stdin=subprocess.PIPE)
 
     @property
@@ -229,7 +229,7 @@ class WriterLease:
                 "renewed — its write was refused; run `semcode index` again to converge")
 
     def release(self) -> None:
-        from semcode.store import retry_conflicts, sql_str
+        from semcode.store.tables import retry_conflicts, sql_str
 
         keeper, self._keeper = self._keeper, None
         if keeper is not None:  # end of its input: it stops renewing and exits by itself (a
@@ -251,7 +251,7 @@ def keep(uri: str, owner: str, ttl: float, parent: int) -> int:
     readable, _, _ = select.select([source], [], [], min(ttl / 6, 2.0))
     if readable and not os.read(source, 4096):
         return 0
-    from semcode.store import Store
+    from semcode.store.tables import Store
 
     lease = WriterLease(Store(uri), owner, ttl=ttl)
     while os.getppid() == parent:
