@@ -13,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 
 from semcode import progress
-from semcode.discovery import INDEXED, require_repo
 from semcode.errors import ConfigError
+from semcode.ingest.discovery import INDEXED, require_repo
 from semcode.parse import index_shards, workers_for
 from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport, count_skips

@@ -3,7 +3,7 @@
 What one parser worker does per file — read, parse, chunk, hash, keywords — without the store.
 Prints MB/s, chunks/s and, with ``--profile``, the top functions; with ``--sandbox``, the same
 files through the parse sandbox an index run uses (a child process per parser, a deadline per
-file: ``semcode/sandbox.py``), to measure what the deadline costs. Usage:
+file: ``semcode/ingest/sandbox.py``), to measure what the deadline costs. Usage:
 
     python bench/chunking.py [--files 150] [--seed 1] [--profile] [--sandbox]
 """
@@ -36,11 +36,11 @@ def main() -> None:
     parser.add_argument("--sandbox", action="store_true")
     args = parser.parse_args()
 
-    from semcode.chunking import Chunker
     from semcode.config import DEFAULT_MODEL
     from semcode.embed.tokens import token_counter
-    from semcode.rows import chunk_rows
-    from semcode.sandbox import SandboxedChunker
+    from semcode.ingest.chunking import Chunker
+    from semcode.ingest.rows import chunk_rows
+    from semcode.ingest.sandbox import SandboxedChunker
 
     repo = linux_drivers_repo()
     paths = sample(repo, args.files, args.seed)

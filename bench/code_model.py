@@ -39,12 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from semcode.chunking import Chunker  # noqa: E402
 from semcode.config import DEFAULT_MODEL  # noqa: E402
 from semcode.embed.embedding import embedding_text  # noqa: E402
 from semcode.embed.tokens import token_counter  # noqa: E402
 from semcode.embed.tuned_model import TUNED_DIR  # noqa: E402
-from semcode.languages import language_of  # noqa: E402
+from semcode.ingest.chunking import Chunker  # noqa: E402
+from semcode.ingest.languages import language_of  # noqa: E402
 
 CACHE = ROOT / "bench" / "out" / "stdlib"
 SUITE = "bookworm"

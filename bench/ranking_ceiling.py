@@ -46,7 +46,7 @@ def candidates(task: Path, model: str, backend: str, tag: str) -> list[dict]:
 
     import semcode.search as search
     from semcode.identifiers import query_keywords, split_identifier
-    from semcode.languages import is_hook
+    from semcode.ingest.languages import is_hook
 
     searcher = search.Searcher(str(store_of(task, model, backend, tag)), model=model,
                                backend=backend)

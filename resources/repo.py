@@ -1,8 +1,8 @@
 import dagster as dg
 from pydantic import Field
 
-from semcode import gitrepo
 from semcode.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_PARSE_TIMEOUT
+from semcode.ingest import gitrepo
 
 
 class RepoResource(dg.ConfigurableResource):

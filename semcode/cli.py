@@ -13,9 +13,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from semcode import cli_parser, gitrepo
+from semcode import cli_parser
 from semcode.config import Settings
 from semcode.errors import ConfigError, SemcodeError, as_store_error
+from semcode.ingest import gitrepo
 
 if TYPE_CHECKING:
     from semcode.reports import OverlayReport, Report
@@ -52,7 +53,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             settings = settings.with_overrides(repo=top)
         reads = getattr(args, "command", "") != "index"
         if reads and not settings.store and not settings.repositories:
-            from semcode.worktree import shared_store
+            from semcode.ingest.worktree import shared_store
 
             settings = settings.with_overrides(store=shared_store(settings.repo))
     return settings

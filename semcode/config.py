@@ -99,7 +99,7 @@ class Settings:
     branch: str = ""  # empty: the branch checked out in the repository
     remote: str = ""  # a remote to fetch before reading the branch (the sensor)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-    parse_timeout: int = DEFAULT_PARSE_TIMEOUT  # seconds, per file (semcode/sandbox.py)
+    parse_timeout: int = DEFAULT_PARSE_TIMEOUT  # seconds, per file (semcode/ingest/sandbox.py)
     nprobes: int = DEFAULT_NPROBES  # vector index partitions a search probes
     refine: int = DEFAULT_REFINE  # candidates per hit the vector index re-ranks exactly
     shard_runs: str = "one"

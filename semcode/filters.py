@@ -5,10 +5,10 @@ search apply, built only from escaped literals."""
 
 from collections.abc import Sequence
 
-from semcode.discovery import INDEXED
 from semcode.errors import QueryError
-from semcode.globs import compile_path_globs
-from semcode.languages import known_kinds, known_languages
+from semcode.ingest.discovery import INDEXED
+from semcode.ingest.globs import compile_path_globs
+from semcode.ingest.languages import known_kinds, known_languages
 from semcode.overlay_view import OverlayView, Scope
 from semcode.store.tables import Store, sql_in, sql_str
 

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from semcode import __version__
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
 from semcode.errors import SemcodeError, as_store_error
-from semcode.languages import known_kinds, known_languages
+from semcode.ingest.languages import known_kinds, known_languages
 from semcode.reports import untitled
 from semcode.repositories import Searchers, chosen, deployment_status
 from semcode.search import MAX_K, Hit, Searcher

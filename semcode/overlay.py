@@ -3,7 +3,7 @@
 The index is the committed state of the tracked branch, built by the asset graph and proven
 by its checks: the shared artifact. A checkout differs from it — edits, staged or not, files
 not yet added, deletions, commits the index has not seen — and people search the checkout.
-So each search first asks git what differs (``semcode/worktree.py``), brings this checkout's
+So each search first asks git what differs (``semcode/ingest/worktree.py``), brings this checkout's
 overlay up to date for the files whose stat changed since it last looked — chunked by the same
 chunker (with its deadline), embedded by the same model, each text at most once (a vector the
 index or the overlay already holds is reused by text hash) — and answers from both: the
@@ -32,26 +32,35 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pathspec import PathSpec
 
-from semcode import beneath, gitrepo, worktree
 from semcode.config import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MODEL,
     DEFAULT_PARSE_TIMEOUT,
     DEFAULT_SHARDS,
 )
-from semcode.discovery import IGNORE_FILE, load_ignore, path_reason, printable_path
-from semcode.discovery import INDEXED as FILE_INDEXED
 from semcode.embed.embedding import TextEncoder
 from semcode.errors import ConfigError
-from semcode.languages import language_of
+from semcode.ingest import beneath, gitrepo, worktree
+from semcode.ingest.discovery import IGNORE_FILE, load_ignore, path_reason, printable_path
+from semcode.ingest.discovery import INDEXED as FILE_INDEXED
+from semcode.ingest.languages import language_of
+from semcode.ingest.sandbox import sandboxed_chunker
+from semcode.ingest.worktree import (
+    DELETED,
+    HIDES,
+    INDEXED,
+    PENDING,
+    SAME,
+    SKIPPED,
+    PathState,
+    inspect,
+)
 from semcode.overlay_file import Base, Saved, read_overlay, row_schema, write_overlay
 from semcode.overlay_vectors import fill_vectors, waiting_by_path
 from semcode.overlay_view import ROW_COLUMNS, OverlayView
 from semcode.reports import OverlayReport, count_skips
-from semcode.sandbox import sandboxed_chunker
 from semcode.sharding import shard_of
 from semcode.store.tables import Store, sql_in
-from semcode.worktree import DELETED, HIDES, INDEXED, PENDING, SAME, SKIPPED, PathState, inspect
 
 ID_BATCH = 2000
 # Seconds a search spends bringing the overlay up to date before it answers with what is

@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from semcode.ingest.worktree import INDEXED, PENDING, PathState
 from semcode.overlay_view import ROW_COLUMNS
 from semcode.store.tables import CHUNKS_SCHEMA
-from semcode.worktree import INDEXED, PENDING, PathState
 
 VERSION = 2  # bump when the file's layout changes: older files are rebuilt
 

@@ -16,13 +16,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from semcode import beneath, gitrepo, progress
+from semcode import progress
 from semcode.config import DEFAULT_PARSE_TIMEOUT
-from semcode.discovery import INDEXED, SKIPPED
 from semcode.embed.model_files import require_model
 from semcode.idsets import absent, duplicated, surplus
+from semcode.ingest import beneath, gitrepo
+from semcode.ingest.discovery import INDEXED, SKIPPED
+from semcode.ingest.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
 from semcode.reports import ShardReport, count_skips
-from semcode.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
 from semcode.store.lease import DEFAULT_TTL, WriterLease, writer_lease
 from semcode.store.tables import CHUNKS_SCHEMA, Store, sql_in
 
@@ -65,7 +66,7 @@ def index_shard(*, store_uri: str, repo: str, shard: int, model: str, is_git: bo
     """Bring one shard's chunk rows level with the manifest, in one commit. ``held``: the
     caller holds the store's writer lease as ``owner`` (else this call takes it), and each
     commit checks that it still does (a lease of ``lease_ttl`` seconds). A file whose chunking
-    takes over ``parse_timeout`` seconds is cut by line windows (``semcode/sandbox.py``)."""
+    takes over ``parse_timeout`` seconds is cut by line windows (``semcode/ingest/sandbox.py``)."""
     store = Store(store_uri)
     if held and owner:
         store.fence = WriterLease(store, owner, ttl=lease_ttl).check

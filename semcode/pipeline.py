@@ -5,12 +5,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from semcode import gitrepo, progress
+from semcode import progress
 from semcode.config import CHUNKER_VERSION, Settings
-from semcode.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.embed.embedding import TextEncoder
 from semcode.embed.model_files import model_id
 from semcode.errors import StoreNotFound, as_damage
+from semcode.ingest import gitrepo
+from semcode.ingest.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.reports import (
     ChunkCounts,
     FileCounts,

@@ -13,11 +13,11 @@ import time
 from collections import Counter, defaultdict
 from hashlib import blake2b
 
-from semcode.chunking import Chunker
 from semcode.config import Settings
-from semcode.discovery import INDEXED, FileEntry, take_snapshot
 from semcode.embed.embedding import Embedder, embedding_text
 from semcode.embed.tokens import token_counter
+from semcode.ingest.chunking import Chunker
+from semcode.ingest.discovery import INDEXED, FileEntry, take_snapshot
 from semcode.parse import FileReader
 from semcode.reports import Report
 

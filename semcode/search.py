@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from semcode import worktree
 from semcode.config import (
     DEFAULT_BACKEND,
     DEFAULT_BATCH_SIZE,
@@ -36,7 +35,6 @@ from semcode.config import (
     SEARCH_MODES,
     Settings,
 )
-from semcode.discovery import INDEXED
 from semcode.embed.embedding import Embedder, shared_embedder
 from semcode.embed.model_files import model_id
 from semcode.embed.static_model import is_static
@@ -52,7 +50,9 @@ from semcode.filters import Filters, prefilter, scope_of
 from semcode.hits import WORKTREE, Answer, Hit
 from semcode.identifiers import query_keywords
 from semcode.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
-from semcode.languages import is_hook
+from semcode.ingest import worktree
+from semcode.ingest.discovery import INDEXED
+from semcode.ingest.languages import is_hook
 from semcode.merging import merge_pieces
 from semcode.overlay import Overlay
 from semcode.overlay_view import OverlayView, Scope

@@ -3,9 +3,9 @@
 from collections import Counter
 from pathlib import Path
 
-from semcode import gitrepo, worktree
-from semcode.discovery import INDEXED
 from semcode.errors import GitError, StoreNotFound, as_damage, first_line
+from semcode.ingest import gitrepo, worktree
+from semcode.ingest.discovery import INDEXED
 from semcode.overlay import Overlay
 from semcode.reports import (
     FileStatus,

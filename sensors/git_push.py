@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from semcode.freshness import shards_to_reindex
+from semcode.ingest.freshness import shards_to_reindex
 from semcode.sharding import shard_key
 from semcode_dagster.assets.jobs import IndexJob, build_index_job
 from semcode_dagster.assets.partitions import COMMIT_TAG, range_tags

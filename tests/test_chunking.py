@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from semcode.chunking import Chunker
 from semcode.embed.embedding import embedding_text
 from semcode.embed.tokens import token_counter
-from semcode.languages import language_of
+from semcode.ingest.chunking import Chunker
+from semcode.ingest.languages import language_of
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sample_repo"
 MODEL = "all-MiniLM-L6-v2"

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from semcode.chunking import Chunker
 from semcode.embed.tokens import token_counter
-from semcode.languages import SPECS
-from semcode.sandbox import SandboxedChunker
+from semcode.ingest.chunking import Chunker
+from semcode.ingest.languages import SPECS
+from semcode.ingest.sandbox import SandboxedChunker
 
 LANGUAGES = [spec.name for spec in SPECS] + ["text"]
 CHUNKER = Chunker(token_counter("all-MiniLM-L6-v2"))

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from semcode.config import DEFAULT_MODEL, Settings
-from semcode.discovery import INDEXED
+from semcode.ingest.discovery import INDEXED
+from semcode.ingest.sandbox import SandboxedChunker
 from semcode.parse import index_shards
 from semcode.pipeline import record_snapshot
-from semcode.sandbox import SandboxedChunker
 from semcode.store.tables import Store
 from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, commit_all, make_repo
@@ -159,7 +159,7 @@ def _sandbox_children(parent: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"semcode.sandbox" in cmdline:
+        if ppid == parent and b"semcode.ingest.sandbox" in cmdline:
             found.append(int(entry.name))
     return found
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from semcode.discovery import INDEXED, SKIPPED, take_snapshot
+from semcode.ingest.discovery import INDEXED, SKIPPED, take_snapshot
 from semcode.sharding import shard_of
 from tests.conftest import commit_all, git, init_repo
 
@@ -220,7 +220,7 @@ def test_a_crafted_ignore_glob_cannot_stall_the_snapshot(sample_repo):
 
 
 def test_the_store_folder_is_never_indexed_whatever_the_ignore_rules_say():
-    from semcode.discovery import path_reason
+    from semcode.ingest.discovery import path_reason
 
     assert path_reason(".semcode/lancedb/chunks.lance/data/0.lance", None).startswith(
         "excluded: inside .semcode/")

@@ -4,9 +4,9 @@ line belongs to exactly one chunk."""
 
 import pytest
 
-from semcode.chunking import Chunker
 from semcode.embed.tokens import token_counter
-from semcode.languages import language_of
+from semcode.ingest.chunking import Chunker
+from semcode.ingest.languages import language_of
 
 # language → (file name, a function with {name} and {body}, a body line with {i})
 FUNCTIONS = {

@@ -9,8 +9,9 @@ from dataclasses import replace
 import pyarrow as pa
 import pytest
 
-from semcode import cli, overlay, overlay_file, worktree
+from semcode import cli, overlay, overlay_file
 from semcode.config import default_store_uri
+from semcode.ingest import worktree
 from semcode.search import Searcher
 from semcode.status import index_status
 from tests.conftest import git

@@ -283,7 +283,7 @@ def within(low, high):
 def test_a_method_the_language_calls_ranks_below_the_api_that_triggers_it(tmp_path):
     """``__call__`` does the check, but a person calls ``within``: the factory comes first,
     the hook still comes; a constructor is not a hook."""
-    from semcode.languages import is_hook
+    from semcode.ingest.languages import is_hook
 
     searcher = indexed(tmp_path, HOOKED)
     hits = searcher.search("check a value lies between two bounds", k=5)

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from semcode.freshness import shards_to_reindex
+from semcode.ingest.freshness import shards_to_reindex
 from semcode.reports import VectorReport
 from semcode.sharding import shard_key, shard_of
 from semcode.store.tables import Store

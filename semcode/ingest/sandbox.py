@@ -3,7 +3,7 @@
 tree-sitter-perl never returns from the 3 bytes ``r#"`` (its external scanner loops at the end
 of the input): the call holds the interpreter in C code, so no thread, signal handler or parse
 callback gets it back, and the lease renewer and Ctrl-C starve with it. So a file's chunk rows
-are made in a child process (``python -m semcode.sandbox``: tree-sitter and the tokenizer, no
+are made in a child process (``python -m semcode.ingest.sandbox``: tree-sitter and the tokenizer, no
 store) that answers one file at a time over a pipe, and the parent waits on the pipe with a
 deadline. A file that misses it is chunked by line windows in the parent (no grammar, so no
 line is lost) with the reason ``parse_timeout``; the child is killed and a new one starts for
@@ -26,10 +26,10 @@ import threading
 import time
 from typing import IO, Any
 
-from semcode.chunking import Chunker
 from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.embed.tokens import token_counter
-from semcode.rows import as_rows, chunk_columns
+from semcode.ingest.chunking import Chunker
+from semcode.ingest.rows import as_rows, chunk_columns
 
 STARTUP_TIMEOUT = 120.0  # seconds the child may take to import and load the tokenizer
 _HEADER = struct.Struct("!Q")
@@ -143,7 +143,7 @@ class SandboxedChunker:
         self.close()
         self._errors = tempfile.TemporaryFile()  # what it says, for the message if it fails
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "semcode.sandbox", self.model, str(self.reserve),
+            [sys.executable, "-m", "semcode.ingest.sandbox", self.model, str(self.reserve),
              str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
             env=os.environ)  # a parse worker's TOKENIZERS_PARALLELISM=false passes on

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from semcode import gitrepo
-from semcode.discovery import IGNORE_FILE
+from semcode.ingest import gitrepo
+from semcode.ingest.discovery import IGNORE_FILE
 from semcode.sharding import shard_of
 
 

@@ -17,14 +17,14 @@ from tree_sitter import Node
 
 from semcode.embed.embedding import embedding_text
 from semcode.embed.tokens import TokenCounter
-from semcode.languages import (
+from semcode.ingest.languages import (
     CONTAINER_KINDS,
     METHOD_PARENTS,
     WHOLE_KINDS,
     LanguageSpec,
     spec_for,
 )
-from semcode.syntax import Candidates, first_line, last_line, parser
+from semcode.ingest.syntax import Candidates, first_line, last_line, parser
 
 MIN_TOKENS = 6  # a chunk smaller than this joins a neighbour
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from tree_sitter import Node, Parser, Query, QueryCursor
 from tree_sitter_language_pack import get_language, get_parser
 
-from semcode.languages import LanguageSpec, spec_for
+from semcode.ingest.languages import LanguageSpec, spec_for
 
 MAX_NAME = 120
 

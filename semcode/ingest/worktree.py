@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pathspec import PathSpec
 
-from semcode import beneath, gitrepo
 from semcode.config import default_store_uri
-from semcode.discovery import (
+from semcode.ingest import beneath, gitrepo
+from semcode.ingest.discovery import (
     WALK_SKIP_DIRS,
     content_reason,
     marked_reason,
@@ -152,10 +152,10 @@ class PathState:
 
 def inspect(top: Path, path: str, ignore: PathSpec | None, limit: int,
             mark: str = "") -> tuple[PathState, str | None]:
-    """A path of the checkout now, by the index's rules (``semcode/discovery.py``: binary,
+    """A path of the checkout now, by the index's rules (``semcode/ingest/discovery.py``: binary,
     too large, not UTF-8 … are skipped with the same reasons), and its text when it is to be
     indexed. ``mark``: the attribute ``.gitattributes`` sets on it (``gitrepo.MARKS``).
-    Opened beneath ``top`` only (``semcode/beneath.py``): a symlink in the path — the file
+    Opened beneath ``top`` only (``semcode/ingest/beneath.py``): a symlink in the path — the file
     or any folder above it — is a skip, never followed. A file that vanishes while it is
     read is deleted, never an error."""
     try:

@@ -6,9 +6,9 @@ imports it, and starting that child is on the path of every push."""
 import hashlib
 from collections import Counter
 
-from semcode.chunking import Chunker
 from semcode.embed.embedding import embedding_text
 from semcode.identifiers import keywords
+from semcode.ingest.chunking import Chunker
 
 
 def text_hash(text: str) -> str:

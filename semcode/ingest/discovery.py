@@ -17,16 +17,16 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 
-from semcode import beneath, gitrepo
 from semcode.config import STORE_DIRNAME
 from semcode.errors import RepoError
-from semcode.globs import compile_globs
-from semcode.languages import language_of
+from semcode.ingest import beneath, gitrepo
+from semcode.ingest.globs import compile_globs
+from semcode.ingest.languages import language_of
 from semcode.reports import INDEXED, SKIPPED
 from semcode.sharding import shard_of
 
 # Reasons an indexed file may carry: its lines are in the index, cut by line windows
-# instead of by its grammar (semcode/sandbox.py). Kept while the file's content is.
+# instead of by its grammar (semcode/ingest/sandbox.py). Kept while the file's content is.
 INDEXED_NOTES = ("parse_timeout", "parse_crash")
 IGNORE_FILE = ".semcodeignore"
 WALK_SKIP_DIRS = {".git", ".hg", ".svn", ".semcode", "__pycache__"}
