@@ -14,9 +14,9 @@ import dagster as dg
 
 from semcode import progress
 from semcode.errors import ConfigError
+from semcode.index.parse import index_shards, workers_for
+from semcode.index.pipeline import record_snapshot, record_vectors
 from semcode.ingest.discovery import INDEXED, require_repo
-from semcode.parse import index_shards, workers_for
-from semcode.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport, count_skips
 from semcode.sharding import shard_key, shard_number
 from semcode.store.tables import Store

@@ -28,7 +28,7 @@ DRIVER = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from semcode.config import Settings
-from semcode.pipeline import nothing_to_do
+from semcode.index.pipeline import nothing_to_do
 t1 = time.perf_counter()
 settings = Settings.from_env(repo=sys.argv[1])
 report = nothing_to_do(settings)

@@ -63,7 +63,7 @@ CORPORA = {
 
 def ensure_index(repo: Path, store: Path, model: str) -> None:
     from semcode.config import Settings
-    from semcode.pipeline import nothing_to_do
+    from semcode.index.pipeline import nothing_to_do
     from semcode_dagster.assets.local_run import run_index_job
 
     settings = Settings(repo=str(repo), store=str(store), model=model)

@@ -95,7 +95,7 @@ def _index_one(args: argparse.Namespace, deployment: Settings, settings: Setting
         plan = plan_index(settings)
         print(_labelled(plan, label)) if args.json else print_plan(plan)
         return EXIT_OK
-    from semcode.pipeline import nothing_to_do
+    from semcode.index.pipeline import nothing_to_do
 
     report = None if args.full else nothing_to_do(settings)
     if report is None:  # work to do: the Dagster job, in this process

@@ -16,9 +16,9 @@ from hashlib import blake2b
 from semcode.config import Settings
 from semcode.embed.embedding import Embedder, embedding_text
 from semcode.embed.tokens import token_counter
+from semcode.index.parse import FileReader
 from semcode.ingest.chunking import Chunker
 from semcode.ingest.discovery import INDEXED, FileEntry, take_snapshot
-from semcode.parse import FileReader
 from semcode.reports import Report
 
 SAMPLE_BYTES = 3_000_000  # chunked for the estimate (~2 s on one core)

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from semcode.parse import index_shard, index_shards
-from semcode.pipeline import record_snapshot
+from semcode.index.parse import index_shard, index_shards
+from semcode.index.pipeline import record_snapshot
 from semcode.store.tables import Store
 
 WRITERS, ROUNDS, FILES_PER_SHARD, CHUNKS_PER_FILE = 6, 8, 6, 5

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from semcode.config import DEFAULT_MODEL, Settings
+from semcode.index.parse import index_shards
+from semcode.index.pipeline import record_snapshot
 from semcode.ingest.discovery import INDEXED
 from semcode.ingest.sandbox import SandboxedChunker
-from semcode.parse import index_shards
-from semcode.pipeline import record_snapshot
 from semcode.store.tables import Store
 from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, commit_all, make_repo

@@ -132,8 +132,8 @@ def test_shards_spread_files():
 
 
 def test_a_file_vanishing_mid_run_is_a_skip_not_a_gap(tmp_path):
-    from semcode.parse import index_shards
-    from semcode.pipeline import record_snapshot
+    from semcode.index.parse import index_shards
+    from semcode.index.pipeline import record_snapshot
     from semcode.store import checks
     from semcode.store.tables import Store
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from semcode.embed.embedding import shared_embedder
-from semcode.parse import index_shards
-from semcode.pipeline import record_snapshot, record_vectors
+from semcode.index.parse import index_shards
+from semcode.index.pipeline import record_snapshot, record_vectors
 from semcode.reports import ChunksReport
 from semcode.store.tables import Store
 from tests.conftest import commit_all, git, make_repo
@@ -174,8 +174,8 @@ def test_a_killed_run_leaves_a_readable_index_and_the_next_run_converges(tmp_pat
     script = (
         "import os, sys\n"
         "from semcode.store.tables import Store\n"
-        "from semcode.pipeline import record_snapshot\n"
-        "from semcode.parse import index_shard\n"
+        "from semcode.index.pipeline import record_snapshot\n"
+        "from semcode.index.parse import index_shard\n"
         "s = Store(sys.argv[1])\n"
         "record_snapshot(s, repo=sys.argv[2], shards=8, max_file_bytes=1_000_000)\n"
         "index_shard(store_uri=sys.argv[1], repo=sys.argv[2], shard=0,\n"

@@ -2,7 +2,7 @@
 already indexes the branch head with the same settings and its checks pass as it is now."""
 
 from semcode.config import Settings
-from semcode.pipeline import nothing_to_do
+from semcode.index.pipeline import nothing_to_do
 from semcode.store.tables import Store
 from tests.conftest import ALL_PASSED, FakeEmbedder, commit_all, make_repo
 from tests.dagster_helpers import index_with_fake

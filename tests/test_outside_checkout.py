@@ -13,8 +13,8 @@ import time
 import pytest
 
 from semcode import cli
+from semcode.index.parse import FileReader
 from semcode.ingest import beneath, worktree
-from semcode.parse import FileReader
 from semcode.status import index_status
 from tests.conftest import commit_all
 

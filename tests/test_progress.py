@@ -1,8 +1,8 @@
 """Progress a person can trust: done of total, rate and ETA, from every parser worker."""
 
 from semcode import progress
-from semcode.parse import index_shards
-from semcode.pipeline import record_snapshot
+from semcode.index.parse import index_shards
+from semcode.index.pipeline import record_snapshot
 from semcode.store.tables import Store
 from tests.conftest import make_repo
 

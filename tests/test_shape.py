@@ -107,7 +107,7 @@ def test_a_range_step_s_metadata_does_not_grow_with_its_shards():
 def test_shards_with_nothing_in_them_cost_no_query_each(tmp_path, monkeypatch):
     """A repository with fewer files than shards: the empty shards are found with a scan of
     two shard columns, not two queries a shard; every shard still gets its report."""
-    from semcode import parse
+    from semcode.index import parse
     from tests.conftest import init_repo
 
     repo = tmp_path / "repo"

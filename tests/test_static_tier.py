@@ -56,8 +56,8 @@ def test_both_tiers_cut_the_same_chunks(static_index, tmp_path):
     """The static tier chunks with the default's tokenizer: switching tiers re-embeds and
     re-parses nothing else."""
     repo, store, _ = static_index
-    from semcode.parse import index_shard
-    from semcode.pipeline import record_snapshot
+    from semcode.index.parse import index_shard
+    from semcode.index.pipeline import record_snapshot
 
     default_store = str(tmp_path / "default")
     snap = record_snapshot(Store(default_store), repo=str(repo), shards=8,

@@ -209,7 +209,7 @@ def indexed_for_real(tmp_path_factory):
 @pytest.mark.model
 def test_a_plain_index_of_a_damaged_store_does_not_take_the_up_to_date_shortcut(
         indexed_for_real, tmp_path):
-    from semcode.pipeline import nothing_to_do
+    from semcode.index.pipeline import nothing_to_do
 
     repo, store = copy_store(indexed_for_real, tmp_path)
     settings = Settings(repo=str(repo), store=store)

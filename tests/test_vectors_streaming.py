@@ -6,10 +6,10 @@ import shutil
 import pyarrow.compute as pc
 import pytest
 
-from semcode.parse import index_shards
-from semcode.pipeline import record_snapshot
+from semcode.index.parse import index_shards
+from semcode.index.pipeline import record_snapshot
+from semcode.index.vectors import update_vectors
 from semcode.store.tables import Store
-from semcode.vectors import update_vectors
 from tests.conftest import FakeEmbedder, commit_all, make_repo
 
 

@@ -10,6 +10,7 @@ from semcode.config import CHUNKER_VERSION, Settings
 from semcode.embed.embedding import TextEncoder
 from semcode.embed.model_files import model_id
 from semcode.errors import StoreNotFound, as_damage
+from semcode.index.vectors import NEXT, update_vectors
 from semcode.ingest import gitrepo
 from semcode.ingest.discovery import INDEXED, RULES_VERSION, take_snapshot
 from semcode.reports import (
@@ -25,7 +26,6 @@ from semcode.store.checks import live_checks
 from semcode.store.lease import writer_lease
 from semcode.store.search_indexes import drop_broken_lookup_indexes, index_problems
 from semcode.store.tables import Store
-from semcode.vectors import NEXT, update_vectors
 
 
 def now() -> str:
