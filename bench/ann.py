@@ -26,7 +26,7 @@ from lancedb.index import HnswSq, IvfHnswSq, IvfPq  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from semcode.search import DEPTH  # noqa: E402
+from semcode.search.searcher import DEPTH  # noqa: E402
 from semcode.store.index_policy import ann_config  # noqa: E402
 
 SOURCE = ROOT / "bench" / "out" / "linux-drivers-static.lancedb"

@@ -77,7 +77,7 @@ def p50(values: list[float]) -> float:
 
 
 def measure(name: str) -> dict:
-    from semcode.search import Searcher
+    from semcode.search.searcher import Searcher
 
     make, model, edited, edit = CORPORA[name]
     repo = make()

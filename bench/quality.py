@@ -138,7 +138,7 @@ def evaluate(task: Path, model: str, modes: list[str], vector_share: float | Non
              backend: str = "auto", tag: str = "") -> dict:
     from score import score
 
-    from semcode.search import Searcher
+    from semcode.search.searcher import Searcher
 
     docstrings = [json.loads(line) for line in open(task / "queries.jsonl")]
     short = [q for q in map(json.loads, open(SHORT_QUERIES)) if q["corpus"] == task.parent.name]
@@ -205,7 +205,7 @@ def main() -> None:
                              "row map, never the copy in memory (the ranking must not move)")
     args = parser.parse_args()
     if args.from_store:
-        from semcode import index_side
+        from semcode.search import index_side
 
         index_side.RESIDENT_MAX_ROWS = -1
     if args.compare:

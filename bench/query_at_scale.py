@@ -31,8 +31,8 @@ import pyarrow as pa  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from semcode.config import DEFAULT_NPROBES, DEFAULT_REFINE  # noqa: E402
-from semcode.indexed_version import vector_query  # noqa: E402
-from semcode.search import DEPTH  # noqa: E402
+from semcode.search.indexed_version import vector_query  # noqa: E402
+from semcode.search.searcher import DEPTH  # noqa: E402
 from semcode.store.index_policy import ann_config  # noqa: E402
 
 DIM = 384

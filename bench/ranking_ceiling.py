@@ -44,7 +44,7 @@ def candidates(task: Path, model: str, backend: str, tag: str) -> list[dict]:
     are answers, and the definition each stands for."""
     from score import is_hit
 
-    import semcode.search as search
+    import semcode.search.searcher as search
     from semcode.identifiers import query_keywords, split_identifier
     from semcode.ingest.languages import is_hook
 

@@ -164,9 +164,9 @@ def git(repo: Path, *args: str) -> None:
 
 def search_latency(store: Path, model: str, rounds: int) -> dict:
     """Warm hybrid search p50/p95 for each query set, in one process (one warm-up each), as
-    a long-lived server answers: after the index's row map is read (``semcode/row_map.py``,
+    a long-lived server answers: after the index's row map is read (``semcode/search/row_map.py``,
     started by a process's second search; how long it took is reported)."""
-    from semcode.search import Searcher
+    from semcode.search.searcher import Searcher
 
     searcher = Searcher(str(store), model=model, device="cpu")
     figures = {}

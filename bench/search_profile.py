@@ -5,7 +5,7 @@ their files (what one hit per definition reads).
 At the Linux ``drivers/`` size (the store ``bench/scale.py`` builds), queries of frequent words
 and of rare identifiers; on a development corpus (``--corpus``, built and indexed by
 ``bench/quality.py`` with the default model), its own queries, with the small index held in
-memory (``semcode/resident.py``) and without.
+memory (``semcode/search/resident.py``) and without.
 
     python bench/search_profile.py [--store bench/out/linux-drivers-static.lancedb]
                                    [--model static]
@@ -38,8 +38,8 @@ def main() -> None:
                                                      "rare identifiers": RARE}, args.rounds)
         return
     from bench.quality import build_task, index, store_of
-    from semcode import index_side
     from semcode.config import DEFAULT_MODEL
+    from semcode.search import index_side
 
     model = args.model or DEFAULT_MODEL
     task = build_task(args.corpus)
@@ -53,7 +53,7 @@ def main() -> None:
 
 
 def profile(store: str, model: str, sets: dict[str, list[str]], rounds: int) -> None:
-    from semcode.search import Searcher
+    from semcode.search.searcher import Searcher
 
     searcher = Searcher(store, model=model)
     index = searcher.index

@@ -21,7 +21,7 @@ from semcode.ingest import gitrepo
 if TYPE_CHECKING:
     from semcode.reports import OverlayReport, Report
     from semcode.repositories import Searchers
-    from semcode.search import Hit, Searcher
+    from semcode.search.searcher import Hit, Searcher
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader left
@@ -136,7 +136,7 @@ def _searcher(settings: Settings, names: Sequence[str] = ()) -> "Searcher | Sear
         from semcode.repositories import Searchers
 
         return Searchers.open(settings, names)
-    from semcode.search import Searcher
+    from semcode.search.searcher import Searcher
 
     return Searcher.of(settings)
 

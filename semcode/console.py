@@ -30,8 +30,8 @@ from rich.table import Table
 from rich.text import Text
 
 from semcode import progress
-from semcode.hits import Hit
 from semcode.reports import IndexReport, IndexStatus
+from semcode.search.hits import Hit
 
 if TYPE_CHECKING:
     from semcode.plan import IndexPlan

@@ -37,7 +37,7 @@ from semcode.errors import SemcodeError, as_store_error
 from semcode.ingest.languages import known_kinds, known_languages
 from semcode.reports import untitled
 from semcode.repositories import Searchers, chosen, deployment_status
-from semcode.search import MAX_K, Hit, Searcher
+from semcode.search.searcher import MAX_K, Hit, Searcher
 from semcode.status import index_status
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, Settings
 from semcode.errors import ConfigError, StoreNotFound
 from semcode.reports import IndexStatus, Report
-from semcode.search import Answer, Filters, Hit, Searcher
+from semcode.search.searcher import Answer, Filters, Hit, Searcher
 from semcode.status import index_status
 
 

@@ -99,7 +99,7 @@ SEARCH_MODEL = "all-MiniLM-L6-v2"
 @pytest.fixture(scope="module")
 def searcher(tmp_path_factory):
     """A searcher of the fixture repository's index (built once per test module)."""
-    from semcode.search import Searcher
+    from semcode.search.searcher import Searcher
     from tests.dagster_helpers import index_fixture_repo
 
     _, store, result = index_fixture_repo(tmp_path_factory.mktemp("search"))

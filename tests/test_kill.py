@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from semcode.config import Settings
-from semcode.search import Searcher
+from semcode.search.searcher import Searcher
 from semcode.store.tables import Store
 from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import ALL_PASSED, commit_all, make_repo

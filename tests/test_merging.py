@@ -1,7 +1,7 @@
 """Hits that are pieces of one definition become one hit; other hits stay as they are."""
 
-from semcode.hits import Hit
-from semcode.merging import merge_pieces
+from semcode.search.hits import Hit
+from semcode.search.merging import merge_pieces
 
 
 def hit(start, end, symbol="Client.send", part_of=(10, 60), score=1.0, side="vector",

@@ -9,10 +9,11 @@ from dataclasses import replace
 import pyarrow as pa
 import pytest
 
-from semcode import cli, overlay, overlay_file
+from semcode import cli
 from semcode.config import default_store_uri
 from semcode.ingest import worktree
-from semcode.search import Searcher
+from semcode.search import overlay, overlay_file
+from semcode.search.searcher import Searcher
 from semcode.status import index_status
 from tests.conftest import git
 

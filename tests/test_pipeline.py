@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from semcode.search import Searcher
+from semcode.search.searcher import Searcher
 from semcode.store.tables import Store, sql_str
 from tests.conftest import ALL_PASSED
 from tests.dagster_helpers import checks, defs_for, index_fixture_repo, metadata, run_job

@@ -1,8 +1,8 @@
-"""The row map of a large index (``semcode/row_map.py``): ids to row ids, paths to spans."""
+"""The row map of a large index (``semcode/search/row_map.py``): ids to row ids, paths to spans."""
 
 import pyarrow as pa
 
-from semcode.row_map import RowMap
+from semcode.search.row_map import RowMap
 
 
 def _map() -> RowMap:

@@ -4,7 +4,7 @@ import pytest
 
 from semcode.errors import QueryError
 from semcode.identifiers import keywords, split_identifier
-from semcode.search import Searcher, blend, name_match
+from semcode.search.searcher import Searcher, blend, name_match
 from semcode.store.tables import sql_str
 from tests.conftest import SEARCH_MODEL as MODEL
 

@@ -81,7 +81,7 @@ def test_the_ann_index_has_partitions_of_bounded_size(tmp_path):
 def _recall_through(tmp_path, monkeypatch, config) -> Callable[..., float]:
     """Recall@10 against exact search of 20 random queries over 4,000 random vectors indexed
     with ``config``, searched as an index side with the given settings searches."""
-    from semcode import index_side
+    from semcode.search import index_side
 
     monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # through LanceDB's index
     store = Store(str(tmp_path / "store"))
@@ -138,7 +138,7 @@ def test_the_vector_side_scores_cosines_whether_or_not_rows_lie_outside_the_ann_
     squared distance (twice the cosine distance, roughly) and a table with rows outside it
     with the exact cosine distance: the vector side re-ranks by the whole vectors, so a
     score is a cosine either way (the blend and the working tree's own scores assume it)."""
-    from semcode import index_side
+    from semcode.search import index_side
 
     monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # through LanceDB's index
     store = Store(str(tmp_path / "store"))
@@ -172,7 +172,7 @@ def test_a_large_index_searches_its_index_s_own_version_and_the_writes_since_as_
     since scored in memory: the answer of the current version, scores included (both
     re-rank enough candidates here to be exact); a deleted chunk is never answered, an
     added one is."""
-    from semcode import index_side
+    from semcode.search import index_side
 
     monkeypatch.setattr(index_side, "RESIDENT_MAX_ROWS", -1)  # "large"
     store = Store(str(tmp_path / "store"))

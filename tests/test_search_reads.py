@@ -4,8 +4,8 @@ only the rows that can rank are read."""
 
 import pytest
 
-from semcode import index_side
-from semcode.search import Searcher
+from semcode.search import index_side
+from semcode.search.searcher import Searcher
 from semcode.store.tables import sql_str
 from tests.conftest import SEARCH_MODEL as MODEL
 

@@ -5,7 +5,7 @@ import pytest
 from semcode.embed.embedding import Embedder
 from semcode.embed.model_files import model_id
 from semcode.embed.static_model import STATIC_MODEL_ID, static_model_dir
-from semcode.search import Searcher
+from semcode.search.searcher import Searcher
 from semcode.store.tables import Store
 from tests.conftest import ALL_PASSED, MEANING_QUERIES, index_on
 

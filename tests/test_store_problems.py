@@ -12,7 +12,7 @@ import pytest
 
 from semcode.config import Settings
 from semcode.errors import StoreError, StoreNotFound
-from semcode.search import Searcher
+from semcode.search.searcher import Searcher
 from semcode.store.search_indexes import keyword_index_problem
 from semcode.store.tables import CHUNKS_SCHEMA, Store
 from semcode_dagster.assets.local_run import run_index_job

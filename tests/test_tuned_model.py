@@ -11,7 +11,7 @@ from semcode.embed import tuned_model
 from semcode.embed.embedding import Embedder
 from semcode.embed.model_files import model_id, model_path, require_model
 from semcode.errors import ConfigError
-from semcode.search import Searcher
+from semcode.search.searcher import Searcher
 from semcode.store.tables import Store
 from tests.conftest import ALL_PASSED, MEANING_QUERIES, index_on
 

@@ -1,5 +1,5 @@
 """How a checkout differs from the commit its index holds: the paths an overlay must answer
-for (``semcode/overlay.py``).
+for (``semcode/search/overlay.py``).
 
 Two git calls tell it, neither reading a file that did not change: ``git status`` (HEAD, and
 what the working tree and the staging area change from it, from git's own stat data), and,

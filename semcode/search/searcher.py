@@ -8,7 +8,7 @@
   then priors by kind, file and name (a stub, a language's hooks).
 
 Filters (language, path globs, kind) are applied before ranking — a prefilter on both
-sides — and are built only from escaped literals (``semcode/filters.py``). Path globs are
+sides — and are built only from escaped literals (``semcode/search/filters.py``). Path globs are
 matched against the manifest in Python (gitignore-style patterns), never passed to SQL as
 patterns.
 """
@@ -46,17 +46,17 @@ from semcode.errors import (
     as_damage,
     first_line,
 )
-from semcode.filters import Filters, prefilter, scope_of
-from semcode.hits import WORKTREE, Answer, Hit
 from semcode.identifiers import query_keywords
-from semcode.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
 from semcode.ingest import worktree
 from semcode.ingest.discovery import INDEXED
 from semcode.ingest.languages import is_hook
-from semcode.merging import merge_pieces
-from semcode.overlay import Overlay
-from semcode.overlay_view import OverlayView, Scope
-from semcode.ranking import (
+from semcode.search.filters import Filters, prefilter, scope_of
+from semcode.search.hits import WORKTREE, Answer, Hit
+from semcode.search.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
+from semcode.search.merging import merge_pieces
+from semcode.search.overlay import Overlay
+from semcode.search.overlay_view import OverlayView, Scope
+from semcode.search.ranking import (
     CALLABLE_KINDS,
     HOOK_PRIOR,
     NAME_BONUS,
@@ -87,7 +87,7 @@ MAX_LINE = 2**31 - 1  # lines are stored as int32
 class Searcher:
     """Opens the store once and loads the model on the first query; safe to share between
     threads for reading. With ``checkout`` (a git working tree of the indexed repository),
-    every query also answers from that checkout's overlay (``semcode/overlay.py``): the
+    every query also answers from that checkout's overlay (``semcode/search/overlay.py``): the
     index's chunks of each path the checkout changed are replaced by the checkout's."""
 
     def __init__(self, store_uri: str, *, model: str = DEFAULT_MODEL,
@@ -181,7 +181,7 @@ class Searcher:
     # -- filters -----------------------------------------------------------------------------
     def scope(self, languages: Filters = (), paths: Filters = (), kinds: Filters = (),
               view: OverlayView | None = None) -> Scope:
-        """The filters as values, checked (``semcode/filters.py``)."""
+        """The filters as values, checked (``semcode/search/filters.py``)."""
         return scope_of(self.store, languages, paths, kinds, view)
 
     def where(self, languages: Filters = (), paths: Filters = (),

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode.ingest.worktree import INDEXED, PENDING, PathState
-from semcode.overlay_view import ROW_COLUMNS
+from semcode.search.overlay_view import ROW_COLUMNS
 from semcode.store.tables import CHUNKS_SCHEMA
 
 VERSION = 2  # bump when the file's layout changes: older files are rebuilt

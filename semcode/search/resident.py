@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from semcode.ranking import Ranked
+from semcode.search.ranking import Ranked
 
 RESIDENT_MAX_ROWS = 20_000  # ~30 MB of vectors and the chunks' text at most
 

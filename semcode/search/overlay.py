@@ -55,10 +55,10 @@ from semcode.ingest.worktree import (
     PathState,
     inspect,
 )
-from semcode.overlay_file import Base, Saved, read_overlay, row_schema, write_overlay
-from semcode.overlay_vectors import fill_vectors, waiting_by_path
-from semcode.overlay_view import ROW_COLUMNS, OverlayView
 from semcode.reports import OverlayReport, count_skips
+from semcode.search.overlay_file import Base, Saved, read_overlay, row_schema, write_overlay
+from semcode.search.overlay_vectors import fill_vectors, waiting_by_path
+from semcode.search.overlay_view import ROW_COLUMNS, OverlayView
 from semcode.sharding import shard_of
 from semcode.store.tables import Store, sql_in
 

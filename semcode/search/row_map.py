@@ -1,7 +1,7 @@
 """Where each chunk of a large index lies, held in memory between queries: its row id by
 chunk id, and the line spans of every file. Past ``RESIDENT_MAX_ROWS`` the index itself stays
-on disk (``semcode/resident.py`` holds small ones whole), but a search still reads the rows of
-its ~100 candidates by id and the spans of the files whose pieces it merges; through
+on disk (``semcode/search/resident.py`` holds small ones whole), but a search still reads the
+rows of its ~100 candidates by id and the spans of the files whose pieces it merges; through
 LanceDB's id and path indexes each lookup costs 10-20 ms at the Linux ``drivers/`` size,
 while a read by row id costs ~9 ms and spans from memory nothing. The map takes ~52 bytes a
 chunk (75 MB, read in 1.5-2.1 s, for 1.43M chunks) and belongs to one version of ``chunks``:

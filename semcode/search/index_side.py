@@ -16,12 +16,12 @@ from lancedb.query import MatchQuery
 from semcode.config import DEFAULT_NPROBES, DEFAULT_REFINE
 from semcode.errors import StoreError, as_damage
 from semcode.identifiers import query_keywords
-from semcode.indexed_version import IndexedVersion, read_indexed_version, vector_query
-from semcode.overlay_view import OverlayView
-from semcode.per_version import Moved, PerVersion
-from semcode.ranking import Ranked
-from semcode.resident import RESIDENT_MAX_ROWS, Resident
-from semcode.row_map import MAP_MAX_ROWS, RowMap
+from semcode.search.indexed_version import IndexedVersion, read_indexed_version, vector_query
+from semcode.search.overlay_view import OverlayView
+from semcode.search.per_version import Moved, PerVersion
+from semcode.search.ranking import Ranked
+from semcode.search.resident import RESIDENT_MAX_ROWS, Resident
+from semcode.search.row_map import MAP_MAX_ROWS, RowMap
 from semcode.store.tables import Store, sql_in
 
 HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
@@ -75,20 +75,20 @@ class IndexSide:
             self._pinned.on = False
 
     def resident(self) -> Resident | None:
-        """The index in memory (``semcode/resident.py``) when it is small: the search's own
+        """The index in memory (``semcode/search/resident.py``) when it is small: the search's own
         (``one_reading``), else the current one."""
         return self._pinned.held if getattr(self._pinned, "on", False) else \
             self._current(build=False, versions=self._versions())
 
     def row_map(self) -> RowMap | None:
-        """Where a large index's chunks lie (``semcode/row_map.py``): the search's own
+        """Where a large index's chunks lie (``semcode/search/row_map.py``): the search's own
         (``one_reading``), else the current one."""
         return self._pinned.map if getattr(self._pinned, "on", False) else \
             self._current_read(self._map, self._versions(), 0, start=False)
 
     def indexed_version(self) -> IndexedVersion | None:
         """A large index's vectors as their ANN index last saw them and the writes since
-        (``semcode/indexed_version.py``): the search's own (``one_reading``), else the
+        (``semcode/search/indexed_version.py``): the search's own (``one_reading``), else the
         current one."""
         return self._pinned.indexed if getattr(self._pinned, "on", False) else \
             self._current_read(self._indexed, self._versions(), 1, start=False)

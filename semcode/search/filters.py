@@ -9,7 +9,7 @@ from semcode.errors import QueryError
 from semcode.ingest.discovery import INDEXED
 from semcode.ingest.globs import compile_path_globs
 from semcode.ingest.languages import known_kinds, known_languages
-from semcode.overlay_view import OverlayView, Scope
+from semcode.search.overlay_view import OverlayView, Scope
 from semcode.store.tables import Store, sql_in, sql_str
 
 Filters = Sequence[str]
