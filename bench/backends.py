@@ -37,7 +37,7 @@ def index(repo: Path, store: Path, backend: str, model: str) -> tuple[dict, floa
     env = {**os.environ, "SEMCODE_BACKEND": backend, "SEMCODE_STORE": str(store),
            "SEMCODE_MODEL": model}
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(repo), "--json"],
+    proc = subprocess.run([sys.executable, "-m", "semcode", "index", str(repo), "--json"],
                           capture_output=True, text=True, env=env, cwd=ROOT)
     wall = time.perf_counter() - started
     if proc.returncode:

@@ -39,7 +39,7 @@ async def mcp_first_answer(repo: Path, env: dict) -> float:
     from mcp.client.stdio import StdioServerParameters
 
     server = StdioServerParameters(command=sys.executable, env=env,
-                                   args=["-m", "semcode.cli", "mcp", "--repo", str(repo)])
+                                   args=["-m", "semcode", "mcp", "--repo", str(repo)])
     started = time.perf_counter()
     async with Client(server) as client:
         result = await client.call_tool("search_code", {"query": QUERY, "limit": 5})
@@ -58,7 +58,7 @@ def main() -> None:
     chunks = index(task, model)["chunks"]["total"]
     repo = task / "repo"
     env = {**os.environ, "SEMCODE_STORE": str(store_of(task, model)), "SEMCODE_MODEL": model}
-    semcode = [sys.executable, "-m", "semcode.cli"]
+    semcode = [sys.executable, "-m", "semcode"]
     figures: dict[str, list[float]] = {"index, nothing to do": [], "search": [],
                                        "mcp: spawn to first answer": []}
     for _ in range(args.repeat):

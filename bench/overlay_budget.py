@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SEMCODE = [sys.executable, "-m", "semcode.cli"]
+SEMCODE = [sys.executable, "-m", "semcode"]
 
 
 def generated(size: int) -> tuple[str, int]:

@@ -129,7 +129,7 @@ def seed(task: Path, model: str, backend: str, tag: str, source: str) -> None:
 def index(task: Path, model: str, backend: str = "auto", tag: str = "") -> dict:
     env = {**os.environ, "SEMCODE_MODEL": model, "SEMCODE_BACKEND": backend,
            "SEMCODE_STORE": str(store_of(task, model, backend, tag))}
-    proc = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(task / "repo"),
+    proc = subprocess.run([sys.executable, "-m", "semcode", "index", str(task / "repo"),
                            "--json"], capture_output=True, text=True, check=True, env=env)
     return json.loads(proc.stdout)
 

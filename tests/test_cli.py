@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
 def semcode(*args, input=None, env=None):
-    return subprocess.run([sys.executable, "-m", "semcode.cli", *args], input=input,
+    return subprocess.run([sys.executable, "-m", "semcode", *args], input=input,
                           capture_output=True, text=True, env={**os.environ, **(env or {})},
                           timeout=600)
 
@@ -112,7 +112,7 @@ def test_stdin_survives_bad_bytes_and_bad_queries(indexed_repo):
     repo, _ = indexed_repo
     lines = [b"reverse a string", b"caf\xe9 \xff\xfe", b"x" * 100_000, b"a\x00b",
              b"send a welcome email"]
-    proc = subprocess.run([sys.executable, "-m", "semcode.cli", "search", "--repo", str(repo),
+    proc = subprocess.run([sys.executable, "-m", "semcode", "search", "--repo", str(repo),
                            "--stdin", "--json", "-k", "2"], input=b"\n".join(lines) + b"\n",
                           capture_output=True, timeout=600)
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr[-2000:]
@@ -192,7 +192,7 @@ def test_piped_hits_are_one_whole_line_each(indexed_repo):
 
 def test_a_reader_that_leaves_ends_the_command_quietly(indexed_repo):
     repo, _ = indexed_repo
-    proc = subprocess.Popen([sys.executable, "-m", "semcode.cli", "search", "--repo", str(repo),
+    proc = subprocess.Popen([sys.executable, "-m", "semcode", "search", "--repo", str(repo),
                              "--json", "user"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     proc.stdout.close()  # as `| head` does once it has read enough

@@ -179,7 +179,7 @@ def _alive(pid: int) -> bool:
 def test_a_signal_ends_a_run_stuck_in_a_grammar_within_seconds(tmp_path, sig):
     repo, store = hanging_repo(tmp_path / "repo"), str(tmp_path / "store")
     env = {**os.environ, "SEMCODE_PARSE_TIMEOUT": "600"}
-    run = subprocess.Popen([sys.executable, "-m", "semcode.cli", "index", str(repo),
+    run = subprocess.Popen([sys.executable, "-m", "semcode", "index", str(repo),
                             "--store", store], env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     try:
@@ -198,7 +198,7 @@ def test_a_signal_ends_a_run_stuck_in_a_grammar_within_seconds(tmp_path, sig):
     time.sleep(0.5)
     assert not any(_alive(pid) for pid in children)
     env["SEMCODE_PARSE_TIMEOUT"] = "2"
-    again = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(repo),
+    again = subprocess.run([sys.executable, "-m", "semcode", "index", str(repo),
                             "--store", store, "--json"], env=env, capture_output=True,
                            text=True, timeout=600)
     assert again.returncode == 0, again.stderr

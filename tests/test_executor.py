@@ -84,7 +84,7 @@ def test_dagster_job_execute_runs_every_step_in_one_process_and_exits_with_the_v
         "code_vectors_chunks_match_manifest", "code_vectors_keyword_index_answers"}, steps
     assert len({pid for pid, _ in steps}) == 1, steps
     assert "freshly_added" in subprocess.run(
-        [sys.executable, "-m", "semcode.cli", "search", "freshly_added", "--repo", str(repo),
+        [sys.executable, "-m", "semcode", "search", "freshly_added", "--repo", str(repo),
          "--json"], env={**os.environ, "SEMCODE_STORE": str(store), "SEMCODE_MODEL": "static"},
         capture_output=True, text=True, timeout=900).stdout
 

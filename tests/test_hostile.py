@@ -126,7 +126,7 @@ def test_an_empty_repository_is_a_clear_error_not_a_traceback(tmp_path):
     report = _index(repo, tmp_path)
     assert not report.ok and "no commit" in (report.error or "")
     for command in (["index", str(repo)], ["status", "--repo", str(repo)]):
-        proc = subprocess.run([sys.executable, "-m", "semcode.cli", *command],
+        proc = subprocess.run([sys.executable, "-m", "semcode", *command],
                               capture_output=True, text=True, timeout=900)
         assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
 

@@ -102,7 +102,7 @@ def test_search_keeps_answering_while_a_run_rewrites_the_index(indexed, tmp_path
     repo, store = indexed
     change(repo, 100)
     with open(tmp_path / "run.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "semcode.cli", "index", str(repo),
+        proc = subprocess.Popen([sys.executable, "-m", "semcode", "index", str(repo),
                                  "--store", store], stdout=log, stderr=log)
         searcher, answered = Searcher(store), 0
         while proc.poll() is None:

@@ -24,7 +24,7 @@ def indexed(tmp_path_factory):
 
 def _server(repo, store) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable,
-                                 args=["-m", "semcode.cli", "mcp", "--repo", str(repo),
+                                 args=["-m", "semcode", "mcp", "--repo", str(repo),
                                        "--store", store])
 
 
@@ -234,7 +234,7 @@ def test_a_line_that_is_not_json_rpc_gets_the_error_the_spec_asks_for(indexed, l
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "test", "version": "1"}}}
-    proc = subprocess.run([sys.executable, "-m", "semcode.cli", "mcp", "--repo", str(repo),
+    proc = subprocess.run([sys.executable, "-m", "semcode", "mcp", "--repo", str(repo),
                            "--store", store], input=f"{line}\n{json.dumps(init)}\n",
                           capture_output=True, text=True, timeout=900)
     replies = [json.loads(r) for r in proc.stdout.splitlines() if r.strip()]
@@ -279,7 +279,7 @@ def test_a_server_finishes_what_a_search_left_pending_in_the_background(indexed,
         f"    return value * {i}\n\n" for i in range(600)) +
         "def convert_kelvin_to_celsius(kelvin):\n    return kelvin - 273.15\n")
     server = StdioServerParameters(
-        command=sys.executable, args=["-m", "semcode.cli", "mcp", "--repo", str(work),
+        command=sys.executable, args=["-m", "semcode", "mcp", "--repo", str(work),
                                       "--store", store],
         env={**os.environ, "SEMCODE_OVERLAY_SECONDS": "0.05"})  # one batch a search
 

@@ -60,7 +60,7 @@ def test_a_sample_estimates_the_chunks_of_the_rest(repo, tmp_path, monkeypatch):
 
 
 def test_the_cli_prints_the_plan_as_json(repo, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(repo), "--plan",
+    out = subprocess.run([sys.executable, "-m", "semcode", "index", str(repo), "--plan",
                           "--json", "--store", str(tmp_path / "store")],
                          capture_output=True, text=True, check=True)
     plan = json.loads(out.stdout)

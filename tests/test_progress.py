@@ -87,7 +87,7 @@ def test_a_piped_index_says_each_phase_in_plain_lines(tmp_path):
     import sys
 
     repo = make_repo(tmp_path / "repo")
-    proc = subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(repo), "--store",
+    proc = subprocess.run([sys.executable, "-m", "semcode", "index", str(repo), "--store",
                            str(tmp_path / "store")], capture_output=True, text=True,
                           timeout=900, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 0, proc.stderr

@@ -156,7 +156,7 @@ def test_two_repositories_index_in_one_deployment_with_checks_of_their_own(tmp_p
 
 async def _over_mcp():
     """The MCP server of the deployment (SEMCODE_REPOS and SEMCODE_STORE from the test)."""
-    server = StdioServerParameters(command=sys.executable, args=["-m", "semcode.cli", "mcp"],
+    server = StdioServerParameters(command=sys.executable, args=["-m", "semcode", "mcp"],
                                    env=dict(os.environ))
     async with Client(server) as client:
         every = await client.call_tool("search_code", {"query": "cache", "limit": 30})

@@ -27,7 +27,7 @@ def s3():
 
 
 def semcode_proc(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "semcode.cli", *args], text=True,
+    return subprocess.Popen([sys.executable, "-m", "semcode", *args], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ)
 
 

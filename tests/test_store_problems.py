@@ -31,7 +31,7 @@ def indexed(tmp_path_factory):
 
 
 def semcode(*args):
-    return subprocess.run([sys.executable, "-m", "semcode.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "semcode", *args], capture_output=True,
                           text=True, timeout=900)
 
 

@@ -58,7 +58,7 @@ def test_an_unreachable_store_is_one_line_naming_store_endpoint_and_cause(repo, 
                                                                           command):
     env, uri, said = _case(servers, case)
     where = [str(repo)] if command[0] == "index" else ["--repo", str(repo)]
-    proc = subprocess.run([sys.executable, "-m", "semcode.cli", *command, *where, "--store",
+    proc = subprocess.run([sys.executable, "-m", "semcode", *command, *where, "--store",
                            uri], capture_output=True, text=True, timeout=900,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
     assert proc.returncode == 1, proc.stderr
@@ -72,7 +72,7 @@ def test_an_unreachable_store_is_one_line_naming_store_endpoint_and_cause(repo, 
 def test_the_mcp_tools_say_the_same_sentence(repo, servers, case):
     env, uri, said = _case(servers, case)
     server = StdioServerParameters(command=sys.executable,
-                                   args=["-m", "semcode.cli", "mcp", "--repo", str(repo),
+                                   args=["-m", "semcode", "mcp", "--repo", str(repo),
                                          "--store", uri],
                                    env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
 
@@ -105,7 +105,7 @@ def test_a_local_store_folder_that_cannot_be_read_is_one_line(repo):
         shutil.copytree(repo, shared)
         subprocess.run(["chmod", "-R", "a+rX", str(shared)], check=True)
         proc = subprocess.run(
-            [*nobody, sys.executable, "-m", "semcode.cli", "status", "--repo", str(shared),
+            [*nobody, sys.executable, "-m", "semcode", "status", "--repo", str(shared),
              "--store", str(store)],
             capture_output=True, text=True, timeout=900,
             env={**os.environ, "HOME": str(home), "HF_HUB_OFFLINE": "1",

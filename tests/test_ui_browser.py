@@ -199,10 +199,10 @@ def test_the_ui_shows_what_semcode_index_did(tmp_path, browser):
     repo = make_repo(tmp_path / "repo")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env.update(HF_HUB_OFFLINE="1", XDG_DATA_HOME=str(tmp_path / "data"))
-    subprocess.run([sys.executable, "-m", "semcode.cli", "index", str(repo)], env=env,
+    subprocess.run([sys.executable, "-m", "semcode", "index", str(repo)], env=env,
                    check=True, capture_output=True, timeout=900)
     port, log = free_port(), open(tmp_path / "ui.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "semcode.cli", "ui", "--repo", str(repo),
+    proc = subprocess.Popen([sys.executable, "-m", "semcode", "ui", "--repo", str(repo),
                              "--port", str(port)], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
