@@ -5,8 +5,8 @@ names are the one-repository deployment's."""
 
 import dagster as dg
 
+from semcode.interfaces.status import freshness
 from semcode.reports import CheckReport
-from semcode.status import freshness
 from semcode.store import checks
 from semcode_dagster.assets.scope import ONLY, Scope
 from semcode_dagster.resources import EmbedderResource, RepoResource, StoreResource

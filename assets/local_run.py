@@ -3,9 +3,9 @@
 import dagster as dg
 
 from semcode.config import Settings
+from semcode.interfaces.ui import instance_home
 from semcode.reports import ChunksReport, IndexReport, SnapshotReport, VectorReport
 from semcode.sharding import shard_keys
-from semcode.ui import instance_home
 from semcode_dagster.assets.metadata import R, materialized
 from semcode_dagster.assets.partitions import range_tags
 from semcode_dagster.assets.scope import ONLY, Scope
@@ -25,7 +25,7 @@ def run_index_job(settings: Settings, *, embedder: EmbedderResource | None = Non
 
     scope = Scope(repository) if repository else ONLY
     keys = shard_keys(settings.shards)
-    # The index's own instance (semcode/ui.py), the one `semcode ui` shows: every run of
+    # The index's own instance (semcode/interfaces/ui.py), the one `semcode ui` shows: every run of
     # every door in one history.
     if instance is None:
         instance = dg.DagsterInstance.from_config(str(instance_home(settings)))

@@ -2,6 +2,6 @@
 
 import sys
 
-from semcode.cli import main
+from semcode.interfaces.cli import main
 
 sys.exit(main())

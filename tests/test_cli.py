@@ -124,7 +124,8 @@ def test_stdin_survives_bad_bytes_and_bad_queries(indexed_repo):
 
 def test_index_with_nothing_to_do_starts_no_dagster_and_loads_no_model(indexed_repo):
     repo, _ = indexed_repo
-    probe = ("import sys; from semcode.cli import main; main(['index', sys.argv[1], '--json']);"
+    probe = ("import sys; from semcode.interfaces.cli import main;"
+             " main(['index', sys.argv[1], '--json']);"
              "print(sorted(m for m in ('dagster', 'torch', 'sentence_transformers', 'openvino')"
              " if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", probe, str(repo)], capture_output=True,
@@ -213,14 +214,14 @@ def test_an_unknown_kind_is_an_error_that_lists_the_kinds(indexed_repo):
     (["frobnicate"], "(commands: index, search, similar, status, mcp, ui, mcp-config)"),
 ])
 def test_a_mistyped_command_gets_the_closest_one(argv, said, capsys):
-    from semcode.cli import main
+    from semcode.interfaces.cli import main
 
     assert main(argv) == 2
     assert said in capsys.readouterr().err
 
 
 def test_version_and_repo_flag_work_like_everywhere_else(capsys):
-    from semcode.cli import build_parser, main
+    from semcode.interfaces.cli import build_parser, main
 
     with pytest.raises(SystemExit) as exited:
         main(["--version"])

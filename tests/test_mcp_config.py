@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from semcode import mcp_config
 from semcode.config import Settings
 from semcode.errors import ConfigError
+from semcode.interfaces import mcp_config
 
 
 def test_each_client_gets_its_own_shape_pointing_at_this_semcode(tmp_path):

@@ -6,10 +6,10 @@ history stops growing. Real Dagster runs on real repositories."""
 import dagster as dg
 import pytest
 
-from semcode import cli
 from semcode.config import Settings
+from semcode.interfaces import cli
+from semcode.interfaces.ui import instance_home
 from semcode.store.tables import Store
-from semcode.ui import instance_home
 from semcode_dagster.assets.local_run import prune_runs
 from tests.conftest import commit_all, make_repo
 

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from semcode import cli
 from semcode.index.parse import FileReader
 from semcode.ingest import beneath, worktree
-from semcode.status import index_status
+from semcode.interfaces import cli
+from semcode.interfaces.status import index_status
 from tests.conftest import commit_all
 
 SECRET = ('def exfiltrated_cloud_credentials():\n'

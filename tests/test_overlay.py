@@ -9,12 +9,12 @@ from dataclasses import replace
 import pyarrow as pa
 import pytest
 
-from semcode import cli
 from semcode.config import default_store_uri
 from semcode.ingest import worktree
+from semcode.interfaces import cli
+from semcode.interfaces.status import index_status
 from semcode.search import overlay, overlay_file
 from semcode.search.searcher import Searcher
-from semcode.status import index_status
 from tests.conftest import git
 
 pytestmark = [pytest.mark.model]

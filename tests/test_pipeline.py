@@ -125,7 +125,7 @@ def test_a_failed_check_says_what_it_found_and_how_to_repair(indexed, tmp_path):
 
 
 def test_status_rereads_the_store_and_says_what_a_failed_check_found(indexed, tmp_path):
-    from semcode.status import index_status
+    from semcode.interfaces.status import index_status
 
     repo, uri = _tampered_copy(indexed, tmp_path)
     assert index_status(uri, str(repo)).healthy

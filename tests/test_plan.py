@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from semcode import plan as plan_module
 from semcode.config import Settings
-from semcode.plan import plan_index
+from semcode.interfaces import plan as plan_module
+from semcode.interfaces.plan import plan_index
 from semcode.store.tables import Store
 from tests.conftest import commit_all, make_repo
 from tests.dagster_helpers import index_with_fake

@@ -13,9 +13,9 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from semcode.cli import main
 from semcode.config import Settings
 from semcode.errors import ConfigError
+from semcode.interfaces.cli import main
 from semcode.sharding import shard_keys
 from semcode.store.tables import Store
 from semcode_dagster.definitions import build_defs

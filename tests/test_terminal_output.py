@@ -9,8 +9,8 @@ import re
 import pytest
 from rich.console import Console
 
-from semcode import cli, console
 from semcode.config import Settings
+from semcode.interfaces import cli, console
 from semcode_dagster.assets.local_run import run_index_job
 from tests.conftest import init_repo
 

@@ -1,5 +1,5 @@
 """The ``semcode`` command's words: its commands and their flags, ``--version``, and the
-closest command to a word that is none (``semcode/cli.py`` runs them)."""
+closest command to a word that is none (``semcode/interfaces/cli.py`` runs them)."""
 
 import argparse
 import difflib

@@ -34,7 +34,7 @@ from semcode.reports import IndexReport, IndexStatus
 from semcode.search.hits import Hit
 
 if TYPE_CHECKING:
-    from semcode.plan import IndexPlan
+    from semcode.interfaces.plan import IndexPlan
 
 out = Console()
 err = Console(stderr=True)

@@ -35,10 +35,10 @@ from semcode import __version__
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
 from semcode.errors import SemcodeError, as_store_error
 from semcode.ingest.languages import known_kinds, known_languages
+from semcode.interfaces.repositories import Searchers, chosen, deployment_status
+from semcode.interfaces.status import index_status
 from semcode.reports import untitled
-from semcode.repositories import Searchers, chosen, deployment_status
 from semcode.search.searcher import MAX_K, Hit, Searcher
-from semcode.status import index_status
 
 T = TypeVar("T")
 # Claude Code refuses tool output over 25,000 tokens; a page stays well under it.

@@ -13,14 +13,14 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from semcode import cli_parser
 from semcode.config import Settings
 from semcode.errors import ConfigError, SemcodeError, as_store_error
 from semcode.ingest import gitrepo
+from semcode.interfaces import cli_parser
 
 if TYPE_CHECKING:
+    from semcode.interfaces.repositories import Searchers
     from semcode.reports import OverlayReport, Report
-    from semcode.repositories import Searchers
     from semcode.search.searcher import Hit, Searcher
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -62,7 +62,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _repositories(args: argparse.Namespace, settings: Settings) -> list[str]:
     """The SEMCODE_REPOS repositories this command covers (``--in``, else all); empty when
     the deployment has one repository."""
-    from semcode.repositories import chosen
+    from semcode.interfaces.repositories import chosen
 
     return chosen(settings, getattr(args, "only", None) or ())
 
@@ -82,15 +82,15 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _index_one(args: argparse.Namespace, deployment: Settings, settings: Settings,
                repository: str = "") -> int:
-    from semcode.console import IndexProgress, print_summary
+    from semcode.interfaces.console import IndexProgress, print_summary
 
     if not Path(settings.repo).is_dir():
         print(f"semcode: repository not found: {settings.repo_path}", file=sys.stderr)
         return EXIT_USAGE
     label = {"repository": repository} if repository else {}
     if args.plan:
-        from semcode.console import print_plan
-        from semcode.plan import plan_index
+        from semcode.interfaces.console import print_plan
+        from semcode.interfaces.plan import plan_index
 
         plan = plan_index(settings)
         print(_labelled(plan, label)) if args.json else print_plan(plan)
@@ -116,7 +116,7 @@ def _index_one(args: argparse.Namespace, deployment: Settings, settings: Setting
 
 def _worktree(settings: Settings) -> "OverlayReport | None":
     """How the checkout differs from what is now indexed (the index answer says it)."""
-    from semcode.status import worktree_report
+    from semcode.interfaces.status import worktree_report
     from semcode.store.tables import Store
 
     try:
@@ -133,7 +133,7 @@ def _labelled(report: "Report", label: dict[str, str]) -> str:
 def _searcher(settings: Settings, names: Sequence[str] = ()) -> "Searcher | Searchers":
     """The one repository's searcher, or one over ``names`` of SEMCODE_REPOS."""
     if names:
-        from semcode.repositories import Searchers
+        from semcode.interfaces.repositories import Searchers
 
         return Searchers.open(settings, names)
     from semcode.search.searcher import Searcher
@@ -156,7 +156,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     warm_up_queries(settings.model, settings.device, settings.backend)
-    from semcode.console import print_hits, print_warnings
+    from semcode.interfaces.console import print_hits, print_warnings
 
     names = _repositories(args, settings)
     searcher = _searcher(settings, names)
@@ -186,7 +186,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    from semcode.console import print_hits
+    from semcode.interfaces.console import print_hits
 
     settings = _settings(args)
     names = _repositories(args, settings)
@@ -215,13 +215,13 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from semcode.console import print_status
-    from semcode.status import index_status
+    from semcode.interfaces.console import print_status
+    from semcode.interfaces.status import index_status
 
     settings = _settings(args)
     names = _repositories(args, settings)
     if names:  # each repository's status, and the verdict over all of them
-        from semcode.repositories import deployment_status
+        from semcode.interfaces.repositories import deployment_status
 
         overall = deployment_status(settings, names)
         if args.json:
@@ -243,20 +243,20 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     warm_up_queries(settings.model, settings.device, settings.backend)
-    from semcode.mcp_server import serve
+    from semcode.interfaces.mcp_server import serve
 
     serve(settings, _repositories(args, settings))
     return EXIT_OK
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from semcode.ui import run_ui
+    from semcode.interfaces.ui import run_ui
 
     return run_ui(_settings(args), args.port)
 
 
 def cmd_mcp_config(args: argparse.Namespace) -> int:
-    from semcode import mcp_config
+    from semcode.interfaces import mcp_config
 
     settings = _settings(args)
     if args.write:
@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_PIPE
     except SemcodeError as exc:  # the edge: what happened and what to do, no traceback
-        from semcode.console import shown  # a path in the message may carry escapes
+        from semcode.interfaces.console import shown  # a path in the message may carry escapes
 
         print(f"semcode: {shown(exc)}", file=sys.stderr)
         return EXIT_FAILED
