@@ -272,7 +272,7 @@ class OverlayReport(Report):
 
 
 class IndexReport(Report):
-    """One whole index run: the ``semcode index --json`` contract (README)."""
+    """One whole index run: the ``semcode index --json`` contract (docs/cli.md)."""
 
     commit: str | None = None
     files: FileCounts = FileCounts()
