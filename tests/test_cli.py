@@ -145,6 +145,30 @@ def test_similar_past_any_line_is_a_clear_error(indexed_repo):
     assert "line 2147483648" in proc.stderr
 
 
+def test_every_path_search_prints_is_taken_back(indexed_repo):
+    repo, _ = indexed_repo
+    printed = semcode("search", "send a welcome email", "--repo", str(repo), "-k", "1").stdout
+    where = printed.split()[0]  # /…/repo/native/mailer.php:5: piped, one line a hit
+    assert where.startswith(str(repo.resolve())) and where.split(":")[1].isdigit()
+    relative = where.removeprefix(f"{repo.resolve()}/").rstrip(":")
+    folder, name = relative.split("/", 1)
+    for given, cwd in [(where, repo), (relative, repo), (f"./{relative}", repo),
+                       (f"./{name}", repo / folder), (name, repo / folder)]:
+        proc = subprocess.run([sys.executable, "-m", "semcode", "similar", given, "--json",
+                               "-k", "2"], cwd=cwd, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, (given, proc.stderr)
+        assert len(json.loads(proc.stdout)["hits"]) == 2, given
+    for globs, inside in [([f"{repo}/src/**"], True), (["./src/**"], True),
+                          (["**", f"!{repo}/src/**"], False), (["**", "!./src/**"], False)]:
+        proc = subprocess.run([sys.executable, "-m", "semcode", "search", "user", "--json",
+                               *(f"--path={glob}" for glob in globs)], cwd=repo,
+                              capture_output=True, text=True, timeout=600)
+        paths = {h["path"] for h in json.loads(proc.stdout)["hits"]}
+        assert paths and all(p.startswith("src/") == inside for p in paths), (globs, paths)
+    outside = semcode("similar", "/etc/passwd:3", "--repo", str(repo))
+    assert outside.returncode == 1 and "outside the repository" in outside.stderr
+
+
 @pytest.mark.parametrize("variable, value, words", [
     ("SEMCODE_SHARDS", "10000", "at most 1,024"),
     ("SEMCODE_BATCH_SIZE", "99999999", "at most 4,096"),

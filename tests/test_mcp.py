@@ -91,7 +91,7 @@ def test_malformed_arguments_get_a_clear_error_and_the_server_keeps_serving(inde
         bad_type = await client.call_tool("search_code", {"query": "x", "limit": "many"})
         bad_limit = await client.call_tool("search_code", {"query": "x", "limit": 0})
         missing = await client.call_tool("search_code", {})
-        unknown = await client.call_tool("find_similar", {"path": "../../etc/passwd"})
+        unknown = await client.call_tool("find_similar", {"path": "src/shop/nowhere.py"})
         hostile = await client.call_tool("search_code", {"query": "user",
                                                          "path": ["*'); DROP"]})
         unknown_kind = await client.call_tool("search_code", {
@@ -327,6 +327,40 @@ def test_filters_take_one_value_or_several_and_paths_may_be_absolute(indexed):
     assert not similar.is_error and len(similar.structured_content["hits"]) == 2
     assert outside.is_error and "outside the repository" in outside.content[0].text
     assert unclosed.is_error and "'[' without its ']'" in unclosed.content[0].text
+
+
+def test_every_path_the_server_gives_is_taken_back(indexed):
+    repo, _ = indexed
+
+    async def body(client):
+        found = await client.call_tool("search_code", {"query": "send a welcome email",
+                                                       "limit": 1})
+        hit = found.structured_content["hits"][0]
+        given = f"{hit['path']}:{hit['start_line']}"
+        answers = {form: await client.call_tool("find_similar", {"path": form, "limit": 2})
+                   for form in (given, f"./{given}", f"{repo}/{given}",
+                                f"{repo.resolve()}/{hit['path']}:{hit['start_line']}:5")}
+        globbed = {str(glob): await client.call_tool("search_code", {
+            "query": "user", "path": glob, "limit": 5})
+            for glob in ("./src/**", f"{repo}/src/**", ["**", "!./src/**"],
+                         ["**", f"!{repo}/src/**"])}
+        outside = [await client.call_tool("find_similar", {"path": path})
+                   for path in ("../../etc/passwd", "/etc/passwd:3")]
+        outside.append(await client.call_tool("search_code", {"query": "user",
+                                                              "path": "/etc/**"}))
+        return hit, answers, globbed, outside
+
+    hit, answers, globbed, outside = run(*indexed, body)
+    for form, answer in answers.items():
+        assert not answer.is_error, (form, answer.content[0].text)
+        assert answer.structured_content["target"] == f"{hit['path']}:{hit['start_line']}"
+        assert len(answer.structured_content["hits"]) == 2
+    for glob, answer in globbed.items():
+        paths = {h["path"] for h in answer.structured_content["hits"]}
+        inside = "!" not in glob
+        assert paths and all(p.startswith("src/") == inside for p in paths), (glob, paths)
+    for answer in outside:
+        assert answer.is_error and "outside the repository" in answer.content[0].text
 
 
 def test_a_server_started_before_its_index_answers_once_the_index_exists(indexed, tmp_path):

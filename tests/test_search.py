@@ -145,6 +145,14 @@ def test_hostile_filters_neither_error_nor_widen(searcher, hostile, field):
 
 
 @pytest.mark.model
+def test_exclusions_alone_mean_everything_but_them(searcher):
+    hits = searcher.search("user", k=10, paths=["!src/**", "!web/**"])
+    assert hits and not any(h.path.startswith(("src/", "web/")) for h in hits)
+    everywhere = {h.path.split("/")[0] for h in searcher.search("user", k=30)}
+    assert {"src", "web"} <= everywhere  # the exclusions did take something out
+
+
+@pytest.mark.model
 def test_a_glob_that_matches_nothing_returns_nothing(searcher):
     assert searcher.search("user", paths=["nowhere/**"]) == []
 

@@ -35,8 +35,12 @@ UNCLOSED = re.compile(r"(?<!\\)\[(?![^\]]*\])")  # a "[" no "]" closes ("\\[" is
 
 def compile_path_globs(globs: Iterable[str]) -> pathspec.PathSpec:
     """The matcher of a search's path filter. gitignore reads an unclosed ``[`` as a class
-    that matches nothing, so such a filter answers nothing, silently: here it is a typo."""
+    that matches nothing, so such a filter answers nothing, silently: here it is a typo.
+    Exclusions alone (``!tests/**``) mean everything but them, as a person means it (to
+    gitignore, they would match nothing)."""
     globs = list(globs)
+    if globs and all(glob.startswith("!") for glob in globs):
+        globs = ["**", *globs]
     for glob in globs:
         if UNCLOSED.search(glob):
             raise QueryError(f"--path {glob!r}: a '[' without its ']' — a class of characters "

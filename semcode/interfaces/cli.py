@@ -17,6 +17,7 @@ from semcode.config import Settings
 from semcode.errors import ConfigError, SemcodeError, as_store_error
 from semcode.ingest import gitrepo
 from semcode.interfaces import cli_parser
+from semcode.search.locations import glob_in_repository, in_repository, split_line
 
 if TYPE_CHECKING:
     from semcode.interfaces.repositories import Searchers
@@ -146,6 +147,19 @@ def _roots(settings: Settings, names: Sequence[str]) -> dict[str, str]:
     return {name: settings.for_repo(name).repo for name in names} or {"": settings.repo}
 
 
+def _globs(args: argparse.Namespace, settings: Settings, names: Sequence[str]) -> list[str]:
+    """``--path`` globs as the index holds paths: one written from the working folder or as an
+    absolute path is made relative to the repository it lies in."""
+    roots = list(_roots(settings, names).values())
+    here = os.getcwd()
+    made = []
+    for glob in args.path or ():
+        inside = [root for root in roots if Path(os.path.abspath(glob.lstrip("!"))).is_relative_to(
+            os.path.abspath(root))]
+        made.append(glob_in_repository(glob, (inside or roots)[0], here))
+    return made
+
+
 def _hits_json(key: str, value: str, hits: "list[Hit]", warnings: Sequence[str] = ()) -> str:
     return json.dumps({key: value, "hits": [h.to_dict() for h in hits],
                        "warnings": list(warnings)})
@@ -161,7 +175,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     names = _repositories(args, settings)
     searcher = _searcher(settings, names)
     answer = partial(searcher.answer, k=args.k, languages=args.lang or (),
-                     paths=args.path or (), kinds=args.kind or (), mode=args.mode)
+                     paths=_globs(args, settings, names), kinds=args.kind or (), mode=args.mode)
     if args.stdin:
         for raw in sys.stdin.buffer:  # bytes: an undecodable line is still one query
             query = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -198,14 +212,13 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print("semcode similar: --across needs SEMCODE_REPOS (several repositories)",
               file=sys.stderr)
         return EXIT_USAGE
-    path, _, line = args.target.rpartition(":") if ":" in args.target else (args.target, "", "")
-    if line and not line.isdigit():
-        path, line = args.target, ""
+    given, at = split_line(args.target)
+    path = in_repository(given, _roots(settings, names[:1])[names[0] if names else ""],
+                         os.getcwd())
     searched = list(settings.repositories) if args.across else names
     searcher = _searcher(settings, searched)
     filters = partial(searcher.similar, k=args.k, languages=args.lang or (),
-                      paths=args.path or (), kinds=args.kind or ())
-    at = int(line) if line else None
+                      paths=_globs(args, settings, searched), kinds=args.kind or ())
     hits = filters(names[0], path, at, across=args.across) if names else filters(path, at)
     if args.json:
         print(_hits_json("target", args.target, hits))

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -33,11 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from semcode import __version__
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
-from semcode.errors import SemcodeError, as_store_error
+from semcode.errors import QueryError, SemcodeError, as_store_error
 from semcode.ingest.languages import known_kinds, known_languages
 from semcode.interfaces.repositories import Searchers, chosen, deployment_status
 from semcode.interfaces.status import index_status
 from semcode.reports import untitled
+from semcode.search.locations import glob_in_repository, in_repository, split_line
 from semcode.search.searcher import MAX_K, Hit, Searcher
 
 T = TypeVar("T")
@@ -190,16 +192,16 @@ def _listed(value: str | list[str] | None) -> list[str]:
     return ([value] if value else []) if isinstance(value, str) else list(value or [])
 
 
-def _relative(settings: Settings, path: str) -> str:
-    """A path (or glob) an agent wrote as an absolute path inside the repository, made
-    relative to it as the index holds paths; any other as given."""
-    if not path.startswith("/"):
-        return path
-    top = Path(settings.repo).resolve().as_posix().rstrip("/") + "/"
-    if path.startswith(top):
-        return path[len(top):]
-    raise ToolError(f"{path} is outside the repository {top.rstrip('/')} — give a path "
-                    "relative to it (or inside it)")
+def _in_repository(settings: Settings, path: str, glob: bool = False) -> str:
+    """A path (or glob) as an agent pastes it back — absolute, ``./``-relative or relative to
+    the repository — as the index holds it; one outside the repository is a ToolError."""
+    roots = list(settings.repositories.values()) or [settings.repo]
+    given = Path(os.path.abspath(path.removeprefix("!")))
+    top = next((root for root in roots if given.is_relative_to(os.path.abspath(root))), roots[0])
+    try:
+        return (glob_in_repository if glob else in_repository)(path, top)
+    except QueryError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _bounds(low: int, high: int) -> dict:
@@ -262,7 +264,7 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
         if not MIN_TOKENS <= max_tokens <= MAX_TOKENS:
             raise ToolError(f"max_tokens must be between {MIN_TOKENS} and {MAX_TOKENS}")
         languages, kinds, repositories = _listed(language), _listed(kind), _listed(repository)
-        paths = [_relative(settings, glob) for glob in _listed(path)]
+        paths = [_in_repository(settings, glob, glob=True) for glob in _listed(path)]
         filters = [sorted(languages), sorted(paths), sorted(kinds), mode, sorted(repositories)]
         offset = _offset(cursor, query, filters)
         searcher = index.scoped(await index.searcher(), repositories)
@@ -283,14 +285,16 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
     @server.tool(annotations=READ_ONLY, structured_output=False,
                  description="Find code like the definition at a file's line (or the file).")
     async def find_similar(
-        path: Annotated[str, Field(description="File path, relative or absolute")],
+        path: Annotated[str, Field(description="File path (or path:line), as search gives")],
         line: Annotated[int | None, Field(description="A line inside the definition")] = None,
         limit: Annotated[int, Field(json_schema_extra=_bounds(1, MAX_LIMIT))] = DEFAULT_LIMIT,
         repository: Annotated[str | None, Field(description="(several repositories)")] = None,
         across: Annotated[bool, Field(description="(several) look in all")] = False,
     ) -> CallToolResult:
         _check_limit(limit)
-        path = _relative(settings, path)
+        if line is None:
+            path, line = split_line(path)
+        path = _in_repository(settings, path)
         searcher = await index.searcher()
         if isinstance(searcher, Searchers):
             indexed = list(searcher.searchers)
