@@ -279,14 +279,22 @@ def cmd_mcp_config(args: argparse.Namespace) -> int:
     if args.client == "claude" and not args.json:
         print(mcp_config.claude_command(settings))
         return EXIT_OK
-    print(json.dumps(mcp_config.document(settings, args.client), indent=2))
+    print(mcp_config.rendered(settings, args.client), end="")
+    return EXIT_OK
+
+
+def cmd_agents(args: argparse.Namespace) -> int:
+    from semcode.interfaces.agents import agents_section
+
+    print(agents_section(), end="")
     return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     return cli_parser.build_parser({
         "index": cmd_index, "search": cmd_search, "similar": cmd_similar,
-        "status": cmd_status, "mcp": cmd_mcp, "ui": cmd_ui, "mcp-config": cmd_mcp_config},
+        "status": cmd_status, "mcp": cmd_mcp, "ui": cmd_ui, "mcp-config": cmd_mcp_config,
+        "agents": cmd_agents},
         description=__doc__.splitlines()[0])
 
 

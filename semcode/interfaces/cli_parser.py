@@ -8,6 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 import semcode
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, DEFAULT_SHARDS, SEARCH_MODES
 
+# mcp_config.CLIENTS' names, here so that parsing a command imports no TOML or config library
+MCP_CLIENTS = ("claude", "cursor", "vscode", "zed", "codex", "claude-desktop", "windsurf",
+               "generic")
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -92,14 +96,20 @@ def build_parser(commands: Mapping[str, Command], description: str) -> argparse.
     p.add_argument("--port", type=int, default=3000, help="default 3000")
     p.set_defaults(func=commands["ui"])
     p = sub.add_parser("mcp-config", help="the configuration that plugs `semcode mcp` into "
-                                          "Claude Code, Cursor, VS Code or any MCP client")
-    p.add_argument("client", choices=("claude", "cursor", "vscode", "generic"))
+                                          "an MCP client (Claude Code, Cursor, VS Code, Zed, "
+                                          "Codex, Claude Desktop, Windsurf, any other)")
+    p.add_argument("client", choices=MCP_CLIENTS)
     common(p)
-    p.add_argument("--write", action="store_true", help="add it to the client's project file "
-                   "in the repository (.mcp.json, .cursor/mcp.json, .vscode/mcp.json)")
+    p.add_argument("--write", action="store_true", help="add it to the client's file, keeping "
+                   "its other servers: the project's (.mcp.json, .cursor/mcp.json, "
+                   ".vscode/mcp.json, .zed/settings.json, .codex/config.toml), or yours "
+                   "(Claude Desktop, Windsurf)")
     p.add_argument("--json", action="store_true", help="claude: the .mcp.json form, not the "
                    "`claude mcp add` command")
     p.set_defaults(func=commands["mcp-config"])
+    p = sub.add_parser("agents", help="a section for AGENTS.md or CLAUDE.md: when and how an "
+                                      "agent should search with semcode")
+    p.set_defaults(func=commands["agents"])
     return parser
 
 
