@@ -71,6 +71,7 @@ ENV_VARS = {
     "shard_runs": "SEMCODE_SHARD_RUNS", "repos": "SEMCODE_REPOS",
     "max_file_bytes": "SEMCODE_MAX_FILE_BYTES", "parse_timeout": "SEMCODE_PARSE_TIMEOUT",
     "nprobes": "SEMCODE_NPROBES", "refine": "SEMCODE_REFINE",
+    "auto_index": "SEMCODE_AUTO_INDEX",
 }
 # How a backfill of every shard runs: one run that parses the shards in a process pool
 # (one machine), or one run per shard (one pod per shard under Kubernetes).
@@ -106,6 +107,8 @@ class Settings:
     # Several repositories in one deployment (SEMCODE_REPOS="api=/src/api web=/src/web"):
     # name=path pairs, each indexed into a store of its own; empty: the one ``repo``.
     repos: str = ""
+    # A search with no index builds it first (1), or only says so (0): SEMCODE_AUTO_INDEX
+    auto_index: int = 1
 
     def __post_init__(self) -> None:
         for name, (most, why) in LIMITS.items():
@@ -124,6 +127,9 @@ class Settings:
         if self.shard_runs not in SHARD_RUNS:
             raise ConfigError(f"SEMCODE_SHARD_RUNS={self.shard_runs!r}: use one of "
                               f"{', '.join(SHARD_RUNS)}")
+        if self.auto_index not in (0, 1):
+            raise ConfigError(f"SEMCODE_AUTO_INDEX={self.auto_index!r}: use 1 (a search with no "
+                              "index builds it first) or 0 (it only says so)")
         _ = self.repositories  # a malformed SEMCODE_REPOS fails here, before any run
 
     @property

@@ -373,6 +373,26 @@ class Freshness(Report):
         return f"{self.behind} commit(s) behind" if self.behind is not None else "unknown"
 
 
+class BuildReport(Report):
+    """An index build a long-lived server started in the background (MCP ``update_index``,
+    or a repository's first use): ``running``, ``done`` or ``failed``."""
+
+    state: str
+    started: str  # when, ISO 8601
+    seconds: float  # since it started (running), or how long it took
+    progress: str = ""  # its last progress line: "embed: 1,200/2,000 chunks, 38 chunks/s …"
+    commit: str | None = None  # the commit it indexed, once done
+    error: str | None = None  # why it failed, with what to do
+
+    def text(self) -> str:
+        if self.state == "running":
+            return f"index build running for {self.seconds:.0f} s" + \
+                (f": {self.progress}" if self.progress else "")
+        if self.state == "done":
+            return f"index build done in {self.seconds:.0f} s (commit {(self.commit or '?')[:12]})"
+        return f"index build failed after {self.seconds:.0f} s: {self.error}"
+
+
 class IndexStatus(Report):
     """What the index holds and how fresh it is: ``semcode status`` and MCP ``index_status``."""
 
@@ -395,6 +415,8 @@ class IndexStatus(Report):
     worktree: OverlayReport | None = None
     # The branch head is indexed and nothing in the checkout differs from it
     up_to_date: bool = False
+    # The index build this server started, if any (MCP)
+    build: BuildReport | None = None
 
     def freshness_text(self) -> str:
         """``up to date``; ``2 commit(s) behind``; ``index at a1b2c3d4e5f6 + overlay of 3
@@ -411,8 +433,9 @@ class IndexStatus(Report):
         return self.exists and self.indexed_commit is not None and all(self.checks.values())
 
     def text(self) -> str:
+        build = f"\n{self.build.text()}" if self.build is not None else ""
         if not self.exists:
-            return f"{self.hint} (store: {self.store})"
+            return f"{self.hint} (store: {self.store}){build}"
         f = self.freshness
         checks = ", ".join(f"{k} {'passed' if v else 'FAILED'}" for k, v in self.checks.items())
         return (f"indexed {self.indexed_commit} ({self.freshness_text()}; branch {f.branch} at "
@@ -420,4 +443,5 @@ class IndexStatus(Report):
                 f"{self.files.indexed} files indexed, {self.files.skipped} skipped, "
                 f"{self.chunks} chunks, {self.vectors} vectors, model {self.model}\n"
                 f"checks: {checks or 'not run'}"
-                + "".join(f"\ncheck {k} failed: {why}" for k, why in self.check_failures.items()))
+                + "".join(f"\ncheck {k} failed: {why}" for k, why in self.check_failures.items())
+                + build)

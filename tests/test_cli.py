@@ -88,10 +88,39 @@ def test_status_json_reports_counts_and_freshness(indexed_repo):
     assert status["checks"] == ALL_PASSED
 
 
-def test_search_without_an_index_says_what_to_do(tmp_path):
-    proc = semcode("search", "--repo", str(tmp_path), "anything")
+@pytest.mark.parametrize(("flag", "env"), [("--no-index", {}), ("", {"SEMCODE_AUTO_INDEX": "0"})])
+def test_search_without_an_index_says_what_to_do_when_told_not_to_build(tmp_path, flag, env):
+    proc = semcode("search", "--repo", str(tmp_path), "anything", *filter(None, [flag]),
+                   env=env)
     assert proc.returncode == 1
     assert "semcode index" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / ".semcode").exists()
+
+
+def test_a_first_search_builds_the_index_then_answers(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    proc = semcode("search", "send a welcome email", "--repo", str(repo), "--json", "-k", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "building it first" in proc.stderr  # and its progress, on stderr
+    hit = json.loads(proc.stdout)["hits"][0]
+    assert (hit["symbol"], hit["source"]) == ("Mailer.sendWelcomeEmail", "index")
+    status = json.loads(semcode("status", "--repo", str(repo), "--json").stdout)
+    assert status["checks"] == ALL_PASSED and status["up_to_date"]
+
+
+def test_a_first_search_that_would_build_long_answers_by_keyword(tmp_path, monkeypatch,
+                                                                 capsys):
+    from semcode.interfaces import cli, first_use
+
+    repo = make_repo(tmp_path / "repo")
+    monkeypatch.setattr(first_use, "AUTO_INDEX_SECONDS", 0)  # any estimate is too long
+    assert cli.main(["search", "send a welcome email", "--repo", str(repo), "--json"]) == 0
+    out, err = capsys.readouterr()
+    answer = json.loads(out)
+    assert answer["hits"][0]["symbol"] == "Mailer.sendWelcomeEmail"
+    assert {(h["source"], h["matched_by"]) for h in answer["hits"]} == {("worktree", "keyword")}
+    assert "run `semcode index`" in answer["warnings"][0]
+    assert not (repo / ".semcode" / "lancedb").exists()  # nothing built unasked
 
 
 def test_index_of_a_missing_path_is_a_clear_error(tmp_path):
@@ -235,7 +264,7 @@ def test_an_unknown_kind_is_an_error_that_lists_the_kinds(indexed_repo):
 @pytest.mark.parametrize("argv,said", [
     (["serch", "user"], "did you mean 'search'?"),
     (["staus"], "did you mean 'status'?"),
-    (["frobnicate"], "(commands: index, search, similar, status, mcp, ui, mcp-config)"),
+    (["frobnicate"], "(commands: index, search, similar, status, mcp, ui, mcp-config, agents)"),
 ])
 def test_a_mistyped_command_gets_the_closest_one(argv, said, capsys):
     from semcode.interfaces.cli import main

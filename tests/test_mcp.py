@@ -10,6 +10,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from tests.conftest import ALL_PASSED
 from tests.dagster_helpers import index_fixture_repo
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -22,31 +23,32 @@ def indexed(tmp_path_factory):
     return repo, store
 
 
-def _server(repo, store) -> StdioServerParameters:
+def _server(repo, store, env=None) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable,
                                  args=["-m", "semcode", "mcp", "--repo", str(repo),
-                                       "--store", store])
+                                       "--store", store], env=env)
 
 
-async def _session(repo, store, body):
-    async with Client(_server(repo, store)) as client:
+async def _session(repo, store, body, env=None):
+    async with Client(_server(repo, store, env)) as client:
         return await body(client)
 
 
-def run(repo, store, body):
-    return anyio.run(_session, repo, store, body)
+def run(repo, store, body, env=None):
+    return anyio.run(_session, repo, store, body, env)
 
 
-def test_lists_three_read_only_tools_in_few_tokens(indexed):
+def test_lists_its_tools_in_few_tokens_all_read_only_but_the_update(indexed):
     async def body(client):
         return (await client.list_tools()).tools, client.server_info
 
     listed, server = run(*indexed, body)
     tools = {t.name: t for t in listed}
-    assert set(tools) == {"search_code", "find_similar", "index_status"}
+    assert set(tools) == {"search_code", "find_similar", "index_status", "update_index"}
     assert server.version and server.version != "0+unknown"
-    assert all(t.annotations.read_only_hint and not t.annotations.destructive_hint
-               for t in tools.values())
+    assert all(t.annotations.read_only_hint is (name != "update_index") and
+               not t.annotations.destructive_hint for name, t in tools.items())
+    assert tools["update_index"].annotations.idempotent_hint
     search = tools["search_code"]
     assert search.output_schema  # the hits' shape; the other two answer text an agent reads
     arguments = search.input_schema["properties"]
@@ -60,7 +62,7 @@ def test_lists_three_read_only_tools_in_few_tokens(indexed):
         w for w in ("committed", "working tree", "grep") if w in search.description}
     spent = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True)
                             for t in listed]))
-    assert spent / 4 <= 1_200  # ~4 characters a token: what a client pays on every list
+    assert spent / 4 <= 1_300  # ~4 characters a token: what a client pays on every list
 
 
 def test_each_tool_answers_with_structured_content_and_text(indexed):
@@ -376,6 +378,111 @@ def test_a_server_started_before_its_index_answers_once_the_index_exists(indexed
         after = await client.call_tool("search_code", {"query": "reverse a string"})
         return before, after
 
-    before, after = run(repo, str(later), body)
+    before, after = run(repo, str(later), body, env={"SEMCODE_AUTO_INDEX": "0"})
     assert before.is_error and "semcode index" in before.content[0].text
     assert not after.is_error and after.structured_content["hits"]
+
+
+async def _until_built(client, seconds=600):
+    """index_status until the build this server started is no longer running."""
+    for _ in range(int(seconds / 0.5)):
+        status = await client.call_tool("index_status", {})
+        build = status.structured_content.get("build")
+        if build is None or build["state"] != "running":
+            return status
+        await anyio.sleep(0.5)
+    raise AssertionError("the build did not end")
+
+
+def test_a_repository_with_no_index_is_answered_at_once_while_it_builds(tmp_path):
+    from tests.conftest import make_repo
+
+    repo = make_repo(tmp_path / "repo")
+
+    async def body(client):
+        first = await client.call_tool("search_code", {"query": "send a welcome email",
+                                                       "limit": 3})
+        similar = await client.call_tool("find_similar", {"path": "src/shop/users.py:8"})
+        status = await _until_built(client)
+        later = await client.call_tool("search_code", {"query": "send a welcome email",
+                                                       "limit": 3})
+        return first, similar, status, later
+
+    first, similar, status, later = run(repo, str(tmp_path / "store"), body)
+    assert not first.is_error
+    hits = first.structured_content["hits"]
+    assert hits[0]["symbol"] == "Mailer.sendWelcomeEmail"
+    assert {(h["source"], h["matched_by"]) for h in hits} == {("worktree", "keyword")}
+    warnings = first.structured_content["warnings"]
+    assert "no index yet" in warnings[0]
+    assert any(w.startswith("index build running") for w in warnings), warnings
+    assert similar.is_error and "no index yet" in similar.content[0].text
+    assert status.structured_content["build"]["state"] == "done", status.content[0].text
+    assert status.structured_content["checks"] == ALL_PASSED
+    assert later.structured_content["hits"][0]["source"] == "index"
+    assert not later.structured_content["warnings"]
+
+
+def test_update_index_builds_in_the_background_one_build_at_a_time(tmp_path):
+    from tests.conftest import commit_all
+
+    repo, store, result = index_fixture_repo(tmp_path)
+    assert result.success
+    (repo / "src" / "shop" / "refunds.py").write_text(
+        "def refund_an_order_to_the_original_card(order):\n    return order.total\n")
+    commit_all(repo, "refunds")
+
+    async def body(client):
+        first = await client.call_tool("update_index", {})
+        again = await client.call_tool("update_index", {})
+        status = await _until_built(client)
+        found = await client.call_tool("search_code", {
+            "query": "refund an order to the original card", "limit": 1})
+        return first, again, status, found
+
+    first, again, status, found = run(repo, store, body)
+    assert not first.is_error and first.structured_content["started"] is True
+    assert first.structured_content["build"]["state"] == "running"
+    assert again.structured_content["started"] is False  # never two builds at once
+    assert "already running" in again.content[0].text
+    assert status.structured_content["build"]["state"] == "done"
+    assert status.structured_content["freshness"]["fresh"] is True
+    hit = found.structured_content["hits"][0]
+    assert (hit["symbol"], hit["source"]) == ("refund_an_order_to_the_original_card", "index")
+
+
+def test_update_index_refuses_a_store_this_user_may_only_read(indexed):
+    """As another user (root writes everywhere): the team's index, readable, not writable."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if subprocess.run([*nobody, sys.executable, "-c", "import semcode"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("this Python or checkout cannot be run by another user here")
+    repo, store = indexed
+    home = Path(tempfile.mkdtemp(prefix="semcode-read-only-"))
+    try:
+        home.chmod(0o755)
+        shutil.copytree(store, home / "store")
+        shutil.copytree(repo, home / "repo")
+        subprocess.run(["chmod", "-R", "a+rX,go-w", str(home)], check=True)
+        server = StdioServerParameters(
+            command=nobody[0], args=[*nobody[1:], sys.executable, "-m", "semcode", "mcp",
+                                     "--repo", str(home / "repo"), "--store",
+                                     str(home / "store")],
+            env={"HOME": str(home), "HF_HUB_OFFLINE": "1", "GIT_CONFIG_COUNT": "1",
+                 "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*"})
+
+        async def body():
+            async with Client(server) as client:
+                update = await client.call_tool("update_index", {})
+                search = await client.call_tool("search_code", {"query": "reverse a string"})
+                return update, search
+
+        update, search = anyio.run(body)
+    finally:
+        shutil.rmtree(home)
+    assert update.is_error and "read-only here" in update.content[0].text
+    assert not search.is_error and search.structured_content["hits"]  # it still searches

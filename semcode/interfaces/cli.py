@@ -21,7 +21,7 @@ from semcode.search.locations import glob_in_repository, in_repository, split_li
 
 if TYPE_CHECKING:
     from semcode.interfaces.repositories import Searchers
-    from semcode.reports import OverlayReport, Report
+    from semcode.reports import IndexReport, OverlayReport, Report
     from semcode.search.searcher import Hit, Searcher
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -83,7 +83,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _index_one(args: argparse.Namespace, deployment: Settings, settings: Settings,
                repository: str = "") -> int:
-    from semcode.interfaces.console import IndexProgress, print_summary
+    from semcode.interfaces.console import print_summary
 
     if not Path(settings.repo).is_dir():
         print(f"semcode: repository not found: {settings.repo_path}", file=sys.stderr)
@@ -100,19 +100,48 @@ def _index_one(args: argparse.Namespace, deployment: Settings, settings: Setting
 
     report = None if args.full else nothing_to_do(settings)
     if report is None:  # work to do: the Dagster job, in this process
-        from semcode.store.tables import Store
-        from semcode_dagster.assets.local_run import run_index_job
-
-        Store(settings.store_uri)  # a store that cannot be written fails here, clearly
-        with IndexProgress(enabled=not args.json and sys.stderr.isatty(),
-                           lines=not sys.stderr.isatty()):
-            report = run_index_job(deployment, repository=repository)
+        report = _run_job(deployment, settings, repository, bars=not args.json)
     report = report.model_copy(update={"worktree": _worktree(settings)})
     if args.json:
         print(_labelled(report, label))
     else:
         print_summary(report, settings.store_uri)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _run_job(deployment: Settings, settings: Settings, repository: str = "", *,
+             bars: bool) -> "IndexReport":
+    """The index job, in this process, with its progress on stderr: bars on a terminal
+    (unless ``bars`` is off), plain lines when piped."""
+    from semcode.interfaces.console import IndexProgress
+    from semcode.store.tables import Store
+    from semcode_dagster.assets.local_run import run_index_job
+
+    Store(settings.store_uri)  # a store that cannot be written fails here, clearly
+    with IndexProgress(enabled=bars and sys.stderr.isatty(), lines=not sys.stderr.isatty()):
+        return run_index_job(deployment, repository=repository)
+
+
+def _first_use(args: argparse.Namespace, settings: Settings) -> str | None:
+    """A search where no index exists yet: build it first (progress on stderr), unless
+    SEMCODE_AUTO_INDEX=0 or --no-index, or the plan says it would take long here — then the
+    warning to answer by keyword from the working tree with. None: search the index."""
+    from semcode.interfaces import first_use
+    from semcode.interfaces.plan import duration
+
+    if not first_use.missing(settings) or args.no_index or not settings.auto_index:
+        return None
+    seconds = first_use.estimate(settings)
+    if seconds > first_use.AUTO_INDEX_SECONDS:
+        return first_use.too_long(seconds)
+    print(f"semcode: no index of {settings.repo_path} yet — building it first "
+          f"(~{duration(seconds)} here; SEMCODE_AUTO_INDEX=0 or --no-index to "
+          "only search an index that exists)", file=sys.stderr)
+    report = _run_job(settings, settings, bars=True)
+    if not report.ok:
+        raise SemcodeError(f"the first index of {settings.repo_path} failed: "
+                           f"{report.error or 'a check failed'} — run `semcode index` to see why")
+    return None
 
 
 def _worktree(settings: Settings) -> "OverlayReport | None":
@@ -173,9 +202,20 @@ def cmd_search(args: argparse.Namespace) -> int:
     from semcode.interfaces.console import print_hits, print_warnings
 
     names = _repositories(args, settings)
-    searcher = _searcher(settings, names)
-    answer = partial(searcher.answer, k=args.k, languages=args.lang or (),
-                     paths=_globs(args, settings, names), kinds=args.kind or (), mode=args.mode)
+    fallback = None if names else _first_use(args, settings)
+    if fallback is not None:  # no index, and building one would take long: by keyword
+        from semcode.search.grep import keyword_answer
+
+        answer = partial(keyword_answer, settings.repo, settings.model, k=args.k,
+                         languages=args.lang or (), paths=_globs(args, settings, names),
+                         kinds=args.kind or (), warning=fallback,
+                         max_file_bytes=settings.max_file_bytes,
+                         parse_timeout=settings.parse_timeout)
+    else:
+        searcher = _searcher(settings, names)
+        answer = partial(searcher.answer, k=args.k, languages=args.lang or (),
+                         paths=_globs(args, settings, names), kinds=args.kind or (),
+                         mode=args.mode)
     if args.stdin:
         for raw in sys.stdin.buffer:  # bytes: an undecodable line is still one query
             query = raw.decode("utf-8", "replace").rstrip("\r\n")

@@ -73,6 +73,8 @@ def build_parser(commands: Mapping[str, Command], description: str) -> argparse.
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--stdin", action="store_true", help="one query per input line, "
                                                        "one JSON line each")
+    p.add_argument("--no-index", action="store_true", help="with no index yet, say so "
+                   "instead of building one first (also SEMCODE_AUTO_INDEX=0)")
     p.set_defaults(func=commands["search"])
 
     p = sub.add_parser("similar", help="code like the chunk at PATH[:LINE]")

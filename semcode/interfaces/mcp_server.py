@@ -36,9 +36,12 @@ from semcode import __version__
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
 from semcode.errors import QueryError, SemcodeError, as_store_error
 from semcode.ingest.languages import known_kinds, known_languages
+from semcode.interfaces.builds import Build, write_problem
+from semcode.interfaces.first_use import missing
 from semcode.interfaces.repositories import Searchers, chosen, deployment_status
 from semcode.interfaces.status import index_status
-from semcode.reports import untitled
+from semcode.reports import BuildReport, untitled
+from semcode.search.grep import keyword_answer
 from semcode.search.locations import glob_in_repository, in_repository, split_line
 from semcode.search.searcher import MAX_K, Hit, Searcher
 
@@ -64,6 +67,11 @@ class SearchResult(BaseModel):
 class SimilarResult(BaseModel):
     target: str
     hits: list[Hit]
+
+
+class UpdateResult(BaseModel):
+    started: bool  # false: a build this server started is still running
+    build: BuildReport
 
 
 def _readable(hits: list[Hit]) -> str:
@@ -138,6 +146,7 @@ class _Index:
         self.names = list(names)
         self._searcher: Searcher | Searchers | None = None
         self._lock = anyio.Lock()
+        self.build = Build(settings, deployment=bool(names))
 
     async def searcher(self) -> Searcher | Searchers:
         async with self._lock:
@@ -147,9 +156,39 @@ class _Index:
 
     async def open_early(self) -> None:
         """Open the searcher while the client is still saying hello, so the first call finds
-        it open; a failure (no index yet) is the first call's to report, when it tries again."""
+        it open; with no index yet, start building it (SEMCODE_AUTO_INDEX). Another failure
+        is the first call's to report, when it tries again."""
         with contextlib.suppress(Exception):
-            await self.searcher()
+            if await self.searcher_if_indexed() is None:
+                self.first_build()
+
+    async def searcher_if_indexed(self) -> Searcher | Searchers | None:
+        """The searcher, or None while there is no index to open yet and one can be built
+        here (one repository; SEMCODE_AUTO_INDEX; a store this user may write)."""
+        try:
+            return await self.searcher()
+        except ToolError:
+            if self.names or not self.settings.auto_index or not await self._buildable():
+                raise
+            return None
+
+    async def _buildable(self) -> bool:
+        """No store yet, and one this user may write: a build can make it."""
+        try:
+            return await anyio.to_thread.run_sync(missing, self.settings) and \
+                write_problem(self.settings) is None
+        except (SemcodeError, OSError, RuntimeError, ValueError):  # not even reachable:
+            return False  # the searcher's own error says why
+
+    def first_build(self) -> None:
+        """Build the index of a repository that has none, in the background (a running
+        build is left to run)."""
+        self.build.start()
+
+    def building(self) -> list[str]:
+        """What every answer says while a build this server started runs, or just failed."""
+        report = self.build.report()
+        return [report.text()] if report is not None and report.state != "done" else []
 
     def _open(self) -> Searcher | Searchers:
         if self.names:
@@ -227,6 +266,11 @@ class _Server(MCPServer):
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                             open_world_hint=False)
+# update_index writes the index (never deletes what it cannot rebuild); asked twice, it runs once
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                         open_world_hint=False)
+NO_INDEX_YET = ("no index yet: it is being built in the background — answering by keyword from "
+                "the working tree meanwhile (index_status says how far it is)")
 Names = str | list[str]  # one value or several; "" or []: no filter
 
 
@@ -267,11 +311,20 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
         paths = [_in_repository(settings, glob, glob=True) for glob in _listed(path)]
         filters = [sorted(languages), sorted(paths), sorted(kinds), mode, sorted(repositories)]
         offset = _offset(cursor, query, filters)
-        searcher = index.scoped(await index.searcher(), repositories)
-        answer = await _answer(lambda: searcher.answer(
-            query, k=min(offset + limit + 1, MAX_K), languages=languages, paths=paths,
-            kinds=kinds, mode=mode))
-        searcher.finish_worktree()  # what the budget left pending, while the agent reads
+        opened = await index.searcher_if_indexed()
+        k = min(offset + limit + 1, MAX_K)
+        if opened is None:  # no index yet: by keyword from the working tree, while it builds
+            index.first_build()
+            answer = await _answer(lambda: keyword_answer(
+                settings.repo, settings.model, query, k=k, languages=languages, paths=paths,
+                kinds=kinds, warning=NO_INDEX_YET, max_file_bytes=settings.max_file_bytes,
+                parse_timeout=settings.parse_timeout))
+        else:
+            searcher = index.scoped(opened, repositories)
+            answer = await _answer(lambda: searcher.answer(
+                query, k=k, languages=languages, paths=paths, kinds=kinds, mode=mode))
+            searcher.finish_worktree()  # what the budget left pending, while the agent reads
+        answer.warnings += index.building()
         rest = answer.hits[offset:]
         hits, used = _page(rest[:limit], max_tokens)
         more = len(rest) > len(hits) and offset + len(hits) < MAX_K
@@ -295,7 +348,12 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
         if line is None:
             path, line = split_line(path)
         path = _in_repository(settings, path)
-        searcher = await index.searcher()
+        searcher = await index.searcher_if_indexed()
+        if searcher is None:
+            index.first_build()
+            raise ToolError("no index yet: find_similar needs one — " +
+                            "; ".join(index.building() or ["run update_index"]) +
+                            " (search_code answers by keyword meanwhile)")
         if isinstance(searcher, Searchers):
             indexed = list(searcher.searchers)
             name = repository or (indexed[0] if len(indexed) == 1 else None)
@@ -312,6 +370,20 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
         target = f"{path}:{line}" if line is not None else path
         return _result(SimilarResult(target=target, hits=hits), _readable(hits))
 
+    @server.tool(annotations=WRITES, structured_output=False, description=(
+        "Bring the index up to date with the tracked branch (what is new since it was "
+        "built): runs `semcode index` in the background and returns at once; index_status "
+        "and search answers say how far it is."))
+    async def update_index() -> CallToolResult:
+        if (problem := write_problem(settings)) is not None:
+            raise ToolError(problem)
+        started = await anyio.to_thread.run_sync(index.build.start)
+        report = index.build.report()
+        assert report is not None
+        said = "started" if started else "already running (one build at a time)"
+        return _result(UpdateResult(started=started, build=report),
+                       f"index build {said}: {report.text()}")
+
     if names:
         @server.tool(name="index_status", annotations=READ_ONLY, structured_output=False,
                      description="Each repository's index: commit, freshness, what the "
@@ -323,10 +395,11 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
 
     @server.tool(name="index_status", annotations=READ_ONLY, structured_output=False,
                  description="The index: commit vs branch head, what the working tree adds, "
-                             "file and chunk counts, checks.")
+                             "file and chunk counts, checks, a build in progress.")
     async def index_status_tool() -> CallToolResult:
         status = await _answer(lambda: index_status(settings.store_uri, settings.repo,
                                                     settings.branch))
+        status = status.model_copy(update={"build": index.build.report()})
         return _result(status, status.text())
 
     return server
@@ -385,4 +458,8 @@ async def _serve_stdio(server: _Server) -> None:
 
 
 def serve(settings: Settings, names: Sequence[str] = ()) -> None:
-    anyio.run(_serve_stdio, build_server(settings, names))
+    server = build_server(settings, names)
+    try:
+        anyio.run(_serve_stdio, server)
+    finally:  # the client left: a build still running stops (the next run goes on from it)
+        server.index.build.stop()
