@@ -7,10 +7,7 @@ once, on the first call; calls run in worker threads so several can be answered 
 Only the index is read: no tool opens a file of the repository.
 """
 
-import base64
 import contextlib
-import hashlib
-import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,17 +17,11 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.stdio import stdio_server
-from mcp.shared.message import SessionMessage
 from mcp_types import (
-    INVALID_REQUEST,
-    PARSE_ERROR,
     CallToolResult,
-    ErrorData,
-    JSONRPCError,
-    TextContent,
     ToolAnnotations,
 )
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from semcode import __version__
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, MAX_LIMIT, SearchMode, Settings
@@ -38,105 +29,27 @@ from semcode.errors import QueryError, SemcodeError, as_store_error
 from semcode.ingest.languages import known_kinds, known_languages
 from semcode.interfaces.builds import Build, write_problem
 from semcode.interfaces.first_use import missing
+from semcode.interfaces.mcp_results import (
+    DEFAULT_TOKENS,
+    MAX_TOKENS,
+    MIN_TOKENS,
+    SearchResult,
+    SimilarResult,
+    UpdateResult,
+    cursor_at,
+    offset_of,
+    page,
+    readable,
+    result,
+)
+from semcode.interfaces.mcp_stdio import AnswerUnreadable
 from semcode.interfaces.repositories import Searchers, chosen, deployment_status
 from semcode.interfaces.status import index_status
-from semcode.reports import BuildReport, untitled
 from semcode.search.grep import keyword_answer
 from semcode.search.locations import glob_in_repository, in_repository, split_line
-from semcode.search.searcher import MAX_K, Hit, Searcher
+from semcode.search.searcher import MAX_K, Searcher
 
 T = TypeVar("T")
-# Claude Code refuses tool output over 25,000 tokens; a page stays well under it.
-DEFAULT_TOKENS = 8_000
-MIN_TOKENS, MAX_TOKENS = 500, 20_000
-
-
-class SearchResult(BaseModel):
-    model_config = ConfigDict(json_schema_extra=untitled)
-
-    query: str
-    mode: str
-    hits: list[Hit]
-    warnings: list[str] = Field(default=[], description="What makes these results partial "
-                                "(e.g. an incomplete index), with what to run")
-    next_cursor: str | None = Field(default=None, description="Pass as `cursor`, with the "
-                                    "same query and filters, for the next page; null: no more")
-    tokens: int = Field(default=0, description="Estimated tokens of this page")
-
-
-class SimilarResult(BaseModel):
-    target: str
-    hits: list[Hit]
-
-
-class UpdateResult(BaseModel):
-    started: bool  # false: a build this server started is still running
-    build: BuildReport
-
-
-def _readable(hits: list[Hit]) -> str:
-    if not hits:
-        return "no results"
-    blocks = []
-    for h in hits:
-        name = f" {h.symbol}" if h.symbol else ""
-        source = ", from the working tree" if h.source == "worktree" else ""
-        blocks.append(f"{h.path}:{h.start_line}-{h.end_line}{name} ({h.kind}, {h.language}, "
-                      f"score {h.score:.3f}, matched by {h.matched_by}{source})\n"
-                      f"```{h.language}\n"
-                      f"{h.text.rstrip()}\n```")
-    return "\n\n".join(blocks)
-
-
-def _tokens(text: str) -> int:
-    """A cautious estimate of an assistant's tokens for text (code runs ~3-4 characters a
-    token; 3 errs toward smaller pages)."""
-    return -(-len(text) // 3)
-
-
-def _page(hits: list[Hit], max_tokens: int) -> tuple[list[Hit], int]:
-    """Whole hits, best first, while their text (readable and structured) fits in
-    ``max_tokens``; at least one, so a page always moves on."""
-    taken: list[Hit] = []
-    used = 0
-    for hit in hits:
-        cost = _tokens(_readable([hit])) + _tokens(hit.model_dump_json())
-        if taken and used + cost > max_tokens:
-            break
-        taken.append(hit)
-        used += cost
-    return taken, used
-
-
-def _cursor(query: str, filters: list, offset: int) -> str:
-    """Where the next page starts, tied to the query and filters it continues."""
-    key = hashlib.blake2b(json.dumps([query, filters]).encode(), digest_size=6).hexdigest()
-    return base64.urlsafe_b64encode(json.dumps({"k": key, "o": offset}).encode()).decode()
-
-
-def _offset(cursor: str | None, query: str, filters: list) -> int:
-    if not cursor:
-        return 0
-    try:
-        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        offset = int(state["o"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ToolError("cursor is not one this server gave — start again without it") \
-            from exc
-    if not 0 <= offset < MAX_K:
-        raise ToolError("cursor is not one this server gave (its offset is out of range) — "
-                        "start again without it")
-    if _cursor(query, filters, offset) != cursor:
-        raise ToolError("cursor belongs to another query or other filters — pass the same "
-                        "query and filters as the page it came from, or start without it")
-    return offset
-
-
-def _result(model: BaseModel, text: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)],
-                          structured_content=model.model_dump(mode="json"))
-
-
 class _Index:
     """Opens the searcher once, on first use, shared by every call: the repository's, or
     one over the deployment's repositories (``names``)."""
@@ -310,7 +223,7 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
         languages, kinds, repositories = _listed(language), _listed(kind), _listed(repository)
         paths = [_in_repository(settings, glob, glob=True) for glob in _listed(path)]
         filters = [sorted(languages), sorted(paths), sorted(kinds), mode, sorted(repositories)]
-        offset = _offset(cursor, query, filters)
+        offset = offset_of(cursor, query, filters)
         opened = await index.searcher_if_indexed()
         k = min(offset + limit + 1, MAX_K)
         if opened is None:  # no index yet: by keyword from the working tree, while it builds
@@ -326,14 +239,14 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
             searcher.finish_worktree()  # what the budget left pending, while the agent reads
         answer.warnings += index.building()
         rest = answer.hits[offset:]
-        hits, used = _page(rest[:limit], max_tokens)
+        hits, used = page(rest[:limit], max_tokens)
         more = len(rest) > len(hits) and offset + len(hits) < MAX_K
-        text = "\n".join([*(f"warning: {w}" for w in answer.warnings), _readable(hits)])
+        text = "\n".join([*(f"warning: {w}" for w in answer.warnings), readable(hits)])
         if more:
             text += "\n\n(more results: call again with the cursor in next_cursor)"
-        return _result(SearchResult(
+        return result(SearchResult(
             query=query, mode=mode, hits=hits, warnings=answer.warnings, tokens=used,
-            next_cursor=_cursor(query, filters, offset + len(hits)) if more else None), text)
+            next_cursor=cursor_at(query, filters, offset + len(hits)) if more else None), text)
 
     @server.tool(annotations=READ_ONLY, structured_output=False,
                  description="Find code like the definition at a file's line (or the file).")
@@ -368,7 +281,7 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
                                 "and `across`")
             hits = await _answer(lambda: searcher.similar(path, line, k=limit))
         target = f"{path}:{line}" if line is not None else path
-        return _result(SimilarResult(target=target, hits=hits), _readable(hits))
+        return result(SimilarResult(target=target, hits=hits), readable(hits))
 
     @server.tool(annotations=WRITES, structured_output=False, description=(
         "Bring the index up to date with the tracked branch (what is new since it was "
@@ -381,7 +294,7 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
         report = index.build.report()
         assert report is not None
         said = "started" if started else "already running (one build at a time)"
-        return _result(UpdateResult(started=started, build=report),
+        return result(UpdateResult(started=started, build=report),
                        f"index build {said}: {report.text()}")
 
     if names:
@@ -390,7 +303,7 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
                                  "working tree adds, checks; healthy when all are.")
         async def deployment_status_tool() -> CallToolResult:
             status = await _answer(lambda: deployment_status(settings, names))
-            return _result(status, status.text())
+            return result(status, status.text())
         return server
 
     @server.tool(name="index_status", annotations=READ_ONLY, structured_output=False,
@@ -400,60 +313,16 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
         status = await _answer(lambda: index_status(settings.store_uri, settings.repo,
                                                     settings.branch))
         status = status.model_copy(update={"build": index.build.report()})
-        return _result(status, status.text())
+        return result(status, status.text())
 
     return server
-
-
-class _AnswerUnreadable:
-    """The read side of the stdio transport, answering each line that is not a JSON-RPC
-    message as JSON-RPC 2.0 asks — a Parse error (-32700) for text that is not JSON, an
-    Invalid Request (-32600) for JSON that is no message, each with id null — where the SDK
-    passes the line's exception on and the client waits for an answer that never comes."""
-
-    def __init__(self, inner: Any, write: Any):
-        self._inner, self._write = inner, write
-
-    async def receive(self) -> Any:
-        while True:
-            item = await self._inner.receive()
-            if not isinstance(item, Exception):
-                return item
-            await self._write.send(SessionMessage(JSONRPCError(
-                jsonrpc="2.0", id=None, error=_unreadable(item))))
-
-    def __aiter__(self) -> "_AnswerUnreadable":
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            return await self.receive()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
-
-    async def __aenter__(self) -> "_AnswerUnreadable":
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._inner.aclose()
-
-    def __getattr__(self, name: str) -> Any:  # last_context, aclose, …
-        return getattr(self._inner, name)
-
-
-def _unreadable(exc: Exception) -> ErrorData:
-    problems = exc.errors() if isinstance(exc, ValidationError) else []
-    if any(p.get("type") == "json_invalid" for p in problems):
-        return ErrorData(code=PARSE_ERROR, message="Parse error: the line is not JSON")
-    return ErrorData(code=INVALID_REQUEST, message="Invalid Request: the line is not a "
-                     "JSON-RPC 2.0 request, notification or response")
 
 
 async def _serve_stdio(server: _Server) -> None:
     async with anyio.create_task_group() as early, stdio_server() as (read_stream, write_stream):
         early.start_soon(server.index.open_early)
         low = server._lowlevel_server
-        await low.run(_AnswerUnreadable(read_stream, write_stream), write_stream,
+        await low.run(AnswerUnreadable(read_stream, write_stream), write_stream,
                       low.create_initialization_options())
 
 

@@ -1,0 +1,103 @@
+"""What the MCP tools answer: the results' shapes, their readable text, pages of whole hits
+within a token budget, and the cursors that continue them."""
+
+import base64
+import hashlib
+import json
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel, ConfigDict, Field
+
+from semcode.reports import BuildReport, untitled
+from semcode.search.searcher import MAX_K, Hit
+
+# Claude Code refuses tool output over 25,000 tokens; a page stays well under it.
+DEFAULT_TOKENS = 8_000
+MIN_TOKENS, MAX_TOKENS = 500, 20_000
+
+
+class SearchResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra=untitled)
+
+    query: str
+    mode: str
+    hits: list[Hit]
+    warnings: list[str] = Field(default=[], description="What makes these results partial "
+                                "(e.g. an incomplete index), with what to run")
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor`, with the "
+                                    "same query and filters, for the next page; null: no more")
+    tokens: int = Field(default=0, description="Estimated tokens of this page")
+
+
+class SimilarResult(BaseModel):
+    target: str
+    hits: list[Hit]
+
+
+class UpdateResult(BaseModel):
+    started: bool  # false: a build this server started is still running
+    build: BuildReport
+
+
+def readable(hits: list[Hit]) -> str:
+    if not hits:
+        return "no results"
+    blocks = []
+    for h in hits:
+        name = f" {h.symbol}" if h.symbol else ""
+        source = ", from the working tree" if h.source == "worktree" else ""
+        blocks.append(f"{h.path}:{h.start_line}-{h.end_line}{name} ({h.kind}, {h.language}, "
+                      f"score {h.score:.3f}, matched by {h.matched_by}{source})\n"
+                      f"```{h.language}\n"
+                      f"{h.text.rstrip()}\n```")
+    return "\n\n".join(blocks)
+
+
+def tokens(text: str) -> int:
+    """A cautious estimate of an assistant's tokens for text (code runs ~3-4 characters a
+    token; 3 errs toward smaller pages)."""
+    return -(-len(text) // 3)
+
+
+def page(hits: list[Hit], max_tokens: int) -> tuple[list[Hit], int]:
+    """Whole hits, best first, while their text (readable and structured) fits in
+    ``max_tokens``; at least one, so a page always moves on."""
+    taken: list[Hit] = []
+    used = 0
+    for hit in hits:
+        cost = tokens(readable([hit])) + tokens(hit.model_dump_json())
+        if taken and used + cost > max_tokens:
+            break
+        taken.append(hit)
+        used += cost
+    return taken, used
+
+
+def cursor_at(query: str, filters: list, offset: int) -> str:
+    """Where the next page starts, tied to the query and filters it continues."""
+    key = hashlib.blake2b(json.dumps([query, filters]).encode(), digest_size=6).hexdigest()
+    return base64.urlsafe_b64encode(json.dumps({"k": key, "o": offset}).encode()).decode()
+
+
+def offset_of(cursor: str | None, query: str, filters: list) -> int:
+    if not cursor:
+        return 0
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        offset = int(state["o"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ToolError("cursor is not one this server gave — start again without it") \
+            from exc
+    if not 0 <= offset < MAX_K:
+        raise ToolError("cursor is not one this server gave (its offset is out of range) — "
+                        "start again without it")
+    if cursor_at(query, filters, offset) != cursor:
+        raise ToolError("cursor belongs to another query or other filters — pass the same "
+                        "query and filters as the page it came from, or start without it")
+    return offset
+
+
+def result(model: BaseModel, text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)],
+                          structured_content=model.model_dump(mode="json"))
