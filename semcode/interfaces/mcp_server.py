@@ -1,10 +1,12 @@
 """``semcode mcp``: an MCP server over stdio for AI coding assistants.
 
-Three tools: search_code, find_similar, index_status, all read-only. Each returns structured
-content plus readable text; search_code publishes its output schema (the others' would cost an
-agent more tokens on every tool list than they tell it). The store is opened and the model loaded
-once, on the first call; calls run in worker threads so several can be answered at once.
-Only the index is read: no tool opens a file of the repository.
+Four tools: search_code, find_similar and index_status read; update_index rebuilds what changed,
+in the background (``builds.py``), as the server also does on a repository's first use — while
+there is no index yet, search_code answers by keyword from the working tree. Each tool returns
+structured content plus readable text; search_code publishes its output schema (the others'
+would cost an agent more tokens on every tool list than they tell it). The store is opened and
+the model loaded once, on the first call; calls run in worker threads so several can be
+answered at once.
 """
 
 import contextlib
