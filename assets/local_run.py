@@ -1,8 +1,17 @@
 """Run index_job in this process over every shard: what `semcode index` does."""
 
+import fcntl
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
 import dagster as dg
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import SQLAlchemyError
 
 from semcode.config import Settings
+from semcode.errors import first_line
 from semcode.interfaces.ui import instance_home
 from semcode.reports import ChunksReport, IndexReport, SnapshotReport, VectorReport
 from semcode.sharding import shard_keys
@@ -28,12 +37,41 @@ def run_index_job(settings: Settings, *, embedder: EmbedderResource | None = Non
     # The index's own instance (semcode/interfaces/ui.py), the one `semcode ui` shows: every run of
     # every door in one history.
     if instance is None:
-        instance = dg.DagsterInstance.from_config(str(instance_home(settings)))
+        instance = open_instance(instance_home(settings))
     result = build_defs(settings, embedder=embedder).resolve_job_def(scope.named("index_job")) \
         .execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET_LOGS,
                             tags=range_tags(keys[0], keys[-1]))
     prune_runs(instance)
     return summarize(result, scope)
+
+
+def open_instance(home: Path) -> dg.DagsterInstance:
+    """The index's own instance, opened — and on first use made — by one process at a time.
+    Two `semcode index` of one index starting at once would each create its sqlite tables:
+    the loser fails ("table runs already exists"), or both leave their schema version behind
+    ("more than one head"), which no later run could open. A history that cannot be opened
+    is set aside (only the history: the index is in the store) and a new one begun, saying
+    so."""
+    with open(home / ".instance.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        try:
+            return _opened(home)
+        except (CommandError, SQLAlchemyError, sqlite3.Error) as exc:
+            aside = home / f"unreadable-{time.strftime('%Y%m%d-%H%M%S')}"
+            aside.mkdir()
+            for name in ("history", "schedules", "storage"):
+                if (home / name).exists():
+                    (home / name).rename(aside / name)
+            print(f"semcode: the Dagster history in {home} cannot be opened "
+                  f"({first_line(exc)}); set it aside in {aside} and began a new one",
+                  file=sys.stderr)
+            return _opened(home)
+
+
+def _opened(home: Path) -> dg.DagsterInstance:
+    instance = dg.DagsterInstance.from_config(str(home))
+    instance.get_run_ids(limit=1)  # its storages made and migrated now, under the lock
+    return instance
 
 
 # Runs (with their event logs) an instance keeps: the newest, deleted past this many after

@@ -90,3 +90,45 @@ def test_the_history_stops_growing(plain_env, tmp_path):
     assert prune_runs(instance, keep=2) == 2
     assert set(instance.get_run_ids()) == set(ran[2:])  # the newest kept, with their events
     assert instance.all_logs(ran[3]) and not instance.all_logs(ran[0])
+
+
+OPEN = ("import sys; from pathlib import Path; "
+        "from semcode_dagster.assets.local_run import open_instance; "
+        "open_instance(Path(sys.argv[1])).get_run_ids(limit=1)")
+
+
+def test_index_runs_starting_at_once_make_one_instance_that_stays_readable(tmp_path):
+    """Without the lock, 4 processes opening a fresh instance at once failed in 6 rounds of
+    6 here ("table runs already exists"), and left 4 of 6 unreadable ("more than one head")."""
+    import subprocess
+    import sys
+
+    for round_ in range(3):
+        home = tmp_path / f"home{round_}"
+        home.mkdir()
+        procs = [subprocess.Popen([sys.executable, "-c", OPEN, str(home)],
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        errors = [p.communicate(timeout=600)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4, errors
+        again = subprocess.run([sys.executable, "-c", OPEN, str(home)], capture_output=True,
+                               text=True, timeout=600)
+        assert again.returncode == 0, again.stderr
+
+
+def test_a_history_that_cannot_be_opened_is_set_aside_and_begun_anew(tmp_path, capsys):
+    import sqlite3
+
+    from semcode_dagster.assets.local_run import open_instance
+
+    home = tmp_path / "home"
+    home.mkdir()
+    open_instance(home)
+    with sqlite3.connect(home / "history" / "runs.db") as db:  # what the race left behind
+        db.execute("INSERT INTO alembic_version VALUES ('0000000000ab')")
+    with pytest.raises(Exception, match="more than one head"):
+        dg.DagsterInstance.from_config(str(home))
+    instance = open_instance(home)
+    assert instance.get_run_ids() == []
+    aside = [p for p in home.iterdir() if p.name.startswith("unreadable-")]
+    assert len(aside) == 1 and (aside[0] / "history" / "runs.db").is_file()
+    assert "set it aside" in capsys.readouterr().err

@@ -127,7 +127,7 @@ def _first_use(args: argparse.Namespace, settings: Settings) -> str | None:
     SEMCODE_AUTO_INDEX=0 or --no-index, or the plan says it would take long here — then the
     warning to answer by keyword from the working tree with. None: search the index."""
     from semcode.interfaces import first_use
-    from semcode.interfaces.plan import duration
+    from semcode.progress import duration
 
     if not first_use.missing(settings) or args.no_index or not settings.auto_index:
         return None
@@ -303,9 +303,14 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from semcode.interfaces.ui import run_ui
+    from semcode.interfaces.ui import instance_home, run_ui
+    from semcode_dagster.assets.local_run import open_instance
 
-    return run_ui(_settings(args), args.port)
+    settings = _settings(args)
+    # made (or repaired) here, by one process: dagster dev's webserver, daemon and code
+    # server would otherwise each create a fresh instance's tables at once
+    open_instance(instance_home(settings))
+    return run_ui(settings, args.port)
 
 
 def cmd_mcp_config(args: argparse.Namespace) -> int:

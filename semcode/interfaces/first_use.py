@@ -9,6 +9,7 @@ unasked: the search answers by keyword from the working tree and says how to bui
 
 from semcode.config import Settings
 from semcode.errors import StoreNotFound
+from semcode.progress import duration
 from semcode.store.tables import Store
 
 AUTO_INDEX_SECONDS = 120  # past this estimate, a first search does not start a build
@@ -32,7 +33,5 @@ def estimate(settings: Settings) -> float:
 
 def too_long(seconds: float) -> str:
     """The warning a search answers by keyword with, when building would take long."""
-    from semcode.interfaces.plan import duration
-
     return (f"no index yet, and building one would take ~{duration(seconds)} here: answering "
             "by keyword from the working tree — run `semcode index` to search by meaning")

@@ -63,7 +63,7 @@ class IndexPlan(Report):
 
     def text(self) -> str:
         return (f"plan: {self.indexed} files to index ({self.indexed_bytes / 1e6:.1f} MB), "
-                f"{self.skipped} skipped; ~{self.chunks} chunks; ~{duration(self.seconds)} "
+                f"{self.skipped} skipped; ~{self.chunks} chunks; ~{_duration(self.seconds)} "
                 f"with {self.model} on {self.backend}")
 
 
@@ -155,7 +155,7 @@ def _texts_per_second(embedder: Embedder, texts: list[str]) -> float:
     return len(timed) / max(time.perf_counter() - started, 1e-6)
 
 
-def duration(seconds: float) -> str:
+def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
