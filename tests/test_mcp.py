@@ -400,15 +400,22 @@ def test_a_repository_with_no_index_is_answered_at_once_while_it_builds(tmp_path
     repo = make_repo(tmp_path / "repo")
 
     async def body(client):
-        first = await client.call_tool("search_code", {"query": "send a welcome email",
-                                                       "limit": 3})
+        ask = {"query": "send a welcome email", "limit": 3}
+        first = await client.call_tool("search_code", ask)
         similar = await client.call_tool("find_similar", {"path": "src/shop/users.py:8"})
-        status = await _until_built(client)
-        later = await client.call_tool("search_code", {"query": "send a welcome email",
-                                                       "limit": 3})
-        return first, similar, status, later
+        during = []  # answers while it builds: snapshot written, chunks, no vectors yet
+        for _ in range(1200):
+            status = await client.call_tool("index_status", {})
+            if status.structured_content["build"]["state"] != "running":
+                break
+            during.append(await client.call_tool("search_code", ask))
+            await anyio.sleep(0.2)
+        later = await client.call_tool("search_code", ask)
+        return first, similar, during, status, later
 
-    first, similar, status, later = run(repo, str(tmp_path / "store"), body)
+    first, similar, during, status, later = run(repo, str(tmp_path / "store"), body)
+    assert not any(answer.is_error for answer in during), \
+        [a.content[0].text for a in during if a.is_error]
     assert not first.is_error
     hits = first.structured_content["hits"]
     assert hits[0]["symbol"] == "Mailer.sendWelcomeEmail"
@@ -486,3 +493,27 @@ def test_update_index_refuses_a_store_this_user_may_only_read(indexed):
         shutil.rmtree(home)
     assert update.is_error and "read-only here" in update.content[0].text
     assert not search.is_error and search.structured_content["hits"]  # it still searches
+
+
+def test_an_index_whose_first_run_stopped_before_its_vectors_is_answered_and_finished(
+        indexed, tmp_path):
+    """What a search sees in the middle of a first build, held still: the snapshot and the
+    chunks written, no vectors yet."""
+    import shutil
+
+    from semcode.store.tables import Store
+
+    repo, store = indexed
+    shutil.copytree(store, tmp_path / "store")
+    Store(str(tmp_path / "store")).drop("vectors")
+
+    async def body(client):
+        first = await client.call_tool("search_code", {"query": "send a welcome email"})
+        status = await _until_built(client)
+        return first, status
+
+    first, status = run(repo, str(tmp_path / "store"), body)
+    assert not first.is_error, first.content[0].text
+    assert first.structured_content["hits"][0]["matched_by"] == "keyword"
+    assert status.structured_content["build"]["state"] == "done"
+    assert status.structured_content["chunks"] == status.structured_content["vectors"] > 0

@@ -16,12 +16,13 @@ AUTO_INDEX_SECONDS = 120  # past this estimate, a first search does not start a 
 
 
 def missing(settings: Settings) -> bool:
-    """Whether the repository has no index at all yet."""
+    """Whether the repository has no index to search yet: no store, or one whose first run
+    has not embedded anything (it is running, or was interrupted)."""
     try:
-        Store(settings.store_uri, create=False)
+        store = Store(settings.store_uri, create=False)
     except StoreNotFound:
         return True
-    return False
+    return not store.has("vectors")
 
 
 def estimate(settings: Settings) -> float:

@@ -83,7 +83,8 @@ class _Index:
         try:
             return await self.searcher()
         except ToolError:
-            if self.names or not self.settings.auto_index or not await self._buildable():
+            if self.names or not (self.build.running or self.settings.auto_index and
+                                  await self._buildable()):
                 raise
             return None
 
