@@ -135,15 +135,16 @@ def index(task: Path, model: str, backend: str = "auto", tag: str = "") -> dict:
 
 
 def evaluate(task: Path, model: str, modes: list[str], vector_share: float | None,
-             backend: str = "auto", tag: str = "") -> dict:
+             backend: str = "auto", tag: str = "", test_prior: float | None = None) -> dict:
     from score import score
 
     from semcode.search.searcher import Searcher
 
     docstrings = [json.loads(line) for line in open(task / "queries.jsonl")]
     short = [q for q in map(json.loads, open(SHORT_QUERIES)) if q["corpus"] == task.parent.name]
+    priors = {} if test_prior is None else {"test_prior": test_prior}
     searcher = Searcher(str(store_of(task, model, backend, tag)), model=model, backend=backend,
-                        vector_share=vector_share)
+                        vector_share=vector_share, **priors)
     searcher.search("warm up the model", k=10)
     figures = {}
     runs = [(mode, docstrings) for mode in modes] + \
@@ -189,6 +190,9 @@ def main() -> None:
                         help="the cosine's share of the hybrid score (the rest is BM25's; "
                              "default: the model tier's own)")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--test-prior", type=float, default=None,
+                        help="how much a test counts for a query not about tests (default: "
+                             "TEST_PRIOR; bench/test_prior.py measures it where tests exist)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="e.g. static")
     parser.add_argument("--backend", default="auto", help="e.g. torch, openvino, onnx-int8")
     parser.add_argument("--tag", default="", help="name a variant's store and report (an "
@@ -221,7 +225,7 @@ def main() -> None:
         report[name] = {"chunks": summary["chunks"]["total"],
                         "backend": summary["vectors"]["backend"],
                         **evaluate(task, args.model, args.modes.split(","), args.vector_share,
-                                   args.backend, args.tag)}
+                                   args.backend, args.tag, args.test_prior)}
         if not args.no_baseline and TASKS[name][3] == "make_corpus.py":
             report[name]["naive_baseline"] = baseline(task, header=False)
             report[name]["naive_baseline_header"] = baseline(task, header=True)

@@ -301,3 +301,69 @@ def test_a_method_the_language_calls_ranks_below_the_api_that_triggers_it(tmp_pa
     assert not is_hook("python", "_RangeValidator.__init__")
     assert is_hook("python", "__call__")
     assert not is_hook("javascript", "Range.__call__")
+
+
+@pytest.mark.parametrize(("path", "test"), [
+    ("tests/test_core.py", True), ("src/pkg/tests/helpers.py", True), ("conftest.py", True),
+    ("pkg/core_test.py", True), ("logger_test.go", True), ("web/app.test.ts", True),
+    ("web/__tests__/app.js", True), ("lib/app.spec.js", True),
+    ("src/test/java/AppTest.java", True), ("spec/models/user_spec.rb", True),
+    ("src/pkg/core.py", False), ("testify/assert/assertions.go", False),
+    ("src/contest.py", False), ("latest/notes.md", False), ("src/attest.rs", False),
+])
+def test_a_test_file_is_known_by_its_language_s_conventions(path, test):
+    from semcode.search.ranking import is_test
+
+    assert is_test(path) is test
+
+
+@pytest.mark.model
+def test_a_test_counts_less_unless_the_query_asks_about_tests(tmp_path):
+    """click's case in small: the test's name and docstring hold the query's words, the code
+    that does it (``consume_value``) does not, so without the prior the test comes first."""
+    import subprocess
+    import sys
+
+    from semcode.search.ranking import TEST_PRIOR
+    from tests.conftest import init_repo
+
+    repo = tmp_path / "repo"
+    (repo / "cli").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "cli" / "options.py").write_text(
+        "import os\n\n\nclass Option:\n"
+        "    def __init__(self, name, envvar=None, default=None):\n"
+        "        self.name, self.envvar, self.default = name, envvar, default\n\n"
+        "    def consume_value(self, given):\n"
+        "        if given is not None:\n            return given\n"
+        "        if self.envvar and self.envvar in os.environ:\n"
+        "            return os.environ[self.envvar]\n"
+        "        return self.default\n")
+    (repo / "tests" / "test_options.py").write_text(
+        "from cli.options import Option\n\n\n"
+        "def test_option_default_from_environment_variable(monkeypatch):\n"
+        '    """An option takes its default value from an environment variable."""\n'
+        "    monkeypatch.setenv('APP_COLOR', 'red')\n"
+        "    option = Option('color', envvar='APP_COLOR', default='blue')\n"
+        "    assert option.consume_value(None) == 'red'\n")
+    init_repo(repo)
+    store = str(tmp_path / "store")
+    subprocess.run([sys.executable, "-m", "semcode", "index", str(repo), "--store", store],
+                   check=True, capture_output=True, timeout=600)
+
+    def scores(searcher: Searcher, query: str) -> dict[str, float]:
+        """Each file's best hit's score."""
+        best: dict[str, float] = {}
+        for hit in searcher.search(query, k=5, mode="hybrid"):
+            best[hit.path] = max(best.get(hit.path, 0.0), hit.score)
+        return best
+
+    flat, ranked = Searcher(store, model=MODEL, test_prior=1.0), Searcher(store, model=MODEL)
+    query = "option default value from an environment variable"
+    before, after = scores(flat, query), scores(ranked, query)
+    test, code = "tests/test_options.py", "cli/options.py"
+    assert max(before, key=before.get) == test  # what the prior is for
+    assert after[test] == pytest.approx(before[test] * TEST_PRIOR, abs=1e-6)
+    assert after[code] == pytest.approx(before[code], abs=1e-6)
+    asked = "a test for an option default value from an environment variable"
+    assert scores(ranked, asked)[test] == pytest.approx(scores(flat, asked)[test], abs=1e-6)

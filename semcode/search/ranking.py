@@ -32,6 +32,17 @@ STUB_PRIOR = 0.5
 # 0.5; no other language has such hooks in its table. The harness never asks for a special
 # method (its queries skip them), so part of that is the harness's; constructors stay at 1.
 HOOK_PRIOR = 0.7
+# A test holds the words of what it tests (its name, its calls, its data), so on the keyword
+# side it outranks the code itself: for a query that does not ask about tests, tests rank
+# below the code they test (bench/test_prior.py; the value is set there).
+TEST_PRIOR = 0.7
+TEST_WORDS = frozenset({"test", "tests", "testing", "tested", "unittest", "pytest", "spec",
+                        "specs", "fixture", "fixtures", "mock", "mocks", "mocked", "testcase"})
+TEST_FOLDERS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "testdata",
+                          "test_data", "e2e"})
+TEST_FILE = re.compile(r"^test_.*\.py$|_tests?\.py$|^conftest\.py$|_test\.go$|"
+                       r"\.(test|spec)\.[cm]?[jt]sx?$|(Test|Tests|IT)\.(java|kt|scala)$|"
+                       r"_(spec|test)\.rb$|Tests?\.cs$|_test\.(c|cc|cpp|rs|exs?)$")
 
 
 def is_declaration(path: str, text: str) -> bool:
@@ -74,3 +85,14 @@ def on_scale_of(own: list[Ranked], reference: list[Ranked]) -> list[Ranked]:
         return own
     factor = max(s for _, s in reference) / (max(s for _, s in own) or 1.0)
     return [(cid, score * factor) for cid, score in own]
+
+
+def is_test(path: str) -> bool:
+    """A test file, by the conventions of its language: in a test folder, or named as one."""
+    *folders, name = path.split("/")
+    return any(folder.lower() in TEST_FOLDERS for folder in folders) or \
+        bool(TEST_FILE.search(name))
+
+
+def asks_about_tests(query_words: set[str]) -> bool:
+    return not TEST_WORDS.isdisjoint(query_words)

@@ -63,10 +63,13 @@ from semcode.search.ranking import (
     OTHER_KINDS_PRIOR,
     STATIC_VECTOR_SHARE,
     STUB_PRIOR,
+    TEST_PRIOR,
     VECTOR_SHARE,
     Ranked,
+    asks_about_tests,
     blend,
     is_declaration,
+    is_test,
     merged,
     name_match,
     on_scale_of,
@@ -95,6 +98,7 @@ class Searcher:
                  vector_share: float | None = None,
                  depth: int = DEPTH, kind_prior: float = OTHER_KINDS_PRIOR,
                  stub_prior: float = STUB_PRIOR, hook_prior: float = HOOK_PRIOR,
+                 test_prior: float = TEST_PRIOR,
                  checkout: str | Path | None = None,
                  parse_timeout: float = DEFAULT_PARSE_TIMEOUT, nprobes: int = DEFAULT_NPROBES,
                  refine: int = DEFAULT_REFINE):
@@ -124,6 +128,7 @@ class Searcher:
         self.kind_prior = kind_prior
         self.stub_prior = stub_prior
         self.hook_prior = hook_prior
+        self.test_prior = test_prior
         self._finisher: threading.Thread | None = None
         found = worktree.checkout_of(checkout) if checkout is not None else None
         self.overlay = None if found is None else Overlay(
@@ -290,8 +295,11 @@ class Searcher:
 
     def rank_score(self, fused: float, row: dict, query_words: set[str]) -> float:
         """A candidate's hybrid score: its fused score (``blend``) plus its name bonus, times
-        its priors."""
-        return (fused + NAME_BONUS * name_match(query_words, row["symbol"])) * self.prior(row)
+        its priors — a test's too, unless the query asks about tests."""
+        tests = self.test_prior if is_test(row["path"]) and \
+            not asks_about_tests(query_words) else 1.0
+        return (fused + NAME_BONUS * name_match(query_words, row["symbol"])) * \
+            self.prior(row) * tests
 
     def prior(self, row: dict) -> float:
         """How much a chunk's fused score counts: less for code that is not a callable, less
