@@ -8,14 +8,9 @@ from pydantic import ValidationError
 
 from semcode.config import DEFAULT_SHARDS, Settings
 from semcode.errors import CommitConflict, ConfigError, SemcodeError
-from semcode.reports import (
-    ChunksReport,
-    IndexReport,
-    IndexStatus,
-    ShardReport,
-    VectorReport,
-)
+from semcode.reports import ChunksReport, IndexReport, ShardReport, VectorReport
 from semcode.sharding import parse_shard_ranges, shard_ranges
+from semcode.status_reports import IndexStatus
 from semcode.store.tables import Store, retry_conflicts
 from semcode_dagster.assets.local_run import run_index_job
 from semcode_dagster.assets.metadata import from_metadata, materialized, to_metadata

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from semcode.config import Settings
 from semcode.interfaces.ui import instance_home
-from semcode.reports import BuildReport
+from semcode.status_reports import BuildReport
 
 PREFIX = "semcode: "
 STOP_SECONDS = 10  # a SIGTERM ends an index run within a second; past this, SIGKILL

@@ -30,8 +30,9 @@ from rich.table import Table
 from rich.text import Text
 
 from semcode import progress
-from semcode.reports import IndexReport, IndexStatus
+from semcode.reports import IndexReport
 from semcode.search.hits import Hit
+from semcode.status_reports import IndexStatus
 
 if TYPE_CHECKING:
     from semcode.interfaces.plan import IndexPlan

@@ -9,8 +9,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict, Field
 
-from semcode.reports import BuildReport, untitled
+from semcode.reports import untitled
 from semcode.search.searcher import MAX_K, Hit
+from semcode.status_reports import BuildReport
 
 # Claude Code refuses tool output over 25,000 tokens; a page stays well under it.
 DEFAULT_TOKENS = 8_000

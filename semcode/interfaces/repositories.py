@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from semcode.config import DEFAULT_LIMIT, DEFAULT_MODE, Settings
 from semcode.errors import ConfigError, StoreNotFound
 from semcode.interfaces.status import index_status
-from semcode.reports import IndexStatus, Report
+from semcode.reports import Report
 from semcode.search.searcher import Answer, Filters, Hit, Searcher
+from semcode.status_reports import IndexStatus
 
 
 def chosen(settings: Settings, only: Sequence[str] = ()) -> list[str]:

@@ -6,13 +6,9 @@ from pathlib import Path
 from semcode.errors import GitError, StoreNotFound, as_damage, first_line
 from semcode.ingest import gitrepo, worktree
 from semcode.ingest.discovery import INDEXED
-from semcode.reports import (
-    FileStatus,
-    Freshness,
-    IndexStatus,
-    OverlayReport,
-)
+from semcode.reports import OverlayReport
 from semcode.search.overlay import Overlay
+from semcode.status_reports import FileStatus, Freshness, IndexStatus
 from semcode.store.checks import live_check_reports
 from semcode.store.search_indexes import index_problems
 from semcode.store.tables import Store

@@ -6,7 +6,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode.idsets import absent, duplicated, sample
-from semcode.reports import INDEXED, CheckReport, Freshness, VectorReport
+from semcode.reports import INDEXED, CheckReport, VectorReport
+from semcode.status_reports import Freshness
 from semcode.store.index_policy import unindexed_allowance
 from semcode.store.search_indexes import keyword_index_problem
 from semcode.store.tables import Store, sql_str
