@@ -126,7 +126,9 @@ def test_semcode_ui_starts_the_graph_with_the_run_queue(installed, tmp_path):
 
 def test_semcode_ui_ends_when_told_and_leaves_no_dagster_process(installed, tmp_path):
     """SIGTERM to `semcode ui` alone (not its group), as a supervisor or an IDE sends it:
-    nothing of its session is left running after it."""
+    nothing of its session is left running after it — also when it was started with SIGINT
+    ignored, as a shell starts a background job (dagster dev stops its children with SIGINT:
+    inherited ignored, they never stopped, and neither did it)."""
     bin_, work, repo = installed
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -135,7 +137,8 @@ def test_semcode_ui_ends_when_told_and_leaves_no_dagster_process(installed, tmp_
                              str(port)], cwd=work, start_new_session=True,
                             env={**os.environ, "HF_HUB_OFFLINE": "1",
                                  "DAGSTER_HOME": str(tmp_path / "dagster-home")},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
 
     def session() -> list[str]:
         listed = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(proc.pid)],

@@ -51,7 +51,11 @@ def run_ui(settings: Settings, port: int) -> NoReturn:
            **({"SEMCODE_STORE": settings.store} if settings.store else {})}
     print(f"semcode: the Dagster UI for {settings.repo_path} on http://127.0.0.1:{port} "
           f"(instance: {home})", file=sys.stderr, flush=True)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # an ignored SIGTERM would stay ignored
+    # Signals ignored here stay ignored across exec — a shell's background job ignores
+    # SIGINT — and dagster dev stops its webserver and daemon with SIGINT: ignored, they never
+    # stop, and neither does it. Both back to their defaults.
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, signal.SIG_DFL)
     os.execve(sys.executable, [sys.executable, "-m", "dagster", "dev", "-m",
                                "semcode_dagster.definitions", "-h", "127.0.0.1", "-p",
                                str(port)], env)
