@@ -43,7 +43,7 @@ class Build:
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._proc is not None and (self._proc.poll() is None or not self._ended)
 
     def start(self) -> bool:
         """Start a build unless one runs; False when one was already running."""
@@ -55,7 +55,7 @@ class Build:
                 args.insert(4, self.settings.repo_path)
             if self.settings.store:
                 args += ["--store", self.settings.store]
-            self._progress, self._out = "starting", ""
+            self._progress, self._out, self._ended = "starting", "", 0.0
             self._tail.clear()
             self._started, self._started_at = time.monotonic(), _now()
             self._proc = subprocess.Popen(
@@ -71,10 +71,10 @@ class Build:
         if proc is None:
             return None
         code = proc.poll()
-        if code is None:
+        if code is None or not self._ended:  # ended, and its summary read
             return BuildReport(state="running", started=self._started_at, progress=self._progress,
                                seconds=round(time.monotonic() - self._started, 1))
-        seconds = round((self._ended or time.monotonic()) - self._started, 1)
+        seconds = round(self._ended - self._started, 1)
         summary = _last_json(self._out)
         failed = code != 0 or bool(summary.get("error"))
         error = summary.get("error") or (" / ".join(self._tail) if self._tail else
@@ -101,15 +101,17 @@ class Build:
         out = threading.Thread(target=lambda: setattr(self, "_out", proc.stdout.read()
                                                       if proc.stdout else ""), daemon=True)
         out.start()
-        for line in proc.stderr or ():
-            line = line.strip()
-            if line:
-                said = line.removeprefix(PREFIX)
-                self._tail.append(said)
-                self._progress = said
-        out.join()
-        proc.wait()
-        self._ended = time.monotonic()
+        try:
+            for line in proc.stderr or ():
+                line = line.strip()
+                if line:
+                    said = line.removeprefix(PREFIX)
+                    self._tail.append(said)
+                    self._progress = said
+            out.join()
+        finally:  # whatever happened to the reading, the build is over when the child is
+            proc.wait()
+            self._ended = time.monotonic()
 
 
 def write_problem(settings: Settings) -> str | None:
