@@ -17,7 +17,12 @@ from semcode.config import Settings
 from semcode.errors import ConfigError, SemcodeError, as_store_error
 from semcode.ingest import gitrepo
 from semcode.interfaces import cli_parser
-from semcode.search.locations import glob_in_repository, in_repository, split_line
+from semcode.search.locations import (
+    glob_in_repository,
+    in_repository,
+    repository_of,
+    split_line,
+)
 
 if TYPE_CHECKING:
     from semcode.interfaces.repositories import Searchers
@@ -181,12 +186,8 @@ def _globs(args: argparse.Namespace, settings: Settings, names: Sequence[str]) -
     absolute path is made relative to the repository it lies in."""
     roots = list(_roots(settings, names).values())
     here = os.getcwd()
-    made = []
-    for glob in args.path or ():
-        inside = [root for root in roots if Path(os.path.abspath(glob.lstrip("!"))).is_relative_to(
-            os.path.abspath(root))]
-        made.append(glob_in_repository(glob, (inside or roots)[0], here))
-    return made
+    return [glob_in_repository(glob, repository_of(glob, roots), here)
+            for glob in args.path or ()]
 
 
 def _hits_json(key: str, value: str, hits: "list[Hit]", warnings: Sequence[str] = ()) -> str:

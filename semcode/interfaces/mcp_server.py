@@ -10,9 +10,7 @@ answered at once.
 """
 
 import contextlib
-import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -48,7 +46,12 @@ from semcode.interfaces.mcp_stdio import AnswerUnreadable
 from semcode.interfaces.repositories import Searchers, chosen, deployment_status
 from semcode.interfaces.status import index_status
 from semcode.search.grep import keyword_answer
-from semcode.search.locations import glob_in_repository, in_repository, split_line
+from semcode.search.locations import (
+    glob_in_repository,
+    in_repository,
+    repository_of,
+    split_line,
+)
 from semcode.search.searcher import MAX_K, Searcher
 
 T = TypeVar("T")
@@ -150,9 +153,7 @@ def _listed(value: str | list[str] | None) -> list[str]:
 def _in_repository(settings: Settings, path: str, glob: bool = False) -> str:
     """A path (or glob) as an agent pastes it back — absolute, ``./``-relative or relative to
     the repository — as the index holds it; one outside the repository is a ToolError."""
-    roots = list(settings.repositories.values()) or [settings.repo]
-    given = Path(os.path.abspath(path.removeprefix("!")))
-    top = next((root for root in roots if given.is_relative_to(os.path.abspath(root))), roots[0])
+    top = repository_of(path, list(settings.repositories.values()) or [settings.repo])
     try:
         return (glob_in_repository if glob else in_repository)(path, top)
     except QueryError as exc:

@@ -69,6 +69,14 @@ def glob_in_repository(glob: str, top: str | Path, here: str | Path | None = Non
     return ("!" if negated else "") + joined
 
 
+def repository_of(given: str, roots: list[str]) -> str:
+    """Which of ``roots`` (the checkouts of a deployment's repositories) a path or glob lies
+    in — an absolute one, or one relative to this folder; else the first."""
+    where = Path(os.path.abspath(given.removeprefix("!")))
+    return next((root for root in roots if where.is_relative_to(os.path.abspath(root))),
+                roots[0])
+
+
 def _prefers_here(given: str, top: Path, here: Path) -> bool:
     """A bare path typed in a subfolder of the repository that names a file there, not at
     the top (``cd src; semcode similar app.py``)."""
