@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import OUT, SHORT_QUERIES, TASKS, build_task  # noqa: E402
+from quality import CODE_QUERIES, OUT, SHORT_QUERIES, TASKS, build_task, short_queries  # noqa: E402
 from score import score  # noqa: E402  (../shared/eval, on the path through quality)
 
 from semcode.config import DEFAULT_MODEL  # noqa: E402
@@ -61,13 +61,14 @@ def measure(name: str, priors: list[float]) -> dict:
                    env={**os.environ, "HF_HUB_OFFLINE": "1"})
     task = build_task(name)
     docstrings = [json.loads(line) for line in open(task / "queries.jsonl")]
-    short = [q for q in map(json.loads, open(SHORT_QUERIES)) if q["corpus"] == name]
+    short = short_queries(SHORT_QUERIES, name)
+    code = short_queries(CODE_QUERIES, name)
     tests = sum(1 for p in repo.rglob("*") if p.is_file() and is_test(
         p.relative_to(repo).as_posix()) and ".git" not in p.parts)
     figures: dict = {"test_files": tests}
     for prior in priors:
         searcher = Searcher(str(store), model=DEFAULT_MODEL, test_prior=prior)
-        for style, queries in (("docstring", docstrings), ("short", short)):
+        for style, queries in (("docstring", docstrings), ("short", short), ("code", code)):
             results, in_top = [], 0
             for q in queries:
                 hits = searcher.search(q["query"], k=10, mode="hybrid")
@@ -90,7 +91,7 @@ def main() -> None:
     (OUT / "report-test-prior.json").write_text(json.dumps(report, indent=2))
     for name, figures in report.items():
         print(name, json.dumps(figures))
-    for style in ("docstring", "short"):
+    for style in ("docstring", "short", "code"):
         means = {p: sum(r[f"{style} {p}"]["mrr10"] for r in report.values()) / len(report)
                  for p in priors}
         print(style, "mean MRR@10 by prior:", {p: round(m, 3) for p, m in means.items()})
