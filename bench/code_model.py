@@ -287,8 +287,9 @@ def pairs_of(name: str, tree: Path, files: list[Path], seed: int = 0) -> dict[st
             found = python_doc(chunk.text) if language == "python" else \
                 comment_doc(chunk.text, language)
             doc, code = found if found is not None else (None, chunk.text)
-            if len([line for line in code.split("\n") if line.strip()]) < 3:
-                continue  # a one-line body says too little to learn from
+            lines = len([line for line in code.split("\n") if line.strip()])
+            if lines < 2:
+                continue
             short = chunk.symbol.rsplit(".", 1)[-1]
             sentence = first_sentence(doc, short if language == "go" else "") if doc else None
             if sentence is not None:
@@ -296,6 +297,8 @@ def pairs_of(name: str, tree: Path, files: list[Path], seed: int = 0) -> dict[st
                 pairs["doc"].append({"query": sentence, "code": full, **where})
                 if (phrase := key_phrase(sentence)) is not None:
                     pairs["phrase"].append({"query": phrase, "code": full, **where})
+            if lines < 3:
+                continue  # a one-line body says too little to learn its name or comment from
             if (words := name_query(chunk.symbol)) is not None:
                 pairs["name"].append({"query": words, "code": masked(chunk.symbol, code),
                                       **where})
@@ -307,10 +310,9 @@ def pairs_of(name: str, tree: Path, files: list[Path], seed: int = 0) -> dict[st
 
 
 def batches(pairs: list[dict], size: int, seed: int) -> list[list[dict]]:
-    """Pairs grouped by file (siblings, and a class's methods, as each other's negatives),
-    files in a seeded order across all the libraries, cut into batches of ``size`` with no
-    query or code twice in a batch (a duplicate would be its own false negative): a pair
-    that would repeat one waits for the next batch."""
+    """Pairs grouped by file (siblings as each other's negatives), files in a seeded order
+    across all the libraries, cut into batches of ``size`` with no sentence or code twice in
+    a batch (a duplicate would be its own false negative)."""
     by_file: dict[str, list[dict]] = {}
     for pair in pairs:
         by_file.setdefault(pair["file"], []).append(pair)
@@ -319,17 +321,12 @@ def batches(pairs: list[dict], size: int, seed: int) -> list[list[dict]]:
     out: list[list[dict]] = []
     batch: list[dict] = []
     seen: set[str] = set()
-    waiting: list[dict] = []
-    for pair in (p for file in files for p in by_file[file]):
-        for candidate in [*waiting, pair]:
-            if candidate["query"] in seen or candidate["code"] in seen:
-                if candidate is pair:
-                    waiting.append(pair)
+    for file in files:
+        for pair in by_file[file]:
+            if pair["query"] in seen or pair["code"] in seen:
                 continue
-            if candidate is not pair:
-                waiting.remove(candidate)
-            batch.append(candidate)
-            seen |= {candidate["query"], candidate["code"]}
+            batch.append(pair)
+            seen |= {pair["query"], pair["code"]}
             if len(batch) == size:
                 out.append(batch)
                 batch, seen = [], set()
@@ -349,9 +346,15 @@ def train(groups: list[list[dict]], out: Path, settings: dict) -> dict:
     model = SentenceTransformer(model_path(DEFAULT_MODEL), device="cpu")
     model.max_seq_length = settings["window"]
     # the deltas go into the encoder's layers in place; `adapter` is the handle that saves them
-    adapter = get_peft_model(model[0].auto_model, LoraConfig(
-        r=settings["rank"], lora_alpha=settings["alpha"], lora_dropout=0.0,
-        target_modules=TARGET_MODULES))
+    if settings.get("init"):  # a second stage: the deltas of an earlier run, trained further
+        from peft import PeftModel
+
+        adapter = PeftModel.from_pretrained(model[0].auto_model, settings["init"]["path"],
+                                            is_trainable=True)
+    else:
+        adapter = get_peft_model(model[0].auto_model, LoraConfig(
+            r=settings["rank"], lora_alpha=settings["alpha"], lora_dropout=0.0,
+            target_modules=TARGET_MODULES))
     model.train()
     steps = len(groups)
     warm = max(1, steps // 10)
@@ -396,7 +399,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=TUNED_DIR,
                         help="the adapter's folder (default: the one semcode ships)")
     parser.add_argument("--pairs-only", action="store_true")
-    parser.add_argument("--per-kind", default="1300,500,800,600",
+    parser.add_argument("--per-kind", default="5000,0,0,0",
                         help="pairs drawn from each library at most, per kind (seeded): "
                              + ", ".join(KINDS))
     parser.add_argument("--batch", type=int, default=32)
@@ -405,6 +408,8 @@ def main() -> None:
     parser.add_argument("--alpha", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path,
+                        help="start from this adapter's deltas (a second stage) instead of zero")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
@@ -438,6 +443,9 @@ def main() -> None:
     settings = {"seed": args.seed, "batch": args.batch, "window": args.window,
                 "rank": args.rank, "alpha": args.alpha, "lr": args.lr, "epochs": 1,
                 "threads": args.threads, "per_kind": quota,
+                "init": args.init and {
+                    "path": str(args.init),
+                    "sha256": _sha256((args.init / "adapter_model.safetensors").read_bytes())},
                 "loss": "symmetric in-batch cross-entropy, cosine x 20",
                 "pair_kinds": "doc: a doc comment's first sentence; phrase: its key phrase; "
                               "name: a name's words, the name hidden in the code; comment: "
