@@ -40,11 +40,6 @@ SHORT_MODES = ("hybrid", "vector")
 # what `--compare` and BENCHMARKS.md set side by side: both query styles, both short sets
 COMPARED = ("hybrid", "short-hybrid", "code-hybrid", "vector")
 
-
-def short_queries(path: Path, corpus: str) -> list[dict]:
-    """One corpus's queries of a short-query file (its '#' lines are the file's header)."""
-    rows = (json.loads(line) for line in open(path) if line.strip() and not line.startswith("#"))
-    return [q for q in rows if q["corpus"] == corpus]
 CORPORA = {  # the harness's whole development set (../shared/eval/README.md)
     "click": ("pypi", "click==8.1.8", "src", "make_corpus.py"),
     "requests": ("pypi", "requests==2.32.3", "src", "make_corpus.py"),
@@ -67,6 +62,16 @@ CORPORA = {  # the harness's whole development set (../shared/eval/README.md)
     "uuid": ("deb", "golang-github-google-uuid-dev=1.3.0-1", f"{GOCODE}/google/uuid",
              "make_corpus_go.py"),
 }
+LANGUAGE = {"make_corpus.py": "python", "make_corpus_js.py": "javascript",
+            "make_corpus_go.py": "go"}  # each corpus's language, by the script that makes it
+
+
+def short_queries(path: Path, corpus: str) -> list[dict]:
+    """One corpus's queries of a short-query file (its '#' lines are the file's header)."""
+    rows = (json.loads(line) for line in open(path) if line.strip() and not line.startswith("#"))
+    return [q for q in rows if q["corpus"] == corpus]
+
+
 # Three Python packages in none of the above, never tuned on: how far the figures carry
 # (`--corpora held-out`). Not in the development means.
 HELD_OUT = {
@@ -252,8 +257,6 @@ def compare(model: str, names: list[str], backend: str = "auto") -> str:
     backend, or with --backend a tag), then each language's mean and the mean of all 16."""
     import pandas as pd
 
-    language = {"make_corpus.py": "python", "make_corpus_js.py": "javascript",
-                "make_corpus_go.py": "go"}
     def report_of(name: str) -> dict:  # a saved report's own name, or a backend or tag
         saved = OUT / f"report-{name}.json"
         if not saved.is_file():
@@ -268,7 +271,7 @@ def compare(model: str, names: list[str], backend: str = "auto") -> str:
             continue
         table = pd.DataFrame({b: {c: r[c][mode]["mrr10"] for c in CORPORA}
                               for b, r in reports.items()})
-        groups = table.groupby(lambda c: language[CORPORA[c][3]]).mean()
+        groups = table.groupby(lambda c: LANGUAGE[CORPORA[c][3]]).mean()
         groups.index = [f"mean ({lang})" for lang in groups.index]
         overall = table.mean().to_frame("mean (all 16)").T
         tables.append(f"{mode} MRR@10\n\n"
@@ -280,9 +283,7 @@ def mrr_table(report: dict) -> str:
     """MRR@10 per corpus and mode (and the plain baseline), then each language's mean."""
     import pandas as pd
 
-    language = {"make_corpus.py": "python", "make_corpus_js.py": "javascript",
-                "make_corpus_go.py": "go"}
-    rows = [{"corpus": name, "language": language[TASKS[name][3]],
+    rows = [{"corpus": name, "language": LANGUAGE[TASKS[name][3]],
              **{key: value["mrr10"] for key, value in figures.items()
                 if isinstance(value, dict) and "mrr10" in value}}
             for name, figures in report.items()]

@@ -15,11 +15,11 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import (  # noqa: E402
     CODE_QUERIES,
     CORPORA,
+    LANGUAGE,
     OUT,
     SHORT_QUERIES,
     TASKS,
@@ -33,8 +33,6 @@ from semcode.config import DEFAULT_MODEL  # noqa: E402
 from semcode.search.ranking import VECTOR_SHARE  # noqa: E402
 
 IDENTIFIER = re.compile(r"[a-z][A-Z]|_\w|\w\.\w|\w\(|[A-Z]{2}|\d")
-LANGUAGE = {"make_corpus.py": "python", "make_corpus_js.py": "javascript",
-            "make_corpus_go.py": "go"}
 
 
 def rule(short_share: float, identifier_share: float, short_words: int = 5):
