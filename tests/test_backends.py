@@ -141,3 +141,17 @@ def test_openvino_sends_no_telemetry(tmp_path):
     subprocess.run([sys.executable, "-c", "from semcode.embed.backends import _import_openvino; "
                     "_import_openvino().Core()"], check=True, env=env, timeout=900)
     assert not (tmp_path / "intel").exists()
+
+
+def test_the_index_runner_keeps_each_text_with_its_vector(cache):
+    """Indexing runs OpenVINO's batches on several streams at once, in whatever order they
+    finish: each text still gets its own vector, the one a single request gives it."""
+    directory = backends.ensure_export(DEFAULT_MODEL, "openvino")
+    streams = backends.GraphRunner(directory, "openvino", 2, throughput=True)
+    single = backends.GraphRunner(directory, "openvino", 2)
+    texts = [f"def scale_{i}(x):\n    return x * {i}" + " + x" * (i % 9) for i in range(40)]
+    texts += CODE
+    many, one = streams.encode(texts, 3), single.encode(texts, 3)
+    assert many.shape == one.shape == (len(texts), 384)
+    assert (many * one).sum(axis=1).min() >= 0.999
+    assert streams.precision == single.precision

@@ -146,12 +146,15 @@ class Embedder:
 
     @property
     def runs_on(self) -> str:
-        """What encodes, once loaded: ``openvino (bf16)``, ``torch (fp32)``, ``static``."""
+        """What encodes, once loaded: ``openvino (bf16, 2 streams)``, ``torch (fp32)``,
+        ``static``."""
         if is_static(self.model):
             return "static"
         runner = self._load()
-        kind = runner.kind if isinstance(runner, backends.GraphRunner) else "torch"
-        return f"{kind} ({runner.precision})"
+        if not isinstance(runner, backends.GraphRunner):
+            return f"torch ({runner.precision})"
+        streams = f", {runner.streams} streams" if runner.streams > 1 else ""
+        return f"{runner.kind} ({runner.precision}{streams})"
 
     @cached_property
     def dim(self) -> int:
