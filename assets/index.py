@@ -14,8 +14,10 @@ import dagster as dg
 
 from semcode import progress
 from semcode.errors import ConfigError
-from semcode.index.parse import index_shards, workers_for
+from semcode.index import ahead as embed_ahead
+from semcode.index.parse import index_shards, pool_size, start_pool, workers_for
 from semcode.index.pipeline import record_snapshot, record_vectors
+from semcode.index.vectors import embedded_hashes
 from semcode.ingest.discovery import INDEXED, require_repo
 from semcode.reports import ChunksReport, count_skips
 from semcode.sharding import shard_key, shard_number
@@ -49,15 +51,23 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
     per_shard = ONE_RUN if shard_runs == "one" else dg.BackfillPolicy.multi_run(1)
 
     @dg.asset(key_prefix=scope.prefix, group_name=scope.group, kinds={"git", "lancedb"},
-              pool=scope.pool, backfill_policy=ONE_RUN, required_resource_keys=scope.resource_keys)
+              pool=scope.pool, backfill_policy=ONE_RUN,
+              required_resource_keys={*scope.resource_keys, "embedder"})
     def repo_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """Pins one commit — the run's ``semcode/commit`` tag, else the head of the tracked
         branch — and writes the file manifest: every path with its shard, language, size,
         content hash, and the reason when it is skipped."""
         repo, store = scope.repo(context.resources), scope.store(context.resources)
         require_repo(repo.path)  # not a store created where the repository should be
+        handle = store.open()
+        # what the later steps need starts now, while the lease settles and the snapshot is
+        # taken: the model's load, and for a first index the parse processes
+        if runs_here(context, scope, "code_vectors"):
+            context.resources.embedder.warm_up()
+        if runs_here(context, scope, "code_chunks") and handle.last_snapshot() is None:
+            start_pool(context.resources.embedder.model, repo.parse_timeout_s)
         with run_log(context):
-            report = record_snapshot(store.open(), repo=repo.path, shards=shard_count,
+            report = record_snapshot(handle, repo=repo.path, shards=shard_count,
                                      max_file_bytes=repo.max_file_bytes,
                                      branch=repo.tracked_ref(),
                                      commit=context.run.tags.get(COMMIT_TAG, ""),
@@ -78,14 +88,27 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
         embedder: EmbedderResource = context.resources.embedder
         shards = requested_shards(context, partitions)
         snapshot = handle.last_snapshot()
-        if snapshot is None or snapshot.changed:
+        workers = workers_for(snapshot.changed) if snapshot else None
+        ahead = None
+        if (snapshot is None or snapshot.changed) and runs_here(context, scope, "code_vectors"):
             embedder.warm_up()  # new text to embed, most likely: the load overlaps the parse
-        with run_log(context):
-            reports = index_shards(store_uri=handle.uri, repo=repo.path, shards=shards,
-                                   model=embedder.model,
-                                   is_git=snapshot.is_git if snapshot else True,
-                                   workers=workers_for(snapshot.changed) if snapshot else None,
-                                   owner=context.run_id, parse_timeout=repo.parse_timeout_s)
+            # enough new text, and cores the parse leaves free: embed each shard's text
+            # as soon as the shard is committed
+            if workers is None and embed_ahead.worth_it(pool_size(len(shards))):
+                encoder = embedder.get()
+                ahead = embed_ahead.start(context.run_id, handle, encoder, embedded_hashes(
+                    handle, encoder.model_id, encoder.dim))
+        try:
+            with run_log(context):
+                reports = index_shards(store_uri=handle.uri, repo=repo.path, shards=shards,
+                                       model=embedder.model,
+                                       is_git=snapshot.is_git if snapshot else True,
+                                       workers=workers, owner=context.run_id,
+                                       parse_timeout=repo.parse_timeout_s,
+                                       committed=ahead.add_shard if ahead else None)
+        except BaseException:
+            embed_ahead.drop(context.run_id)
+            raise
         report = ChunksReport.from_shards(snapshot.commit if snapshot else "", reports)
         context.log.info(report.text())
         yield dg.MaterializeResult(metadata=to_metadata(report))
@@ -113,7 +136,8 @@ def build_vectors_asset(scope: Scope = ONLY) -> dg.AssetsDefinition:
         handle = scope.store(context.resources).open()
         embedder: EmbedderResource = context.resources.embedder
         with run_log(context):
-            report = record_vectors(handle, embedder.get(), owner=context.run_id)
+            report = record_vectors(handle, embedder.get(), owner=context.run_id,
+                                    ahead=embed_ahead.claim(context.run_id))
         context.log.info(report.text())
         rate = report.embedded / report.encode_seconds if report.encode_seconds else 0.0
         extra = {TEXTS_PER_S: round(rate, 1)}
@@ -126,6 +150,19 @@ def build_vectors_asset(scope: Scope = ONLY) -> dg.AssetsDefinition:
 
 
 code_vectors = build_vectors_asset()
+
+
+# Dagster's executors that run every step in the run's own process
+IN_PROCESS = {"in_process", "execute_in_process_executor"}
+
+
+def runs_here(context: dg.AssetExecutionContext, scope: Scope, asset: str) -> bool:
+    """Whether this run's step of ``asset`` runs after this one in this process: the
+    in-process executor (``semcode index``, the shipped definitions), ``asset`` selected.
+    Only then is work started ahead of it (the model's load, parse processes, embedding)."""
+    selection = context.run.asset_selection
+    return context.job_def.executor_def.name in IN_PROCESS and (
+        not selection or scope.key(asset) in selection)  # none: the whole job
 
 
 def requested_shards(context: dg.AssetExecutionContext,

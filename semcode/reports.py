@@ -167,10 +167,12 @@ class VectorReport(Report):
     at: str = ""
     total: int = 0
     embedded: int = 0
+    embedded_ahead: int = 0  # of ``embedded``: encoded while the shards parsed (index/ahead.py)
     reused: int = 0
     deleted: int = 0
     repaired: dict[str, int] = {}
-    encode_seconds: float = 0.0
+    encode_seconds: float = 0.0  # the encoder's time, ahead's included: the rate's divisor
+    embed_seconds: float = 0.0  # the step's own time encoding or waiting for what was ahead
     seconds: float = 0.0
 
     def text(self) -> str:
@@ -214,6 +216,7 @@ class ChunkCounts(Report):
 class VectorCounts(Report):
     total: int = 0
     embedded: int = 0
+    embedded_ahead: int = 0  # of ``embedded``: encoded while the shards parsed
     reused: int = 0
     deleted: int = 0
     backend: str = ""  # what encoded them: ``openvino (bf16)``; empty when nothing was
@@ -314,13 +317,15 @@ class IndexReport(Report):
                              line_windows=c.line_windows),
             chunks=ChunkCounts(total=c.chunks_total, added=c.chunks_added,
                                removed=c.chunks_removed),
-            vectors=VectorCounts(total=v.total, embedded=v.embedded, reused=v.reused,
+            vectors=VectorCounts(total=v.total, embedded=v.embedded,
+                                 embedded_ahead=v.embedded_ahead, reused=v.reused,
                                  deleted=v.deleted, backend=v.backend),
             checks=checks, error=error, check_failures=check_failures or {},
             repairs={**(snapshot.repaired if snapshot else {}), **c.repaired, **v.repaired},
             seconds={"snapshot": snapshot.seconds if snapshot else 0.0, "parse": c.seconds,
-                     "embed": v.encode_seconds,
-                     "vectors_other": round(max(v.seconds - v.encode_seconds, 0.0), 3)})
+                     "embed": v.embed_seconds or v.encode_seconds,  # an older report: one
+                     "vectors_other": round(max(v.seconds - (v.embed_seconds or
+                                                             v.encode_seconds), 0.0), 3)})
 
     def text(self) -> str:
         f, c, v = self.files, self.chunks, self.vectors

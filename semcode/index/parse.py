@@ -200,18 +200,26 @@ def workers_for(changed_files: int) -> int | None:
     return 1 if changed_files <= IN_PROCESS_FILES else None
 
 
+def pool_size(shards: int, workers: int | None = None) -> int:
+    """The parse processes ``index_shards`` runs for this many shards: one per core (or
+    ``workers``), no more than there are shards."""
+    return max(1, min(workers or os.cpu_count() or 1, shards or 1))
+
+
 def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is_git: bool,
                  workers: int | None = None, reserve_tokens: int = 0,
-                 owner: str | None = None,
-                 parse_timeout: float = DEFAULT_PARSE_TIMEOUT) -> list[ShardReport]:
+                 owner: str | None = None, parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+                 committed: Callable[[int], None] | None = None) -> list[ShardReport]:
     """Index several shards in parallel, one process per core; each commits on its own. The
     writer lease is held (as ``owner``) for all of them; the workers die with this process.
-    Progress is reported in files (and chunks) as the workers go, not per shard."""
+    Progress is reported in files (and chunks) as the workers go, not per shard.
+    ``committed`` is told each shard number as soon as that shard's rows are in."""
+    told = committed or (lambda shard: None)
     require_model(model)  # before any process starts: a clear error, not a child's
     store = Store(store_uri)
     idle = _idle_shards(store, shards) if len(shards) > IDLE_CHECK_SHARDS else {}
     shards = [s for s in shards if s not in idle]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(shards) or 1))
+    workers = pool_size(len(shards), workers)
     if not shards:
         return sorted(idle.values(), key=lambda r: r.shard)
     shown = ParseProgress(store.count("files", f"status = '{INDEXED}' AND "
@@ -226,19 +234,63 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
             global _sink
             _sink, outer = _Sink(shown.add), _sink
             try:
-                results = [one(shard=shard) for shard in shards]
+                for shard in shards:
+                    results.append(one(shard=shard))
+                    told(shard)
             finally:
                 _sink = outer
             return sorted([*results, *idle.values()], key=lambda r: r.shard)
-        context = get_context("spawn")
-        queue = context.Queue()
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                                 initargs=(os.getpid(), queue)) as pool, \
-                shown.draining(queue):
+        pool, queue = _pool(workers)
+        with pool, shown.draining(queue):
             futures = [pool.submit(one, shard=s) for s in shards]
             for future in as_completed(futures):
                 results.append(future.result())
+                told(results[-1].shard)
     return sorted([*results, *idle.values()], key=lambda r: r.shard)
+
+
+_started: tuple[ProcessPoolExecutor, Any, int] | None = None  # start_pool's: pool, queue, size
+_starting = threading.Lock()
+
+
+def start_pool(model: str, parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+               workers: int | None = None) -> None:
+    """Start the parse processes now, for this process's next ``index_shards`` to use: each
+    worker, and the sandbox child it parses in, imports the parser and the store (a second
+    or more) while the caller does other work — a first index starts them while its
+    snapshot is taken and the store's lease settles."""
+    global _started
+    size = max(1, workers or os.cpu_count() or 1)
+    context = get_context("spawn")
+    queue = context.Queue()
+    pool = ProcessPoolExecutor(size, mp_context=context, initializer=_worker_init,
+                               initargs=(os.getpid(), queue))
+    for _ in range(size):  # one task each: every worker is spawned at once, not on demand
+        pool.submit(_ready, model, parse_timeout)
+    with _starting:
+        earlier, _started = _started, (pool, queue, size)
+    if earlier is not None:
+        earlier[0].shutdown(wait=False, cancel_futures=True)
+
+
+def _ready(model: str, parse_timeout: float) -> None:
+    """A started worker's first task: start its sandbox child (``index_shard`` finds it)."""
+    sandboxed_chunker(model, 0, parse_timeout).start()
+
+
+def _pool(workers: int) -> tuple[ProcessPoolExecutor, Any]:
+    """The pool ``start_pool`` started, if it has ``workers`` processes; else a new one."""
+    global _started
+    with _starting:
+        started, _started = _started, None
+    if started is not None and started[2] == workers:
+        return started[0], started[1]
+    if started is not None:
+        started[0].shutdown(wait=False, cancel_futures=True)
+    context = get_context("spawn")
+    queue = context.Queue()
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                               initargs=(os.getpid(), queue)), queue
 
 
 # Past this many shards in one call, the shards with nothing in them are found first, with a

@@ -10,6 +10,7 @@ from semcode.config import CHUNKER_VERSION, Settings
 from semcode.embed.embedding import TextEncoder
 from semcode.embed.model_files import model_id
 from semcode.errors import StoreNotFound, as_damage
+from semcode.index.ahead import EmbedAhead
 from semcode.index.vectors import NEXT, update_vectors
 from semcode.ingest import gitrepo
 from semcode.ingest.discovery import INDEXED, RULES_VERSION, take_snapshot
@@ -78,11 +79,12 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
     return report
 
 
-def record_vectors(store: Store, embedder: TextEncoder,
-                   owner: str | None = None) -> VectorReport:
-    """Bring ``vectors`` level with ``chunks`` and remember which commit that indexes."""
+def record_vectors(store: Store, embedder: TextEncoder, owner: str | None = None,
+                   ahead: EmbedAhead | None = None) -> VectorReport:
+    """Bring ``vectors`` level with ``chunks`` and remember which commit that indexes
+    (taking what ``ahead`` encoded while the shards parsed)."""
     with writer_lease(store, owner):
-        report = update_vectors(store, embedder)
+        report = update_vectors(store, embedder, ahead=ahead)
         snapshot = store.last_snapshot()
         report = report.model_copy(update={
             "commit": snapshot.commit if snapshot else None,

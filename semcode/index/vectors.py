@@ -16,6 +16,7 @@ from lancedb.table import Table
 from semcode import progress
 from semcode.embed.embedding import TextEncoder, embedding_text
 from semcode.idsets import duplicated, surplus
+from semcode.index.ahead import EmbedAhead
 from semcode.reports import VectorReport
 from semcode.store import search_indexes
 from semcode.store.tables import Store, sql_in, sql_str, vectors_schema
@@ -74,9 +75,22 @@ def _dedupe(store: Store, name: str, ids: pa.Array) -> int:
     return extra
 
 
-def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) -> VectorReport:
+def embedded_hashes(store: Store, model_id: str, dim: int) -> pa.Array:
+    """The text hashes that already have a vector of this model where the next
+    ``update_vectors`` writes (``vectors``, or ``vectors_next`` during a model switch)."""
+    name = NEXT if _other_model(store, model_id, dim) else VECTORS
+    if not store.has(name) or store.table(name).schema.field("vector").type.list_size != dim:
+        return pa.array([], pa.string())
+    hashes = store.scan(name, ["text_hash"], f"model = {sql_str(model_id)}").column("text_hash")
+    return pc.unique(hashes.combine_chunks())
+
+
+def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW,
+                   ahead: EmbedAhead | None = None) -> VectorReport:
     """Bring the vectors level with ``chunks``, whatever state they are found in. Memory is
-    a few bytes per chunk (ids in Arrow) plus one window of texts: texts are streamed."""
+    a few bytes per chunk (ids in Arrow) plus one window of texts: texts are streamed.
+    ``ahead``: vectors of this encoder made while the shards parsed, taken by text hash
+    for the texts this plan embeds (semcode/index/ahead.py)."""
     started = time.perf_counter()
     dim = embedder.dim
     result = VectorReport(model=embedder.model_id, dim=dim)
@@ -94,8 +108,15 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) ->
     # then copies the vector of its text, found by hash: no text is ever encoded twice.
     new = missing.filter(_not_in(missing.column("text_hash"), have.column("text_hash")))
     firsts = new.group_by("text_hash").aggregate([("chunk_id", "min")]).column("chunk_id_min")
-    result.embedded, result.encode_seconds = _embed_missing(
-        store, table, embedder, firsts.combine_chunks(), chunks.num_rows, window)
+    if ahead is not None and ahead.encoder is not embedder:
+        ahead.discard()  # another model's vectors: never taken
+        ahead = None
+    result.embedded, result.encode_seconds, result.embedded_ahead, result.embed_seconds = \
+        _embed_missing(
+        store, table, embedder, firsts.combine_chunks(), chunks.num_rows, window, ahead)
+    if ahead is not None:
+        result.encode_seconds += ahead.encode_seconds
+        ahead.discard()  # what it encoded that this plan did not want
     if result.embedded:  # what encoded them (a fake encoder in tests says nothing)
         result.backend = str(getattr(embedder, "runs_on", ""))
     copies = missing.filter(_not_in(missing.column("chunk_id"), firsts))
@@ -114,6 +135,7 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW) ->
     result.total = store.count(VECTORS)
     result.seconds = round(time.perf_counter() - started, 3)
     result.encode_seconds = round(result.encode_seconds, 3)
+    result.embed_seconds = round(result.embed_seconds, 3)
     return result
 
 
@@ -160,30 +182,33 @@ def _first_of_each(values: pa.ChunkedArray) -> pa.Array:
 
 
 def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa.Array,
-                   total_chunks: int, window: int) -> tuple[int, float]:
-    """Stream the chunks, encode the texts of ``firsts`` (one chunk per distinct text), and
-    write while the next window encodes. A window grows while an encode call takes under a
-    second (a static model wants thousands of texts a call, a transformer hundreds).
-    Returns the number of texts encoded and the seconds spent encoding."""
+                   total_chunks: int, window: int,
+                   ahead: EmbedAhead | None) -> tuple[int, float, int, float]:
+    """Stream the chunks, encode the texts of ``firsts`` (one chunk per distinct text) —
+    or take their vectors from ``ahead`` — and write while the next window encodes. A window
+    grows while an encode call takes under a second (a static model wants thousands of texts
+    a call, a transformer hundreds). Returns the number of texts embedded, the seconds spent
+    encoding here, how many vectors came from ``ahead``, and the seconds this step spent
+    embedding (its encodes and its waits for ``ahead``)."""
     total = len(firsts)
     if not total:
-        return 0, 0.0
-    encode_seconds, done = 0.0, 0
+        return 0, 0.0, 0, 0.0
+    encode_seconds, done, taken, wall = 0.0, 0, 0, 0.0
     progress.report("embed", 0, total)
     everything = total == total_chunks  # a first index: no filter needed
     pending: list[pa.Table] = []
     with _Writes(store, table) as writes:
 
         def flush() -> None:
-            nonlocal encode_seconds, done, window
+            nonlocal encode_seconds, done, window, taken, wall
             rows = pa.concat_tables(pending)
             pending.clear()
-            texts = [embedding_text(s, t) for s, t in zip(
-                rows.column("symbol").to_pylist(), rows.column("text").to_pylist(), strict=True)]
             t0 = time.perf_counter()
-            vectors = embedder.encode(texts)
-            spent = time.perf_counter() - t0
-            encode_seconds += spent
+            vectors, ahead_count, encoding = _encode_rows(rows, embedder, ahead)
+            spent = time.perf_counter() - t0  # a wait for ``ahead`` included: the window's
+            encode_seconds += encoding  # time, for its growth; the encoder's, for the rate
+            wall += spent
+            taken += ahead_count
             if spent < 1.0:
                 window = min(window * 2, MAX_WINDOW)
             writes.add(_vector_rows(rows, vectors, embedder.model_id, embedder.dim))
@@ -206,7 +231,31 @@ def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa
                     held = 0
         if pending:
             flush()
-    return done, encode_seconds
+    return done, encode_seconds, taken, wall
+
+
+def _encode_rows(rows: pa.Table, embedder: TextEncoder,
+                 ahead: EmbedAhead | None) -> tuple[np.ndarray, int, float]:
+    """The vectors of chunk ``rows`` (symbol, text, text_hash): those ``ahead`` made, the
+    rest encoded now. Returns them in row order, how many came from ``ahead``, and the
+    seconds spent encoding the rest."""
+    hashes = rows.column("text_hash").to_pylist()
+    made = ahead.take(hashes) if ahead is not None else {}
+    todo = [i for i, h in enumerate(hashes) if h not in made]
+    symbols, bodies = rows.column("symbol").to_pylist(), rows.column("text").to_pylist()
+    started = time.perf_counter()
+    encoded = embedder.encode([embedding_text(symbols[i], bodies[i]) for i in todo]) \
+        if todo else np.zeros((0, embedder.dim), np.float32)
+    seconds = time.perf_counter() - started
+    if not made:
+        return encoded, 0, seconds
+    vectors = np.empty((len(hashes), embedder.dim), np.float32)
+    if todo:
+        vectors[todo] = encoded
+    for i, text_hash in enumerate(hashes):
+        if text_hash in made:
+            vectors[i] = made[text_hash]
+    return vectors, len(made), seconds
 
 
 def _texts(store: Store, firsts: pa.Array, everything: bool) -> Iterator[pa.RecordBatch]:
