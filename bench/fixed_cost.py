@@ -26,11 +26,13 @@ sys.path.insert(0, str(ROOT))
 from bench.corpus import pypi_sdist_repo  # noqa: E402
 
 DRIVER = r"""
-import json, sys, time
+import json, os, sys, time
 t0 = time.perf_counter()
 from semcode.config import Settings
+from semcode.index import ahead
 from semcode.index.pipeline import nothing_to_do
 t1 = time.perf_counter()
+ahead.FORCED = {"1": True, "0": False}.get(os.environ.get("BENCH_EMBED_AHEAD", ""))
 settings = Settings.from_env(repo=sys.argv[1])
 report = nothing_to_do(settings)
 t2 = time.perf_counter()
@@ -46,14 +48,17 @@ if report is None:
 assert report.ok, report.text()
 print(json.dumps({"phases": phases, "in_process": time.perf_counter() - t0,
                   "embedded": report.vectors.embedded, "parsed": report.files.parsed,
+                  "embedded_ahead": report.vectors.embedded_ahead,
                   "backend": report.vectors.backend}))
 """
 
 
-def run(repo: Path, env: dict) -> dict:
+def run(repo: Path, env: dict, cwd: Path = ROOT, driver: str = DRIVER) -> dict:
+    """One `semcode index` of ``repo`` as a fresh process running ``driver`` in the checkout
+    ``cwd`` (whose code it imports): its wall, and the phases the driver reports."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", DRIVER, str(repo)], capture_output=True,
-                          text=True, env=env, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-c", driver, str(repo)], capture_output=True,
+                          text=True, env=env, cwd=cwd)
     wall = time.perf_counter() - started
     if proc.returncode:
         sys.exit(proc.stderr[-3000:])
