@@ -37,7 +37,10 @@ settings = Settings.from_env(repo=sys.argv[1])
 report = nothing_to_do(settings)
 t2 = time.perf_counter()
 phases = {"import engine": t1 - t0, "nothing to do?": t2 - t1}
-if report is None:
+if report is None:  # as `semcode index` does: the store and its lease, then Dagster
+    from semcode.store import lease
+    from semcode.store.tables import Store
+    lease.prepare(Store(settings.store_uri))
     from semcode_dagster.assets.local_run import run_index_job
     t3 = time.perf_counter()
     report = run_index_job(settings)

@@ -230,3 +230,25 @@ def test_a_stale_writer_s_parse_worker_cannot_commit_its_shard(tmp_path):
             worker.set_meta(shard="stale")
         lease._table().update(values={"owner": "first"})
     assert store.get_meta("shard") == "first"
+
+
+def test_a_lease_made_before_the_run_has_settled_when_its_first_writer_claims_it(
+        tmp_path, monkeypatch):
+    """`semcode index` makes a new store's lease table before importing Dagster: by the run's
+    first claim it is older than SETTLE_SECONDS, so the claim does not wait for it to settle
+    — as a claim that makes the table itself does."""
+    from semcode.store import lease
+
+    prepared, fresh = Store(str(tmp_path / "prepared")), Store(str(tmp_path / "fresh"))
+    lease.prepare(prepared)
+    assert prepared.has(LEASE_TABLE) and WriterLease(prepared, "x").holder()["owner"] == ""
+    time.sleep(lease.SETTLE_SECONDS)  # the run's slow start
+    slept: list[float] = []
+    real_sleep = time.sleep
+    monkeypatch.setattr(lease.time, "sleep", lambda s: slept.append(s) or real_sleep(s))
+    with writer_lease(prepared, "first"):
+        pass
+    assert slept == []
+    with writer_lease(fresh, "first"):
+        pass
+    assert slept and sum(slept) >= lease.SETTLE_SECONDS * 0.9

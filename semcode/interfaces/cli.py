@@ -119,10 +119,13 @@ def _run_job(deployment: Settings, settings: Settings, repository: str = "", *,
     """The index job, in this process, with its progress on stderr: bars on a terminal
     (unless ``bars`` is off), plain lines when piped."""
     from semcode.interfaces.console import IndexProgress
+    from semcode.store import lease
     from semcode.store.tables import Store
+
+    store = Store(settings.store_uri)  # a store that cannot be written fails here, clearly
+    lease.prepare(store)  # settling while Dagster is imported, not in the run's first step
     from semcode_dagster.assets.local_run import run_index_job
 
-    Store(settings.store_uri)  # a store that cannot be written fails here, clearly
     with IndexProgress(enabled=bars and sys.stderr.isatty(), lines=not sys.stderr.isatty()):
         return run_index_job(deployment, repository=repository)
 

@@ -268,6 +268,13 @@ def keep(uri: str, owner: str, ttl: float, parent: int) -> int:
     return 0
 
 
+def prepare(store: "Store") -> None:
+    """Make the store's lease table now if it has none. No writer claims a table younger than
+    SETTLE_SECONDS, so a first run that makes it before its slow start (importing Dagster,
+    opening its instance) finds it settled when its first step claims it: a second sooner."""
+    WriterLease(store, new_owner())._table()
+
+
 @contextmanager
 def writer_lease(store: "Store", owner: str | None = None,
                  **options: object) -> Iterator[WriterLease]:
