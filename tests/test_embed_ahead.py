@@ -36,6 +36,15 @@ def chunked(tmp_path):
     return uri
 
 
+def run_ahead(ahead: EmbedAhead, shards: list[int] = SHARDS) -> EmbedAhead:
+    """``ahead`` told of ``shards`` as committed, closed, and its thread finished."""
+    for shard in shards:
+        ahead.add_shard(shard)
+    ahead.close()
+    ahead.thread.join(timeout=60)
+    return ahead
+
+
 def vectors_by_chunk(store: Store) -> dict[str, list[float]]:
     rows = store.scan("vectors", ["chunk_id", "vector"]).to_pylist()
     return {r["chunk_id"]: r["vector"] for r in rows}
@@ -47,11 +56,7 @@ def test_the_vectors_taken_are_the_ones_the_step_would_have_encoded(chunked, tmp
     alone = update_vectors(Store(str(plain)), FakeEmbedder(), window=3)
 
     store, fake = Store(chunked), FakeEmbedder()
-    ahead = EmbedAhead(store, fake, known=[])
-    for shard in SHARDS:
-        ahead.add_shard(shard)
-    ahead.close()
-    ahead.thread.join(timeout=60)
+    ahead = run_ahead(EmbedAhead(store, fake, known=[]))
     assert not store.has("vectors")  # the thread writes nothing: the vectors step does
     result = update_vectors(store, fake, window=3, ahead=ahead)
 
@@ -70,11 +75,7 @@ def test_texts_that_already_have_a_vector_are_not_encoded_ahead(chunked):
     assert len(known) == len(pc.unique(store.scan("chunks", ["text_hash"])
                                        .column("text_hash")))
     fake = FakeEmbedder()
-    ahead = EmbedAhead(store, fake, known=known.to_pylist())
-    for shard in SHARDS:
-        ahead.add_shard(shard)
-    ahead.close()
-    ahead.thread.join(timeout=60)
+    ahead = run_ahead(EmbedAhead(store, fake, known=known.to_pylist()))
     assert fake.encoded == [] and ahead.encoded == 0
     # another model's vectors are not this one's: nothing is known for it
     assert len(embedded_hashes(store, "another-model", FakeEmbedder.dim)) == 0
@@ -82,11 +83,7 @@ def test_texts_that_already_have_a_vector_are_not_encoded_ahead(chunked):
 
 def test_a_shard_past_the_limit_is_left_to_the_vectors_step(chunked):
     store, fake = Store(chunked), FakeEmbedder()
-    ahead = EmbedAhead(store, fake, known=[], limit=5)
-    for shard in SHARDS:
-        ahead.add_shard(shard)
-    ahead.close()
-    ahead.thread.join(timeout=60)
+    ahead = run_ahead(EmbedAhead(store, fake, known=[], limit=5))
     assert 0 < ahead.encoded <= 5  # nothing taken yet: at most five held
     result = update_vectors(store, fake, ahead=ahead)
     distinct = len(pc.unique(store.scan("chunks", ["text_hash"]).column("text_hash")))
@@ -96,11 +93,7 @@ def test_a_shard_past_the_limit_is_left_to_the_vectors_step(chunked):
 
 def test_another_encoders_work_is_never_taken(chunked):
     store, other = Store(chunked), FakeEmbedder()
-    ahead = EmbedAhead(store, other, known=[])
-    for shard in SHARDS:
-        ahead.add_shard(shard)
-    ahead.close()
-    ahead.thread.join(timeout=60)
+    ahead = run_ahead(EmbedAhead(store, other, known=[]))
     fake = FakeEmbedder()
     result = update_vectors(store, fake, ahead=ahead)
     assert result.embedded_ahead == 0 and len(fake.encoded) == result.embedded > 0
@@ -113,10 +106,7 @@ def test_a_failing_thread_leaves_the_texts_to_the_vectors_step(chunked):
 
     store = Store(chunked)
     broken = Broken()
-    ahead = EmbedAhead(store, broken, known=[])
-    ahead.add_shard(0)
-    ahead.close()
-    ahead.thread.join(timeout=60)
+    ahead = run_ahead(EmbedAhead(store, broken, known=[]), [0])
     assert isinstance(ahead.error, RuntimeError)
     texts = store.scan("chunks", ["symbol", "text", "text_hash"], "shard = 0").to_pylist()
     assert ahead.take([r["text_hash"] for r in texts]) == {}  # nothing, and no wait
