@@ -39,7 +39,8 @@ def test_index_json_prints_exactly_one_summary_object(indexed_repo):
     assert set(summary["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed",
                                      "line_windows"}
     assert set(summary["chunks"]) == {"total", "added", "removed"}
-    assert set(summary["vectors"]) == {"total", "embedded", "reused", "deleted", "backend"}
+    assert set(summary["vectors"]) == {"total", "embedded", "embedded_ahead", "reused",
+                                       "deleted", "backend"}
     assert summary["vectors"]["backend"].startswith("openvino")  # auto on a CPU
     assert summary["up_to_date"] is False and summary["seconds"]["embed"] > 0
     assert summary["checks"] == ALL_PASSED

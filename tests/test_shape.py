@@ -141,7 +141,8 @@ def test_the_index_json_contract_keeps_its_fields():
     assert set(data["files"]) == {"seen", "parsed", "unchanged", "skipped", "removed",
                                   "line_windows"}
     assert set(data["chunks"]) == {"total", "added", "removed"}
-    assert set(data["vectors"]) == {"total", "embedded", "reused", "deleted", "backend"}
+    assert set(data["vectors"]) == {"total", "embedded", "embedded_ahead", "reused",
+                                    "deleted", "backend"}
     status = IndexStatus(store="s", exists=True).to_dict()
     assert {"store", "exists", "files", "chunks", "vectors", "model", "indexed_commit",
             "checks", "freshness"} <= set(status)
