@@ -64,7 +64,9 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
         # taken: the model's load, and for a first index the parse processes
         if runs_here(context, scope, "code_vectors"):
             context.resources.embedder.warm_up()
-        if runs_here(context, scope, "code_chunks") and handle.last_snapshot() is None:
+        # (a store with no chunks table yet: whatever else it holds is not read before the
+        # snapshot has repaired it)
+        if runs_here(context, scope, "code_chunks") and not handle.has("chunks"):
             start_pool(context.resources.embedder.model, repo.parse_timeout_s)
         with run_log(context):
             report = record_snapshot(handle, repo=repo.path, shards=shard_count,
