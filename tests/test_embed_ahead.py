@@ -6,6 +6,7 @@ used by that run."""
 import shutil
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -20,6 +21,7 @@ from tests.conftest import ALL_PASSED, FakeEmbedder, commit_all, init_repo, make
 from tests.dagster_helpers import index_with_fake
 
 SHARDS = [0, 1, 2, 3]
+NOTHING = pa.array([], pa.string())  # no text has a vector yet
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def test_the_vectors_taken_are_the_ones_the_step_would_have_encoded(chunked, tmp
     alone = update_vectors(Store(str(plain)), FakeEmbedder(), window=3)
 
     store, fake = Store(chunked), FakeEmbedder()
-    ahead = run_ahead(EmbedAhead(store, fake, known=[]))
+    ahead = run_ahead(EmbedAhead(store, fake, known=NOTHING))
     assert not store.has("vectors")  # the thread writes nothing: the vectors step does
     result = update_vectors(store, fake, window=3, ahead=ahead)
 
@@ -75,7 +77,7 @@ def test_texts_that_already_have_a_vector_are_not_encoded_ahead(chunked):
     assert len(known) == len(pc.unique(store.scan("chunks", ["text_hash"])
                                        .column("text_hash")))
     fake = FakeEmbedder()
-    ahead = run_ahead(EmbedAhead(store, fake, known=known.to_pylist()))
+    ahead = run_ahead(EmbedAhead(store, fake, known=known))
     assert fake.encoded == [] and ahead.encoded == 0
     # another model's vectors are not this one's: nothing is known for it
     assert len(embedded_hashes(store, "another-model", FakeEmbedder.dim)) == 0
@@ -83,7 +85,7 @@ def test_texts_that_already_have_a_vector_are_not_encoded_ahead(chunked):
 
 def test_a_shard_past_the_limit_is_left_to_the_vectors_step(chunked):
     store, fake = Store(chunked), FakeEmbedder()
-    ahead = run_ahead(EmbedAhead(store, fake, known=[], limit=5))
+    ahead = run_ahead(EmbedAhead(store, fake, known=NOTHING, limit=5))
     assert 0 < ahead.encoded <= 5  # nothing taken yet: at most five held
     result = update_vectors(store, fake, ahead=ahead)
     distinct = len(pc.unique(store.scan("chunks", ["text_hash"]).column("text_hash")))
@@ -93,7 +95,7 @@ def test_a_shard_past_the_limit_is_left_to_the_vectors_step(chunked):
 
 def test_another_encoders_work_is_never_taken(chunked):
     store, other = Store(chunked), FakeEmbedder()
-    ahead = run_ahead(EmbedAhead(store, other, known=[]))
+    ahead = run_ahead(EmbedAhead(store, other, known=NOTHING))
     fake = FakeEmbedder()
     result = update_vectors(store, fake, ahead=ahead)
     assert result.embedded_ahead == 0 and len(fake.encoded) == result.embedded > 0
@@ -106,7 +108,7 @@ def test_a_failing_thread_leaves_the_texts_to_the_vectors_step(chunked):
 
     store = Store(chunked)
     broken = Broken()
-    ahead = run_ahead(EmbedAhead(store, broken, known=[]), [0])
+    ahead = run_ahead(EmbedAhead(store, broken, known=NOTHING), [0])
     assert isinstance(ahead.error, RuntimeError)
     texts = store.scan("chunks", ["symbol", "text", "text_hash"], "shard = 0").to_pylist()
     assert ahead.take([r["text_hash"] for r in texts]) == {}  # nothing, and no wait
@@ -116,13 +118,13 @@ def test_a_failing_thread_leaves_the_texts_to_the_vectors_step(chunked):
 
 def test_one_run_at_a_time_holds_an_overlap(chunked):
     store = Store(chunked)
-    first = embed_ahead.start("run-1", store, FakeEmbedder(), [])
-    second = embed_ahead.start("run-2", store, FakeEmbedder(), [])
+    first = embed_ahead.start("run-1", store, FakeEmbedder(), NOTHING)
+    second = embed_ahead.start("run-2", store, FakeEmbedder(), NOTHING)
     assert first.dropped and not second.dropped  # the older run's is let go
     assert embed_ahead.claim("run-1") is None
     assert embed_ahead.claim("run-2") is second and second.closed
     assert embed_ahead.claim("run-2") is None  # claimed once
-    embed_ahead.start("run-3", store, FakeEmbedder(), [])
+    embed_ahead.start("run-3", store, FakeEmbedder(), NOTHING)
     embed_ahead.drop("run-3")
     assert embed_ahead.claim("run-3") is None
 

@@ -207,7 +207,7 @@ class GraphRunner:
     tokenizer: every text tokenized once, batches cut from texts sorted by token count and
     padded only to their longest. ``throughput``: OpenVINO runs the batches of a call on
     several streams at once, each on a core of its own (what indexing wants: on the 2-core
-    AVX-512 machine 5-20 % more texts a second than two threads on one batch, and no
+    AVX-512 machine 8-14 % more texts a second than two threads on one batch, and no
     barrier between cores for another process to stall); else on one request with every
     thread (what a single query wants)."""
 

@@ -17,7 +17,6 @@ at most ``LIMIT`` of them.
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -38,10 +37,10 @@ class EmbedAhead:
     encoded ahead). Every method is safe from any thread; a failure in the thread is kept
     and only means the vectors step encodes those texts itself."""
 
-    def __init__(self, store: Store, encoder: TextEncoder, known: Iterable[str],
+    def __init__(self, store: Store, encoder: TextEncoder, known: pa.Array,
                  limit: int = LIMIT):
         self.store, self.encoder, self.limit = store, encoder, limit
-        self.known = pa.array(list(known), pa.string())  # with a vector in the store
+        self.known = known  # text hashes with a vector in the store
         self.seen: set[str] = set()  # queued or encoded here: each text encoded once
         self.shards: deque[int] = deque()
         self.waiting: deque[tuple[str, str]] = deque()  # (text_hash, embedding text)
@@ -177,8 +176,7 @@ def worth_it(parse_workers: int) -> bool:
     return cores() > parse_workers if FORCED is None else FORCED
 
 
-def start(run: str, store: Store, encoder: TextEncoder,
-          known: Iterable[str]) -> EmbedAhead:
+def start(run: str, store: Store, encoder: TextEncoder, known: pa.Array) -> EmbedAhead:
     """An ``EmbedAhead`` for ``run``, for its vectors step to ``claim``."""
     ahead = EmbedAhead(store, encoder, known)
     with _registry:
