@@ -261,10 +261,7 @@ def start_pool(model: str, parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     snapshot is taken and the store's lease settles."""
     global _started
     size = max(1, workers or os.cpu_count() or 1)
-    context = get_context("spawn")
-    queue = context.Queue()
-    pool = ProcessPoolExecutor(size, mp_context=context, initializer=_worker_init,
-                               initargs=(os.getpid(), queue))
+    pool, queue = _new_pool(size)
     for _ in range(size):  # one task each: every worker is spawned at once, not on demand
         pool.submit(_ready, model, parse_timeout)
     with _starting:
@@ -287,9 +284,15 @@ def _pool(workers: int) -> tuple[ProcessPoolExecutor, Any]:
         return started[0], started[1]
     if started is not None:
         started[0].shutdown(wait=False, cancel_futures=True)
+    return _new_pool(workers)
+
+
+def _new_pool(size: int) -> tuple[ProcessPoolExecutor, Any]:
+    """``size`` spawned parse processes, dying with this one, and the queue their progress
+    comes back on."""
     context = get_context("spawn")
     queue = context.Queue()
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+    return ProcessPoolExecutor(size, mp_context=context, initializer=_worker_init,
                                initargs=(os.getpid(), queue)), queue
 
 

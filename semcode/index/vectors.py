@@ -112,8 +112,8 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW,
         ahead.discard()  # another model's vectors: never taken
         ahead = None
     result.embedded, result.encode_seconds, result.embedded_ahead, result.embed_seconds = \
-        _embed_missing(
-        store, table, embedder, firsts.combine_chunks(), chunks.num_rows, window, ahead)
+        _embed_missing(store, table, embedder, firsts.combine_chunks(), chunks.num_rows,
+                       window, ahead)
     if ahead is not None:
         result.encode_seconds += ahead.encode_seconds
         ahead.discard()  # what it encoded that this plan did not want
