@@ -39,7 +39,6 @@ from semcode.embed.embedding import Embedder, shared_embedder
 from semcode.embed.model_files import model_id
 from semcode.embed.static_model import is_static
 from semcode.errors import (
-    NotIndexed,
     QueryError,
     StoreError,
     StoreNotFound,
@@ -48,7 +47,6 @@ from semcode.errors import (
 )
 from semcode.identifiers import query_keywords
 from semcode.ingest import worktree
-from semcode.ingest.discovery import INDEXED
 from semcode.ingest.languages import is_hook
 from semcode.search.filters import Filters, prefilter, scope_of
 from semcode.search.hits import WORKTREE, Answer, Hit
@@ -56,6 +54,7 @@ from semcode.search.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
 from semcode.search.merging import merge_pieces
 from semcode.search.overlay import Overlay
 from semcode.search.overlay_view import OverlayView, Scope
+from semcode.search.places import vector_at
 from semcode.search.ranking import (
     CALLABLE_KINDS,
     HOOK_PRIOR,
@@ -74,7 +73,7 @@ from semcode.search.ranking import (
     name_match,
     on_scale_of,
 )
-from semcode.store.tables import Store, sql_in, sql_str
+from semcode.store.tables import Store, sql_in
 
 __all__ = ["Answer", "Hit", "Searcher", "blend", "name_match"]
 
@@ -82,9 +81,6 @@ DEPTH = 50  # candidates per side before fusion
 
 MAX_K = 1_000
 MAX_QUERY_CHARS = 20_000
-
-
-MAX_LINE = 2**31 - 1  # lines are stored as int32
 
 
 class Searcher:
@@ -320,29 +316,8 @@ class Searcher:
     def place(self, path: str, line: int | None = None,
               view: OverlayView | None = None) -> tuple[np.ndarray, list[str]]:
         """The vector of the chunk at ``path:line`` (the mean of the file's, without a line)
-        and the ids it stands for."""
-        if line is not None and not 1 <= line <= MAX_LINE:
-            raise QueryError(f"line {line} is not a line of a file: give 1 to {MAX_LINE:,}")
-        view = self.worktree([]) if view is None else view
-        at = f"{path}:{line}" if line is not None else path
-        if path in view.hidden:
-            vectors, ids = view.place(path, line)
-            if not ids:
-                status, why = view.files.get(path, ("", ""))
-                raise NotIndexed(f"no chunk at {at} in the working tree" +
-                                 (f" ({why})" if status != INDEXED and why else ""))
-        else:
-            scope = f"path = {sql_str(path)}"
-            if line is not None:
-                scope += f" AND start_line <= {int(line)} AND end_line >= {int(line)}"
-            ids = self.store.scan("chunks", ["chunk_id"], scope).column("chunk_id").to_pylist()
-            if not ids:
-                raise NotIndexed(f"no indexed chunk at {at} — is the path relative to the "
-                                 "repository and indexed?")
-            own = self.store.scan("vectors", ["vector"], sql_in("chunk_id", ids))
-            vectors = np.stack(own.column("vector").to_numpy(zero_copy_only=False))
-        vector = np.mean(vectors, 0)
-        return vector / (np.linalg.norm(vector) or 1.0), ids
+        and the ids it stands for (``semcode/search/places.py``)."""
+        return vector_at(self.store, self.worktree([]) if view is None else view, path, line)
 
     def like(self, vector: np.ndarray, *, k: int = DEFAULT_LIMIT, languages: Filters = (),
              paths: Filters = (), kinds: Filters = (), exclude: Sequence[str] = (),
