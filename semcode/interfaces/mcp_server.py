@@ -110,9 +110,12 @@ class _Index:
         return [report.text()] if report is not None and report.state != "done" else []
 
     def _open(self) -> Searcher | Searchers:
-        if self.names:
-            return Searchers.open(self.settings, self.names)
-        return Searcher.of(self.settings)
+        """The searcher, watching its checkouts: this server lives long, so a search asks
+        git what changed only when something did."""
+        opened = Searchers.open(self.settings, self.names) if self.names else \
+            Searcher.of(self.settings)
+        opened.watch_worktree()
+        return opened
 
     def scoped(self, searcher: Searcher | Searchers,
                repository: list[str] | None) -> Searcher | Searchers:

@@ -56,6 +56,10 @@ class Searchers:
         return Searchers({n: s for n, s in self.searchers.items() if n in names},
                          [n for n in self.missing if n in names], self.pool)
 
+    def watch_worktree(self) -> None:
+        for searcher in self.searchers.values():
+            searcher.watch_worktree()
+
     def finish_worktree(self) -> None:
         for searcher in self.searchers.values():
             searcher.finish_worktree()

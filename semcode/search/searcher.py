@@ -146,6 +146,12 @@ class Searcher:
             return self.embedder
         return shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend)
 
+    def watch_worktree(self) -> None:
+        """For a long-lived server: learn of the checkout's changes by watching it, so that
+        a search asks git only when something changed (``semcode/ingest/watch.py``)."""
+        if self.overlay is not None:
+            self.overlay.watch_checkout()
+
     def finish_worktree(self) -> None:
         """For a long-lived server: bring the overlay's pending files (past a search's
         budget) to the end in a thread, one budget's slice at a time, so that a search

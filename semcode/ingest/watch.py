@@ -1,0 +1,149 @@
+"""A long-lived server learns of a checkout's changes by watching it, and asks git only when
+something changed (``semcode/search/overlay.py``).
+
+``git status`` answers from git's stat data, but it still lstat()s every tracked file: ~90 ms a
+call on the Linux ``drivers/`` tree, more than the search itself. A watch on the working tree
+and the git directories (inotify, through ``watchfiles``) counts the changes it sees; a status
+taken while the count was N is still true while it is N. Before a query trusts the count, it
+syncs with the watcher as Watchman does: it writes a cookie file into a watched folder and
+waits until the watcher reports it. inotify reports in order, so by then every change made
+before the query has been counted — an agent that writes a file and searches at once finds it.
+
+Anything doubtful sends the query to git instead, which is always right: no inotify here (the
+watch fails to start — e.g. the per-user watch limit — or would poll), a cookie not reported
+within ``SYNC_TIMEOUT_S``, a git directory that cannot be written. What inotify cannot report
+(its queue overflowing, the user's global git excludes changing) is bounded by the caller's
+``MAX_AGE_S``.
+"""
+
+import itertools
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from semcode.ingest.worktree import NEVER_SEARCHED, Checkout
+
+COOKIE_DIR = "semcode"  # in the checkout's own git directory, beside its overlay
+COOKIE_PREFIX = "watch-cookie-"
+STEP_MS = 2  # how often the watcher hands over what it saw (a sync costs about two steps)
+DEBOUNCE_MS = 50  # the longest it groups a burst of changes before handing them over
+TIMEOUT_MS = 1_000  # how often an idle watcher looks at its stop event
+SYNC_TIMEOUT_S = 0.5  # a cookie not reported by then: the watch is not trusted this time
+# A status older than this is asked again whatever the watch says: what inotify cannot
+# report (an overflowed queue, the user's global excludes) is out of date for at most this.
+MAX_AGE_S = 60.0
+
+
+class CheckoutWatch:
+    """Counts the changes of one checkout, from a thread. ``count()``: how many it has seen
+    up to this moment, or None when git must be asked (not started, failed, out of sync)."""
+
+    def __init__(self, checkout: Checkout):
+        self.checkout = checkout
+        self.cookies = checkout.git_dir / COOKIE_DIR
+        self.failure = ""  # why the watch stopped, when it did
+        self._changes = 0
+        self._seen: set[str] = set()  # cookies reported and not yet taken
+        self._names = itertools.count()
+        self._ready = False
+        self._stop = threading.Event()
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._watch, name="semcode-watch", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    @property
+    def watching(self) -> bool:
+        return self._ready and not self.failure and not self._stop.is_set()
+
+    def count(self) -> int | None:
+        """The changes seen so far, once every change made before this call is among them
+        (a cookie's round trip through the watcher); None: ask git."""
+        if not self.watching:
+            return None
+        name = f"{COOKIE_PREFIX}{os.getpid()}-{threading.get_ident()}-{next(self._names)}"
+        cookie = self.cookies / name
+        try:
+            cookie.touch()
+        except OSError:
+            return None
+        try:
+            with self._changed:
+                if not self._changed.wait_for(lambda: name in self._seen or not self.watching,
+                                              SYNC_TIMEOUT_S) or not self.watching:
+                    return None
+                self._seen.discard(name)
+                return self._changes
+        finally:
+            cookie.unlink(missing_ok=True)
+
+    # -- the watcher's thread ----------------------------------------------------------------
+    def _watch(self) -> None:
+        try:
+            from watchfiles._rust_notify import RustNotify
+
+            self.cookies.mkdir(parents=True, exist_ok=True)
+            # inotify only (never polling a large tree); the watches are in place on return
+            notify = RustNotify([str(p) for p in watched_roots(self.checkout)], False, False,
+                                300, True, False)
+        except (ImportError, OSError, RuntimeError) as exc:
+            self._fail(f"the checkout cannot be watched ({type(exc).__name__}: {exc})")
+            return
+        with self._changed:
+            self._ready = True
+        try:
+            with notify:
+                while not self._stop.is_set():
+                    raw = notify.watch(DEBOUNCE_MS, STEP_MS, TIMEOUT_MS, self._stop)
+                    if isinstance(raw, set):
+                        self._note(path for _, path in raw)
+        except RuntimeError as exc:  # the watcher's own failure: git answers from now on
+            self._fail(f"the checkout's watch failed ({exc})")
+
+    def _note(self, paths: Iterable[str]) -> None:
+        cookies, changed = set(), False
+        for path in paths:
+            name = os.path.basename(path)
+            if name.startswith(COOKIE_PREFIX) and Path(path).parent == self.cookies:
+                cookies.add(name)
+            elif counts(self.checkout, path, self.cookies):
+                changed = True
+        with self._changed:
+            self._changes += changed
+            self._seen |= cookies
+            self._changed.notify_all()
+
+    def _fail(self, why: str) -> None:
+        with self._changed:
+            self.failure = why
+            self._changed.notify_all()
+
+
+def watched_roots(checkout: Checkout) -> list[Path]:
+    """The working tree and the git directories (a linked worktree's are outside it), none
+    inside another (a folder is watched with all below it)."""
+    roots: list[Path] = []
+    for folder in sorted({checkout.top, checkout.git_dir, checkout.common_dir},
+                         key=lambda p: len(p.parts)):
+        if not any(folder.is_relative_to(root) for root in roots):
+            roots.append(folder)
+    return roots
+
+
+def counts(checkout: Checkout, path: str, own: Path) -> bool:
+    """Whether a change at ``path`` may change what ``git status`` says: not semcode's own
+    files (the overlay, its lock, cookies), not a lock git takes and drops (``index.lock``:
+    a status refreshing git's stat data), not a top folder status never looks in."""
+    where = Path(path)
+    if where.is_relative_to(own):
+        return False
+    if where.name.endswith(".lock") and any(where.is_relative_to(d) for d in
+                                             (checkout.git_dir, checkout.common_dir)):
+        return False
+    if where.is_relative_to(checkout.top):
+        parts = where.relative_to(checkout.top).parts
+        return not parts or parts[0] not in NEVER_SEARCHED
+    return True

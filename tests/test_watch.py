@@ -1,0 +1,151 @@
+"""A server's searches ask git what changed only when its watch of the checkout saw a change
+(``semcode/ingest/watch.py``), and are as right as when they ask it every time: a file written
+just before a search is found, a watch that cannot be trusted leaves git answering. Real git
+checkouts, real inotify, the real model."""
+
+import time
+
+import pytest
+
+from semcode.ingest import watch, worktree
+from semcode.search import overlay
+from semcode.search.searcher import Searcher
+from tests.conftest import git, make_repo
+from tests.test_overlay import KELVIN, QUERY, append
+
+
+def watched(checkout) -> watch.CheckoutWatch:
+    found = watch.CheckoutWatch(worktree.checkout_of(checkout))
+    deadline = time.monotonic() + 10
+    while not found.watching and not found.failure and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert found.watching, found.failure
+    return found
+
+
+@pytest.fixture
+def git_repo(tmp_path):
+    return make_repo(tmp_path / "repo")
+
+
+def settled(searcher: Searcher, statuses: list) -> int:
+    """Search until git stops being asked (its first statuses may refresh git's own index,
+    which the watch sees as a change): how many times it was asked."""
+    for _ in range(10):
+        before = len(statuses)
+        searcher.search(QUERY, k=3)
+        if len(statuses) == before:
+            return before
+        time.sleep(0.05)
+    raise AssertionError(f"git status ran on every search ({len(statuses)} times)")
+
+
+def started(searcher: Searcher) -> watch.CheckoutWatch:
+    searcher.watch_worktree()
+    found = searcher.overlay.watch
+    deadline = time.monotonic() + 10
+    while not found.watching and not found.failure and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return found
+
+
+@pytest.fixture
+def statuses(monkeypatch):
+    """How many times git status ran."""
+    calls = []
+    real = worktree.uncommitted
+
+    def counted(checkout):
+        calls.append(checkout)
+        return real(checkout)
+
+    monkeypatch.setattr(worktree, "uncommitted", counted)
+    return calls
+
+
+def test_the_count_moves_with_the_checkout_and_not_with_semcode_or_git_status(git_repo):
+    checkout = worktree.checkout_of(git_repo)
+    seen = watched(git_repo)
+    try:
+        start = seen.count()
+        assert start is not None
+        for _ in range(3):  # git status may refresh its index once, then says nothing
+            worktree.uncommitted(checkout)
+        settled = seen.count()
+        worktree.uncommitted(checkout)
+        assert seen.count() == settled
+        (checkout.git_dir / "semcode" / "overlay-x.arrow").write_bytes(b"ours")
+        (checkout.top / ".semcode").mkdir(exist_ok=True)
+        (checkout.top / ".semcode" / "store").write_bytes(b"the index")
+        assert seen.count() == settled
+        (checkout.top / "new.py").write_text("x = 1\n")  # counted the moment it is written
+        assert seen.count() == settled + 1
+        git(git_repo, "add", "new.py")
+        assert seen.count() > settled + 1
+    finally:
+        seen.close()
+
+
+def test_git_is_asked_only_after_a_change_and_a_new_file_is_found_at_once(work, statuses):
+    checkout, store = work
+    searcher = Searcher(store, checkout=checkout)
+    found = started(searcher)
+    assert found.watching, found.failure
+    asked = settled(searcher, statuses)
+    for _ in range(3):
+        assert searcher.search(QUERY, k=3)[0].symbol != "convert_kelvin_to_celsius"
+    assert len(statuses) == asked
+    append(checkout / "src/shop/cart.py", KELVIN)  # and searched with no pause at all
+    hits = searcher.search(QUERY, k=3)
+    assert hits[0].symbol == "convert_kelvin_to_celsius" and hits[0].source == "worktree"
+    assert len(statuses) == asked + 1
+    git(checkout, "checkout", "--", "src/shop/cart.py")
+    assert searcher.search(QUERY, k=3)[0].symbol != "convert_kelvin_to_celsius"
+    found.close()
+
+
+def test_an_old_status_is_asked_again_whatever_the_watch_says(work, statuses, monkeypatch):
+    checkout, store = work
+    searcher = Searcher(store, checkout=checkout)
+    found = started(searcher)
+    assert found.watching, found.failure
+    asked = settled(searcher, statuses)
+    monkeypatch.setattr(overlay, "MAX_AGE_S", 0.0)
+    searcher.search(QUERY, k=3)
+    assert len(statuses) == asked + 1
+    found.close()
+
+
+def test_a_watch_that_cannot_start_leaves_git_answering_every_search(work, statuses,
+                                                                      monkeypatch):
+    checkout, store = work
+
+    class NoInotify:
+        def __init__(self, *args):
+            raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr("watchfiles._rust_notify.RustNotify", NoInotify)
+    searcher = Searcher(store, checkout=checkout)
+    started(searcher)
+    assert "inotify watch limit" in searcher.overlay.watch.failure
+    assert searcher.overlay.watch.count() is None
+    for _ in range(3):
+        searcher.search(QUERY, k=3)
+    assert len(statuses) == 3
+    append(checkout / "src/shop/cart.py", KELVIN)
+    assert searcher.search(QUERY, k=3)[0].symbol == "convert_kelvin_to_celsius"
+
+
+def test_a_linked_worktree_watches_its_own_and_the_common_git_directory(git_repo, tmp_path):
+    git(git_repo, "worktree", "add", "-q", str(tmp_path / "linked"))
+    checkout = worktree.checkout_of(tmp_path / "linked")
+    roots = watch.watched_roots(checkout)
+    assert checkout.top in roots and checkout.common_dir in roots
+    assert checkout.git_dir not in roots  # inside the common one, watched with it
+    seen = watched(tmp_path / "linked")
+    try:
+        before = seen.count()
+        git(tmp_path / "linked", "commit", "-q", "--allow-empty", "-m", "moves HEAD")
+        assert seen.count() > before
+    finally:
+        seen.close()
