@@ -71,7 +71,7 @@ ENV_VARS = {
     "shard_runs": "SEMCODE_SHARD_RUNS", "repos": "SEMCODE_REPOS",
     "max_file_bytes": "SEMCODE_MAX_FILE_BYTES", "parse_timeout": "SEMCODE_PARSE_TIMEOUT",
     "nprobes": "SEMCODE_NPROBES", "refine": "SEMCODE_REFINE",
-    "auto_index": "SEMCODE_AUTO_INDEX",
+    "auto_index": "SEMCODE_AUTO_INDEX", "watch": "SEMCODE_WATCH",
 }
 # How a backfill of every shard runs: one run that parses the shards in a process pool
 # (one machine), or one run per shard (one pod per shard under Kubernetes).
@@ -109,6 +109,10 @@ class Settings:
     repos: str = ""
     # A search with no index builds it first (1), or only says so (0): SEMCODE_AUTO_INDEX
     auto_index: int = 1
+    # A long-lived server watches its checkout and asks git only after a change (1), or asks
+    # git on every search (0: a checkout on a network filesystem, whose inotify misses what
+    # other machines write): SEMCODE_WATCH
+    watch: int = 1
 
     def __post_init__(self) -> None:
         for name, (most, why) in LIMITS.items():
@@ -130,6 +134,9 @@ class Settings:
         if self.auto_index not in (0, 1):
             raise ConfigError(f"SEMCODE_AUTO_INDEX={self.auto_index!r}: use 1 (a search with no "
                               "index builds it first) or 0 (it only says so)")
+        if self.watch not in (0, 1):
+            raise ConfigError(f"SEMCODE_WATCH={self.watch!r}: use 1 (a server watches its "
+                              "checkout) or 0 (it asks git on every search)")
         _ = self.repositories  # a malformed SEMCODE_REPOS fails here, before any run
 
     @property

@@ -149,3 +149,25 @@ def test_a_linked_worktree_watches_its_own_and_the_common_git_directory(git_repo
         assert seen.count() > before
     finally:
         seen.close()
+
+
+def test_an_idle_watch_slows_down_and_the_first_search_after_costs_one_git_status(
+        work, statuses, monkeypatch):
+    checkout, store = work
+    monkeypatch.setattr(watch, "ACTIVE_S", 0.3)
+    searcher = Searcher(store, checkout=checkout)
+    found = started(searcher)
+    assert found.watching, found.failure
+    asked = settled(searcher, statuses)
+    time.sleep(1.5)  # past ACTIVE_S and the watcher's last fast step
+    assert not found._fast
+    searcher.search(QUERY, k=3)  # asks git, and wakes the watcher
+    assert len(statuses) == asked + 1
+    deadline = time.monotonic() + 5
+    while not found._fast and time.monotonic() < deadline:
+        time.sleep(0.01)
+    searcher.search(QUERY, k=3)  # the status taken while slow is still the answer
+    assert len(statuses) == asked + 1
+    append(checkout / "src/shop/cart.py", KELVIN)
+    assert searcher.search(QUERY, k=3)[0].symbol == "convert_kelvin_to_celsius"
+    found.close()

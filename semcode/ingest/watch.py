@@ -19,6 +19,7 @@ within ``SYNC_TIMEOUT_S``, a git directory that cannot be written. What inotify 
 import itertools
 import os
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,7 +29,12 @@ COOKIE_DIR = "semcode"  # in the checkout's own git directory, beside its overla
 COOKIE_PREFIX = "watch-cookie-"
 STEP_MS = 2  # how often the watcher hands over what it saw (a sync costs about two steps)
 DEBOUNCE_MS = 50  # the longest it groups a burst of changes before handing them over
-TIMEOUT_MS = 1_000  # how often an idle watcher looks at its stop event
+TIMEOUT_MS = 1_000  # how often it looks up from watching (to stop, to slow down)
+# With no search for this long the watcher slows down (a server idles for hours beside an
+# editor): it still counts every change, but hands them over every IDLE_STEP_MS, and the first
+# search after the pause asks git while it speeds up again.
+ACTIVE_S = 300.0
+IDLE_STEP_MS = 100
 SYNC_TIMEOUT_S = 0.5  # a cookie not reported by then: the watch is not trusted this time
 # A status older than this is asked again whatever the watch says: what inotify cannot
 # report (an overflowed queue, the user's global excludes) is out of date for at most this.
@@ -37,7 +43,10 @@ MAX_AGE_S = 60.0
 
 class CheckoutWatch:
     """Counts the changes of one checkout, from a thread. ``count()``: how many it has seen
-    up to this moment, or None when git must be asked (not started, failed, out of sync)."""
+    up to this moment, or None when git must be asked (not started, failed, out of sync,
+    slowed down); ``seen``: how many it has seen so far, maybe not yet those of the last few
+    milliseconds — read before git is asked, it is what that answer stays true for, since a
+    change it misses is counted later."""
 
     def __init__(self, checkout: Checkout):
         self.checkout = checkout
@@ -47,6 +56,8 @@ class CheckoutWatch:
         self._seen: set[str] = set()  # cookies reported and not yet taken
         self._names = itertools.count()
         self._ready = False
+        self._fast = True  # handing changes over every STEP_MS (else every IDLE_STEP_MS)
+        self._asked = time.monotonic()  # when a search last asked
         self._stop = threading.Event()
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._watch, name="semcode-watch", daemon=True)
@@ -59,10 +70,15 @@ class CheckoutWatch:
     def watching(self) -> bool:
         return self._ready and not self.failure and not self._stop.is_set()
 
+    @property
+    def seen(self) -> int | None:
+        return self._changes if self.watching else None
+
     def count(self) -> int | None:
         """The changes seen so far, once every change made before this call is among them
         (a cookie's round trip through the watcher); None: ask git."""
-        if not self.watching:
+        self._asked = time.monotonic()
+        if not self.watching or not self._fast:
             return None
         name = f"{COOKIE_PREFIX}{os.getpid()}-{threading.get_ident()}-{next(self._names)}"
         cookie = self.cookies / name
@@ -97,7 +113,10 @@ class CheckoutWatch:
         try:
             with notify:
                 while not self._stop.is_set():
-                    raw = notify.watch(DEBOUNCE_MS, STEP_MS, TIMEOUT_MS, self._stop)
+                    self._fast = time.monotonic() - self._asked < ACTIVE_S
+                    step, timeout = (STEP_MS, TIMEOUT_MS) if self._fast else \
+                        (IDLE_STEP_MS, IDLE_STEP_MS)
+                    raw = notify.watch(DEBOUNCE_MS, step, timeout, None)
                     if isinstance(raw, set):
                         self._note(path for _, path in raw)
         except RuntimeError as exc:  # the watcher's own failure: git answers from now on

@@ -111,10 +111,11 @@ class _Index:
 
     def _open(self) -> Searcher | Searchers:
         """The searcher, watching its checkouts: this server lives long, so a search asks
-        git what changed only when something did."""
+        git what changed only when something did (SEMCODE_WATCH=0: on every search)."""
         opened = Searchers.open(self.settings, self.names) if self.names else \
             Searcher.of(self.settings)
-        opened.watch_worktree()
+        if self.settings.watch:
+            opened.watch_worktree()
         return opened
 
     def scoped(self, searcher: Searcher | Searchers,

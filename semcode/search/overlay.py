@@ -160,12 +160,14 @@ class Overlay:
         """``git status``, or the last one while the checkout's watch has seen no change since
         it was taken (``semcode/ingest/watch.py``: a server's searches skip git's ~90 ms at the
         Linux ``drivers/`` size)."""
-        seen = self.watch.count() if self.watch is not None else None
+        watch = self.watch
+        synced = watch.count() if watch is not None else None
         now = time.monotonic()
-        if seen is not None and self._status is not None:
+        if synced is not None and self._status is not None:
             count, taken, status = self._status
-            if count == seen and now - taken < MAX_AGE_S:
+            if count == synced and now - taken < MAX_AGE_S:
                 return status
+        seen = watch.seen if watch is not None else None  # read before git is asked
         status = worktree.uncommitted(self.checkout)
         self._status = None if seen is None else (seen, now, status)
         return status
