@@ -171,3 +171,24 @@ def test_an_idle_watch_slows_down_and_the_first_search_after_costs_one_git_statu
     append(checkout / "src/shop/cart.py", KELVIN)
     assert searcher.search(QUERY, k=3)[0].symbol == "convert_kelvin_to_celsius"
     found.close()
+
+
+@pytest.mark.parametrize("value", ["1", "0"])
+def test_the_mcp_server_watches_its_checkout_unless_told_not_to(work, value):
+    from semcode.config import Settings
+    from semcode.interfaces.mcp_server import build_server
+
+    checkout, store = work
+    settings = Settings.from_env({"SEMCODE_WATCH": value}, repo=str(checkout), store=store)
+    opened = build_server(settings).index._open()
+    assert (opened.overlay.watch is not None) == (value == "1")
+    if opened.overlay.watch is not None:
+        opened.overlay.watch.close()
+
+
+def test_a_watch_setting_that_is_not_0_or_1_is_refused_by_name():
+    from semcode.config import Settings
+    from semcode.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="SEMCODE_WATCH"):
+        Settings.from_env({"SEMCODE_WATCH": "2"})
