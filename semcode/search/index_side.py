@@ -22,7 +22,7 @@ from semcode.search.per_version import Moved, PerVersion
 from semcode.search.ranking import Ranked
 from semcode.search.resident import RESIDENT_MAX_ROWS, Resident
 from semcode.search.row_map import MAP_MAX_ROWS, RowMap
-from semcode.store.tables import Store, sql_in
+from semcode.store.tables import Store, read_all, sql_in
 
 HIT_COLUMNS = ["chunk_id", "path", "start_line", "end_line", "symbol", "language", "kind",
                "text"]
@@ -114,8 +114,8 @@ class IndexSide:
     def _read_map(self, version: int) -> RowMap | None:
         if self.chunks.count_rows() > MAP_MAX_ROWS:
             return None
-        rows = self.chunks.search().select(["chunk_id", "path", "start_line",
-                                            "end_line"]).with_row_id(True).to_arrow()
+        rows = read_all(self.chunks.search().select(["chunk_id", "path", "start_line",
+                                                     "end_line"]).with_row_id(True))
         if self.chunks.version != version:  # a write while it was read
             raise Moved
         return RowMap(version, rows)

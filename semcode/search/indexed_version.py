@@ -18,6 +18,8 @@ import pyarrow.compute as pc
 from lancedb.query import LanceVectorQueryBuilder
 from lancedb.table import Table
 
+from semcode.store.tables import read_all
+
 MAX_ADDED = 100_000  # rows added since held in memory (~150 MB at 384 dimensions)
 MAX_VERSIONS = 200  # versions looked back through for the index's own
 
@@ -85,8 +87,8 @@ def read_indexed_version(open_vectors: Callable[[], Table], version: int,
     base, now = open_vectors(), open_vectors()
     base.checkout(base_version)
     now.checkout(version)
-    then = base.search().select(["chunk_id"]).to_arrow().column("chunk_id")
-    current = now.search().select(["chunk_id"]).with_row_id(True).to_arrow()
+    then = read_all(base.search().select(["chunk_id"])).column("chunk_id")
+    current = read_all(now.search().select(["chunk_id"]).with_row_id(True))
     fresh = pc.invert(pc.is_in(current.column("chunk_id"), value_set=then))
     if (pc.sum(fresh).as_py() or 0) > MAX_ADDED:
         return None

@@ -47,6 +47,14 @@ CHUNKS_SCHEMA = pa.schema([
     ("commit", pa.string()), ("part_start", pa.int32()), ("part_end", pa.int32()),
 ])
 META_SCHEMA = pa.schema([("key", pa.string()), ("value", pa.string())])
+# LanceDB's ``to_arrow()`` hands a scan over in small batches, one round trip through its
+# event loop each: reading 1.43M chunk ids took 0.53 s that way, 0.11 s in batches of this size.
+SCAN_BATCH = 65_536
+
+
+def read_all(query: Any) -> pa.Table:
+    """Every row a LanceDB query selects, in one table (an empty one keeps its schema)."""
+    return query.to_batches(SCAN_BATCH).read_all()
 
 
 def vectors_schema(dim: int) -> pa.Schema:
@@ -186,7 +194,7 @@ class Store:
         query = self.table(name).search().select(columns)
         if where:
             query = query.where(where)
-        return query.to_arrow()
+        return read_all(query)
 
     def stream(self, name: str, columns: list[str], where: str | None = None,
                batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
