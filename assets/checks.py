@@ -7,7 +7,7 @@ import dagster as dg
 
 from semcode.interfaces.status import freshness
 from semcode.reports import CheckReport
-from semcode.store import checks
+from semcode.store import checks, proof
 from semcode_dagster.assets.scope import ONLY, Scope
 from semcode_dagster.resources import EmbedderResource, RepoResource, StoreResource
 
@@ -34,11 +34,12 @@ def build_checks(scope: Scope = ONLY) -> list[dg.AssetChecksDefinition]:
                     required_resource_keys={scope.store_key, "embedder"})
     def vectors_match_chunks(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         """Exactly one vector per chunk: equal counts, equal id sets, no duplicates, the
-        model's dimension and finite values."""
+        model's dimension and finite values — proven from the rows written since the last
+        check when it can (``semcode/store/proof.py``), in full at least once a day."""
         embedder: EmbedderResource = context.resources.embedder
         model = embedder.get()
-        return _result(checks.vectors_match_chunks(scope.store(context.resources).open(),
-                                                   model.model_id, model.dim))
+        return _result(proof.checked(scope.store(context.resources).open(), model.model_id,
+                                     model.dim))
 
     @dg.asset_check(asset=vectors, blocking=True, required_resource_keys={scope.store_key})
     def chunks_match_manifest(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
