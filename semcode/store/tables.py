@@ -304,8 +304,8 @@ class Store:
                 if set(table.schema.names) != set(expected):
                     problems[name] = "an older layout"
                     continue
-                table.search().select([_NARROW.get(name.removesuffix("_next"),
-                                                   expected[0])]).to_arrow()
+                read_all(table.search().select([_NARROW.get(name.removesuffix("_next"),
+                                                            expected[0])]))
             except (RuntimeError, OSError, ValueError) as exc:
                 problems[name] = first_line(exc)
         return problems
