@@ -150,3 +150,21 @@ def test_a_compaction_is_proven_from_the_rows_it_moved_unless_it_moved_too_many(
     assert proof.proven_since(opened, MODEL, DIM) is None
     report = proof.checked(opened, MODEL, DIM)
     assert report.passed and report.evidence["proof"] == "full"
+
+
+def test_a_run_with_nothing_to_do_trusts_the_proof_and_not_a_damaged_store(indexed,
+                                                                          monkeypatch):
+    from semcode.config import Settings
+    from semcode.index import pipeline
+
+    repo, store = indexed
+    settings = Settings(repo=str(repo), store=store, model=MODEL)
+    full = []
+    real = proof.vectors_match_chunks
+    monkeypatch.setattr(proof, "vectors_match_chunks",
+                        lambda *args: full.append(args) or real(*args))
+    monkeypatch.setattr(pipeline, "model_id", lambda name: name)
+    report = pipeline.nothing_to_do(settings)
+    assert report is not None and report.up_to_date and full == []  # from the proof
+    _lose_a_vector(Store(store, create=False))
+    assert pipeline.nothing_to_do(settings) is None and len(full) == 1  # checked in full

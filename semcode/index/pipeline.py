@@ -25,6 +25,7 @@ from semcode.reports import (
 )
 from semcode.store.checks import live_checks
 from semcode.store.lease import writer_lease
+from semcode.store.proof import proven_or_checked
 from semcode.store.search_indexes import drop_broken_lookup_indexes, index_problems
 from semcode.store.tables import Store
 
@@ -95,9 +96,11 @@ def record_vectors(store: Store, embedder: TextEncoder, owner: str | None = None
 
 def nothing_to_do(settings: Settings) -> IndexReport | None:
     """The report of a run with nothing to do — the store already indexes the branch head
-    with these settings, and its checks pass against the store as it is now — or None when a
-    run has work (or this cannot be told cheaply: outside git, an older store). What a commit
-    hook or an editor save pays when nothing changed: a few git calls and the checks."""
+    with these settings, every table reads through, and its checks pass against the store as
+    it is now (``vectors_match_chunks`` from the last run's proof of it when that still holds:
+    ``semcode/store/proof.py``) — or None when a run has work (or this cannot be told cheaply:
+    outside git, an older store). What a commit hook or an editor save pays when nothing
+    changed: a few git calls and the checks."""
     repo = Path(settings.repo_path)
     if not repo.is_dir() or not gitrepo.is_git_repo(repo):
         return None
@@ -123,7 +126,9 @@ def _nothing_to_do(store: Store, settings: Settings, head: str | None) -> IndexR
              head, model_id(settings.model)) or \
             store.has(NEXT):
         return None
-    verdicts = live_checks(store, vectors)
+    if store.damaged_tables():  # read through: the proof below reads only what changed
+        return None
+    verdicts = live_checks(store, vectors, proven_or_checked)  # from the last run's proof
     if not all(verdicts.values()) or index_problems(store):
         return None  # a run repairs what the checks found, and rebuilds a broken index
     return IndexReport(

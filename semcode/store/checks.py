@@ -1,6 +1,8 @@
 """Properties of a whole index, each with its evidence. Dagster's asset checks call these;
 so do ``semcode status`` and the tests."""
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -140,20 +142,28 @@ def index_matches_head(fresh: Freshness, indexed: str | None) -> CheckReport:
                                  else -1})
 
 
-def live_checks(store: Store, vectors: VectorReport | None) -> dict[str, bool]:
+VectorsCheck = Callable[[Store, str, int], CheckReport]
+
+
+def live_checks(store: Store, vectors: VectorReport | None,
+                vectors_check: "VectorsCheck | None" = None) -> dict[str, bool]:
     """The checks run now against the store as it is — not the verdicts of the last run,
     which a crash or a hand edit since may have made untrue."""
-    return {report.name: report.passed for report in live_check_reports(store, vectors)}
+    return {report.name: report.passed
+            for report in live_check_reports(store, vectors, vectors_check)}
 
 
-def live_check_reports(store: Store, vectors: VectorReport | None) -> list[CheckReport]:
-    """The same checks with their evidence and, when one fails, what it found."""
+def live_check_reports(store: Store, vectors: VectorReport | None,
+                       vectors_check: "VectorsCheck | None" = None) -> list[CheckReport]:
+    """The same checks with their evidence and, when one fails, what it found;
+    ``vectors_check``: how ``vectors_match_chunks`` is decided (in full by default)."""
     if vectors is None or not store.has("vectors"):
         empty = store.count("chunks") == 0
         return [CheckReport(name="vectors_match_chunks", passed=empty,
                             description="no vectors yet" if empty else
                             "chunks without any vectors — run `semcode index`"),
                 chunks_match_manifest(store), keyword_index_answers(store)]
-    return [vectors_match_chunks(store, vectors.model, vectors.dim or store.table(
-                "vectors").schema.field("vector").type.list_size),
+    return [(vectors_check or vectors_match_chunks)(store, vectors.model, vectors.dim or
+                                                    store.table("vectors").schema.field(
+                                                        "vector").type.list_size),
             chunks_match_manifest(store), keyword_index_answers(store)]

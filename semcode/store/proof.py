@@ -104,6 +104,13 @@ def checked(store: Store, model_id: str, dim: int) -> CheckReport:
     return report.model_copy(update={"evidence": {**report.evidence, "proof": "full"}})
 
 
+def proven_or_checked(store: Store, model_id: str, dim: int) -> CheckReport:
+    """The check from the last proof when it can be, in full otherwise; keeps no proof (a
+    reader's: a run with nothing to do)."""
+    since = proven_since(store, model_id, dim)
+    return since[0] if since is not None else vectors_match_chunks(store, model_id, dim)
+
+
 @dataclass
 class Delta:
     """What a table gained and lost since a proven version."""
