@@ -168,3 +168,15 @@ def test_a_run_with_nothing_to_do_trusts_the_proof_and_not_a_damaged_store(index
     assert report is not None and report.up_to_date and full == []  # from the proof
     _lose_a_vector(Store(store, create=False))
     assert pipeline.nothing_to_do(settings) is None and len(full) == 1  # checked in full
+
+
+@pytest.mark.parametrize("garbage", ["not a proof", {"model": MODEL, "dim": DIM},
+                                     {"model": MODEL, "dim": DIM, "full_at": 7, "chunks": []}])
+def test_a_proof_that_cannot_be_read_gets_the_full_check(indexed, garbage):
+    _, store = indexed
+    opened = Store(store, create=False)
+    opened.set_meta(**{proof.KEY: garbage})
+    assert proof.proven_since(opened, MODEL, DIM) is None
+    report = proof.checked(opened, MODEL, DIM)
+    assert report.passed and report.evidence["proof"] == "full"
+    assert proof.proven_since(opened, MODEL, DIM) is not None  # and a good one is kept

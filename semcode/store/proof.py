@@ -23,6 +23,7 @@ and unchanged on disk (a fragment damaged since): ``semcode status`` runs the fu
 time, and so does the index job once its proof is a day old.
 """
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,6 +43,7 @@ FULL_EVERY_S = 24 * 3600.0  # a proof chain is renewed by a full check once a da
 MAX_SHARE, MAX_ROWS_ANYWAY = 0.05, 50_000
 FRAGMENT = 32  # a row id's fragment, in its high bits
 ID_BATCH = 2000
+UNREADABLE = (RuntimeError, OSError, ValueError)  # what LanceDB raises on a missing version
 
 
 @dataclass
@@ -93,15 +95,27 @@ def checked(store: Store, model_id: str, dim: int) -> CheckReport:
     since = proven_since(store, model_id, dim)
     if since is not None:
         report, chunks, vectors, full_at = since
-        record(store, model_id, dim, chunks, vectors, full_at)
+        _keep(store, model_id, dim, chunks, vectors, full_at)
         return report
-    before = state(store, "chunks"), state(store, "vectors")
+    try:
+        before: tuple[TableState, TableState] | None = \
+            (state(store, "chunks"), state(store, "vectors"))
+    except UNREADABLE:  # the full check says what cannot be read
+        before = None
     report = vectors_match_chunks(store, model_id, dim)
-    moved = (store.table("chunks").version, store.table("vectors").version) != \
-        (before[0].version, before[1].version)
-    if report.passed and not moved:  # what was read is what the proof names
-        record(store, model_id, dim, *before)
+    if report.passed and before is not None and \
+            (store.table("chunks").version, store.table("vectors").version) == \
+            (before[0].version, before[1].version):  # what was read is what the proof names
+        _keep(store, model_id, dim, *before)
     return report.model_copy(update={"evidence": {**report.evidence, "proof": "full"}})
+
+
+def _keep(store: Store, model_id: str, dim: int, chunks: TableState, vectors: TableState,
+          full_at: str | None = None) -> None:
+    """Record the proof; one that cannot be written (a store this run may only read) leaves
+    the next check to be made in full."""
+    with contextlib.suppress(*UNREADABLE):
+        record(store, model_id, dim, chunks, vectors, full_at)
 
 
 def proven_or_checked(store: Store, model_id: str, dim: int) -> CheckReport:
@@ -126,15 +140,15 @@ def proven_since(store: Store, model_id: str,
     """The check's report from the rows written since the last proof, the two tables' states
     it proved and when the chain's full check ran; None when it cannot be proven that way
     (then the full check decides)."""
-    kept = store.get_meta(KEY)
-    if not kept or kept.get("model") != model_id or kept.get("dim") != dim or \
-            not _recent(kept.get("full_at", "")):
-        return None
     try:
+        kept = store.get_meta(KEY)
+        if not isinstance(kept, dict) or kept.get("model") != model_id or \
+                kept.get("dim") != dim or not _recent(str(kept.get("full_at", ""))):
+            return None
         chunks = _delta(store, "chunks", kept["chunks"], ["chunk_id"])
         vectors = _delta(store, "vectors", kept["vectors"], ["chunk_id", "model", "vector"])
-    except (ValueError, RuntimeError, OSError, KeyError, _TooMuch):
-        return None  # a version cleaned up, a table rewritten: the full check
+    except (*UNREADABLE, KeyError, TypeError, AttributeError, _TooMuch):
+        return None  # a version cleaned up, a table rewritten, a proof unreadable: in full
     added, deleted = chunks.added.column("chunk_id").combine_chunks(), chunks.deleted
     added_v, deleted_v = vectors.added.column("chunk_id").combine_chunks(), vectors.deleted
     # A row rewritten with its own id (a chunk of an edited file that did not change) is
