@@ -29,14 +29,17 @@ def git_repo(tmp_path):
 
 
 def settled(searcher: Searcher, statuses: list) -> int:
-    """Search until git stops being asked (its first statuses may refresh git's own index,
-    which the watch sees as a change): how many times it was asked."""
-    for _ in range(10):
+    """Search until git stops being asked: how many times it was asked. git rewrites its
+    index on every status while a file is as new as the index to the second (git's "racily
+    clean" entries), and the watch sees each rewrite as a change — for about a second after
+    a checkout is made or a file written."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
         before = len(statuses)
         searcher.search(QUERY, k=3)
         if len(statuses) == before:
             return before
-        time.sleep(0.05)
+        time.sleep(0.2)
     raise AssertionError(f"git status ran on every search ({len(statuses)} times)")
 
 
@@ -69,8 +72,8 @@ def test_the_count_moves_with_the_checkout_and_not_with_semcode_or_git_status(gi
     try:
         start = seen.count()
         assert start is not None
-        for _ in range(3):  # git status may refresh its index once, then says nothing
-            worktree.uncommitted(checkout)
+        time.sleep(1.1)  # past git's racily clean second: its status then leaves its index
+        worktree.uncommitted(checkout)
         settled = seen.count()
         worktree.uncommitted(checkout)
         assert seen.count() == settled
