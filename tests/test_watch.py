@@ -8,7 +8,6 @@ import time
 import pytest
 
 from semcode.ingest import watch, worktree
-from semcode.search import overlay
 from semcode.search.searcher import Searcher
 from tests.conftest import git, make_repo
 from tests.test_overlay import KELVIN, QUERY, append
@@ -113,7 +112,7 @@ def test_an_old_status_is_asked_again_whatever_the_watch_says(work, statuses, mo
     found = started(searcher)
     assert found.watching, found.failure
     asked = settled(searcher, statuses)
-    monkeypatch.setattr(overlay, "MAX_AGE_S", 0.0)
+    monkeypatch.setattr(watch, "MAX_AGE_S", 0.0)
     searcher.search(QUERY, k=3)
     assert len(statuses) == asked + 1
     found.close()

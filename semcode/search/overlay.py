@@ -45,7 +45,7 @@ from semcode.ingest.discovery import IGNORE_FILE, load_ignore, path_reason, prin
 from semcode.ingest.discovery import INDEXED as FILE_INDEXED
 from semcode.ingest.languages import language_of
 from semcode.ingest.sandbox import sandboxed_chunker
-from semcode.ingest.watch import MAX_AGE_S, CheckoutWatch
+from semcode.ingest.watch import CheckoutStatus, CheckoutWatch
 from semcode.ingest.worktree import (
     DELETED,
     HIDES,
@@ -118,9 +118,7 @@ class Overlay:
         self._view: tuple[Saved, OverlayView] | None = None
         self._base: tuple[int, Base | None] | None = None  # by the meta table's version
         self._lock = threading.Lock()
-        self.watch: CheckoutWatch | None = None  # a server's (``watch_checkout``)
-        # the last git status, with the watch's count and the clock when it was taken
-        self._status: tuple[int, float, gitrepo.WorktreeStatus] | None = None
+        self.git = CheckoutStatus(checkout)  # git status, watched in a server
 
     def base(self) -> Base | None:
         """The index under the overlay, read again only when the store's meta moved (a
@@ -137,7 +135,7 @@ class Overlay:
               ) -> tuple[worktree.Difference, dict[str, PathState], list[str]]:
         """What differs now, which paths are as the saved overlay last saw them, and which
         must be read again."""
-        status = self._uncommitted()
+        status = self.git.uncommitted()
         if saved is not None and saved.base == base and saved.head == status.head:
             diff = worktree.Difference(base=base.commit, head=status.head,
                                        uncommitted=status.paths, committed=saved.committed,
@@ -156,32 +154,14 @@ class Overlay:
                 stale.append(path)
         return diff, kept, stale
 
-    def _uncommitted(self) -> gitrepo.WorktreeStatus:
-        """``git status``, or the last one while the checkout's watch has seen no change since
-        it was taken (``semcode/ingest/watch.py``: a server's searches skip git's ~90 ms at the
-        Linux ``drivers/`` size)."""
-        watch = self.watch
-        synced = watch.count() if watch is not None else None
-        now = time.monotonic()
-        if synced is not None and self._status is not None:
-            count, taken, status = self._status
-            if count == synced and now - taken < MAX_AGE_S:
-                return status
-        seen = watch.seen if watch is not None else None  # read before git is asked
-        status = worktree.uncommitted(self.checkout)
-        self._status = None if seen is None else (seen, now, status)
-        return status
+    @property
+    def watch(self) -> CheckoutWatch | None:
+        return self.git.watch
 
     def watch_checkout(self) -> None:
         """For a long-lived server: watch the checkout, so that a search asks git only when
         something changed (a failed watch leaves every search asking git)."""
-        with self._lock:
-            if self.watch is None:
-                self.watch = CheckoutWatch(self.checkout)
-
-    def close(self) -> None:
-        if self.watch is not None:
-            self.watch.close()
+        self.git.start_watching()
 
     def _searched(self, diff: worktree.Difference, untracked: frozenset[str],
                   ignore: PathSpec | None) -> worktree.Difference:
