@@ -56,8 +56,9 @@ from semcode.ingest.worktree import (
     PathState,
     inspect,
 )
-from semcode.reports import OverlayReport, count_skips
+from semcode.reports import OverlayReport
 from semcode.search.overlay_file import Base, Saved, read_overlay, row_schema, write_overlay
+from semcode.search.overlay_report import out_of_reach, pending_warning, report_of
 from semcode.search.overlay_vectors import fill_vectors, waiting_by_path
 from semcode.search.overlay_view import ROW_COLUMNS, OverlayView
 from semcode.sharding import shard_of
@@ -195,15 +196,15 @@ class Overlay:
             return OverlayReport(checkout=str(self.checkout.top))
         saved = self._load(base)
         diff, kept, stale = self._plan(saved, base)
-        if why := _out_of_reach(diff):
-            return _report(self.checkout, base, diff, {}, 0, "off", problem=why)
+        if why := out_of_reach(diff):
+            return report_of(self.checkout, base, diff, {}, 0, "off", problem=why)
         if not diff.paths:  # nothing to hide or add (what is left out by name is counted)
-            return _report(self.checkout, base, diff, {}, 0, "current")
+            return report_of(self.checkout, base, diff, {}, 0, "current")
         fresh = not stale and saved is not None and set(saved.files) == set(kept)
         states = saved.files if fresh and saved is not None else kept
-        return _report(self.checkout, base, diff, states,
-                       saved.rows.num_rows if fresh and saved is not None else 0,
-                       "current" if fresh else "stale", stale_paths=len(stale))
+        return report_of(self.checkout, base, diff, states,
+                         saved.rows.num_rows if fresh and saved is not None else 0,
+                         "current" if fresh else "stale", stale_paths=len(stale))
 
     def _ignore(self) -> PathSpec | None:
         """The checkout's own ``.semcodeignore`` (a change to it reaches the index's other
@@ -223,12 +224,13 @@ class Overlay:
                 return OverlayView()
             saved = self._load(base)
             diff, kept, stale = self._plan(saved, base)
-            if why := _out_of_reach(diff):
+            if why := out_of_reach(diff):
                 return OverlayView(warnings=[f"the working tree is not searched: {why}"],
-                                   report=_report(self.checkout, base, diff, {}, 0, "off",
-                                                  problem=why))
+                                   report=report_of(self.checkout, base, diff, {}, 0, "off",
+                                                    problem=why))
             if not diff.paths:  # nothing to hide or add: nothing is read or written
-                return OverlayView(report=_report(self.checkout, base, diff, {}, 0, "current"))
+                return OverlayView(report=report_of(self.checkout, base, diff, {}, 0,
+                                                    "current"))
             warnings: list[str] = []
             if saved is None or stale or set(saved.files) != set(kept) or \
                     saved.head != diff.head or any(s.status == PENDING for s in kept.values()):
@@ -252,10 +254,10 @@ class Overlay:
         rows = saved.rows.filter(pc.is_in(saved.rows.column("path"),
                                           value_set=pa.array(indexed, pa.string())))
         view = OverlayView(
-            hidden=hidden, rows=rows, warnings=warnings + _pending_warning(saved.files),
+            hidden=hidden, rows=rows, warnings=warnings + pending_warning(saved.files),
             files={p: (s.status, s.reason) for p, s in saved.files.items() if p in hidden},
-            report=_report(self.checkout, saved.base, diff, saved.files, rows.num_rows,
-                           "current" if hidden or diff.head != saved.base.commit else "clean"))
+            report=report_of(self.checkout, saved.base, diff, saved.files, rows.num_rows,
+                             "current" if hidden or diff.head != saved.base.commit else "clean"))
         self._view = (saved, view)
         return view
 
@@ -361,50 +363,6 @@ class Overlay:
             self._saved = (stamp, loaded) if loaded is not None else None
         saved = self._saved[1] if self._saved is not None else None
         return saved if saved is not None and saved.base == base else None
-
-
-def _pending_warning(files: dict[str, PathState]) -> list[str]:
-    """What a search says while files of the working tree are not searched yet."""
-    pending = sorted(((p, s) for p, s in files.items() if s.status == PENDING),
-                     key=lambda item: item[0])
-    if not pending:
-        return []
-    named = "; ".join(f"{path} ({state.reason.removeprefix('pending: ')})"
-                      for path, state in pending[:3])
-    more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
-    return [f"{len(pending)} changed file(s) of the working tree are not searched yet: {named}"
-            f"{more} — until then the index answers for their paths (a new file is not found "
-            "yet); each search goes on from where the last stopped (`semcode mcp` finishes them "
-            "in the background; SEMCODE_OVERLAY_SECONDS gives a search more time), or commit "
-            "them and run `semcode index`"]
-
-
-def _out_of_reach(diff: worktree.Difference) -> str:
-    """Why no overlay is built for this difference (the index keeps answering), or ``""``."""
-    if diff.problem:
-        return diff.problem
-    return worktree.too_many(len(diff.paths)) \
-        if len(diff.paths) > worktree.MAX_CHANGED_FILES else ""
-
-
-def _report(checkout: worktree.Checkout, base: Base, diff: worktree.Difference,
-            states: dict[str, PathState], chunks: int, state: str, problem: str = "",
-            stale_paths: int = 0) -> OverlayReport:
-    hiding = [s for s in states.values() if s.status in HIDES]
-    pending = sum(s.status == PENDING for s in states.values())
-    changed = len(hiding) + stale_paths + pending
-    return OverlayReport(
-        checkout=str(checkout.top), head=diff.head, indexed_commit=base.commit,
-        commits_ahead=diff.ahead, commits_behind=diff.behind, changed_files=changed,
-        indexed=sum(s.status == INDEXED for s in hiding),
-        skipped=sum(s.status == SKIPPED for s in hiding),
-        deleted=sum(s.status == DELETED for s in hiding),
-        skip_reasons=count_skips(s.reason for s in hiding if s.status == SKIPPED),
-        chunks=chunks, problem=problem, left_out=diff.left_out,
-        pending=pending,
-        state="clean" if state != "off" and not changed and not diff.left_out
-        and diff.head == base.commit else "partial" if state == "current" and pending
-        else state)
 
 
 def _stamp(file: Path) -> tuple[int, ...]:
