@@ -12,8 +12,8 @@ before the query has been counted — an agent that writes a file and searches a
 Anything doubtful sends the query to git instead, which is always right: no inotify here (the
 watch fails to start — e.g. the per-user watch limit — or would poll), a cookie not reported
 within ``SYNC_TIMEOUT_S``, a git directory that cannot be written. What inotify cannot report
-(its queue overflowing, the user's global git excludes changing) is bounded by the caller's
-``MAX_AGE_S``.
+(its queue overflowing, the user's global git excludes changing) is out of date for at most
+``MAX_AGE_S``: an older status is asked again (``CheckoutStatus``).
 """
 
 import itertools
@@ -54,7 +54,8 @@ class CheckoutWatch:
         self.cookies = checkout.git_dir / COOKIE_DIR
         self.failure = ""  # why the watch stopped, when it did
         self._changes = 0
-        self._seen: set[str] = set()  # cookies reported and not yet taken
+        self._awaited: set[str] = set()  # cookies a search waits for
+        self._seen: set[str] = set()  # of those, the ones reported
         self._names = itertools.count()
         self._ready = False
         self._fast = True  # handing changes over every STEP_MS (else every IDLE_STEP_MS)
@@ -83,18 +84,21 @@ class CheckoutWatch:
             return None
         name = f"{COOKIE_PREFIX}{os.getpid()}-{threading.get_ident()}-{next(self._names)}"
         cookie = self.cookies / name
+        with self._changed:
+            self._awaited.add(name)
         try:
             cookie.touch()
-        except OSError:
-            return None
-        try:
             with self._changed:
                 if not self._changed.wait_for(lambda: name in self._seen or not self.watching,
                                               SYNC_TIMEOUT_S) or not self.watching:
                     return None
-                self._seen.discard(name)
                 return self._changes
+        except OSError:
+            return None
         finally:
+            with self._changed:
+                self._awaited.discard(name)
+                self._seen.discard(name)
             cookie.unlink(missing_ok=True)
 
     # -- the watcher's thread ----------------------------------------------------------------
@@ -133,7 +137,7 @@ class CheckoutWatch:
                 changed = True
         with self._changed:
             self._changes += changed
-            self._seen |= cookies
+            self._seen |= cookies & self._awaited  # one come too late is forgotten
             self._changed.notify_all()
 
     def _fail(self, why: str) -> None:
