@@ -59,8 +59,9 @@ class TableState:
     counts: dict[int, int]  # live rows by fragment
 
 
-def state(store: Store, name: str, version: int | None = None) -> TableState:
-    table = _at(store, name, version)
+def state(store: Store, name: str) -> TableState:
+    """The table's latest version and its live rows."""
+    table = _at(store, name, None)
     read = read_all(table.search().with_row_id(True).select(["_rowid"]))
     rowids = read.column("_rowid").to_numpy(zero_copy_only=False)
     if rowids.size > 1 and not (rowids[1:] > rowids[:-1]).all():  # a scan gives them in order
