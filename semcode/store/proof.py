@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.table import Table
 
-from semcode.idsets import duplicated
+from semcode.idsets import absent, duplicated
 from semcode.reports import CheckReport
 from semcode.store.checks import vectors_match_chunks
 from semcode.store.tables import Store, read_all, sql_in
@@ -48,15 +48,23 @@ UNREADABLE = (RuntimeError, OSError, ValueError)  # what LanceDB raises on a mis
 
 @dataclass
 class TableState:
-    """One table at one version: its live row ids, by fragment."""
+    """One table at one version: its live row ids, by fragment, and a handle that reads it."""
 
     name: str
-    version: int
-    # when that version was written: a table dropped and made again has other versions of the
-    # same numbers
-    written: str
+    table: Table  # checked out at ``version``
+    # when each kept version was written: a table dropped and made again has other versions
+    # of the same numbers
+    versions: dict[int, str]
     rowids: np.ndarray  # sorted
     counts: dict[int, int]  # live rows by fragment
+
+    @property
+    def version(self) -> int:
+        return self.table.version
+
+    @property
+    def written(self) -> str:
+        return self.versions.get(self.version, "")
 
 
 def state(store: Store, name: str) -> TableState:
@@ -70,13 +78,10 @@ def state(store: Store, name: str) -> TableState:
     starts = np.r_[0, np.flatnonzero(np.diff(fragments)) + 1] if rowids.size else \
         np.empty(0, np.int64)
     counts = np.diff(np.r_[starts, rowids.size])
-    return TableState(name, table.version, _written(table).get(table.version, ""), rowids,
+    return TableState(name, table,
+                      {v["version"]: v["timestamp"].isoformat() for v in table.list_versions()},
+                      rowids,
                       {int(fragments[s]): int(n) for s, n in zip(starts, counts, strict=True)})
-
-
-def _written(table: Table) -> dict[int, str]:
-    """When each version of the table still kept was written."""
-    return {v["version"]: v["timestamp"].isoformat() for v in table.list_versions()}
 
 
 def record(store: Store, model_id: str, dim: int, chunks: TableState,
@@ -154,11 +159,12 @@ def proven_since(store: Store, model_id: str,
     added_v, deleted_v = vectors.added.column("chunk_id").combine_chunks(), vectors.deleted
     # A row rewritten with its own id (a chunk of an edited file that did not change) is
     # deleted and added at once: what must agree is what each table gained and lost net.
-    if vectors.state.rowids.size != chunks.state.rowids.size or _width(store) != dim or \
+    width = vectors.state.table.schema.field("vector").type.list_size
+    if vectors.state.rowids.size != chunks.state.rowids.size or width != dim or \
             len(duplicated(added)) or len(duplicated(added_v)) or \
-            not _same(_minus(added, deleted), _minus(added_v, deleted_v)) or \
-            not _same(_minus(deleted, added), _minus(deleted_v, added_v)) or \
-            _still_held(store, chunks, added):
+            not _same(absent(added, deleted), absent(added_v, deleted_v)) or \
+            not _same(absent(deleted, added), absent(deleted_v, added_v)) or \
+            _still_held(chunks, added):
         return None
     models = vectors.added.column("model")
     values = vectors.added.column("vector").combine_chunks()
@@ -187,7 +193,7 @@ class _TooMuch(Exception):
 
 def _delta(store: Store, name: str, kept: dict, columns: list[str]) -> Delta:
     now = state(store, name)
-    if _written(_at(store, name, now.version)).get(kept["version"]) != kept["written"]:
+    if now.versions.get(kept["version"]) != kept["written"]:
         raise _TooMuch  # that version is cleaned up, or of a table made again since
     before = {int(f): n for f, n in kept["counts"].items()}
     top = max(before, default=-1)
@@ -199,7 +205,7 @@ def _delta(store: Store, name: str, kept: dict, columns: list[str]) -> Delta:
     moved = now.rowids.size - first_new + sum(before[f] for f in changed)
     if moved > max(MAX_SHARE * now.rowids.size, MAX_ROWS_ANYWAY):
         raise _TooMuch
-    table = _at(store, name, now.version)
+    table = now.table
     added = read_all(table.search().where(f"_rowid >= {new_from}").select(columns)) \
         if first_new < now.rowids.size else \
         pa.table({c: pa.array([], table.schema.field(c).type) for c in columns})
@@ -231,15 +237,10 @@ def _same(ids: pa.Array, others: pa.Array) -> bool:
         bool(pc.all(pc.is_in(ids, value_set=others)).as_py() if len(ids) else True)
 
 
-def _minus(ids: pa.Array, others: pa.Array) -> pa.Array:
-    return pc.unique(ids.filter(pc.invert(pc.is_in(ids, value_set=others)))) if len(others) \
-        else pc.unique(ids)
-
-
-def _still_held(store: Store, chunks: Delta, added: pa.Array) -> bool:
+def _still_held(chunks: Delta, added: pa.Array) -> bool:
     """Whether an id added since is held by any other row: one that was there before (not
     deleted since), or another added one. Looked up through the chunks' id index."""
-    table = _at(store, "chunks", chunks.state.version)
+    table = chunks.state.table
     ids = added.to_pylist()
     for start in range(0, len(ids), ID_BATCH):
         batch = ids[start:start + ID_BATCH]
@@ -249,10 +250,6 @@ def _still_held(store: Store, chunks: Delta, added: pa.Array) -> bool:
                 pc.sum(pc.less(rows.column("_rowid"), chunks.new_from)).as_py():
             return True
     return False
-
-
-def _width(store: Store) -> int:
-    return store.table("vectors").schema.field("vector").type.list_size
 
 
 def _recent(at: str) -> bool:
