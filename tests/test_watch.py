@@ -13,11 +13,16 @@ from tests.conftest import git, make_repo
 from tests.test_overlay import KELVIN, QUERY, append
 
 
-def watched(checkout) -> watch.CheckoutWatch:
-    found = watch.CheckoutWatch(worktree.checkout_of(checkout))
+def settling(found: watch.CheckoutWatch) -> watch.CheckoutWatch:
+    """``found`` once its watches are in place, or it has failed (10 s at most)."""
     deadline = time.monotonic() + 10
     while not found.watching and not found.failure and time.monotonic() < deadline:
         time.sleep(0.01)
+    return found
+
+
+def watched(checkout) -> watch.CheckoutWatch:
+    found = settling(watch.CheckoutWatch(worktree.checkout_of(checkout)))
     assert found.watching, found.failure
     return found
 
@@ -44,11 +49,7 @@ def settled(searcher: Searcher, statuses: list) -> int:
 
 def started(searcher: Searcher) -> watch.CheckoutWatch:
     searcher.watch_worktree()
-    found = searcher.overlay.watch
-    deadline = time.monotonic() + 10
-    while not found.watching and not found.failure and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return found
+    return settling(searcher.overlay.watch)
 
 
 @pytest.fixture
