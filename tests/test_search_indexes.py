@@ -78,8 +78,8 @@ def test_the_ann_index_has_partitions_of_bounded_size(tmp_path):
     assert hit.column("chunk_id").to_pylist() == ["c7"]
 
 
-def _recall_through(tmp_path, monkeypatch, config) -> Callable[..., float]:
-    """Recall@10 against exact search of 20 random queries over 4,000 random vectors indexed
+def _recall_through(tmp_path, monkeypatch, config, rows: int = 4000) -> Callable[..., float]:
+    """Recall@10 against exact search of 20 random queries over ``rows`` random vectors indexed
     with ``config``, searched as an index side with the given settings searches."""
     from semcode.search import index_side
 
@@ -87,8 +87,8 @@ def _recall_through(tmp_path, monkeypatch, config) -> Callable[..., float]:
     store = Store(str(tmp_path / "store"))
     store.chunks()
     rng = np.random.default_rng(1)
-    vectors = rng.standard_normal((4000, 16)).astype(np.float32)
-    ids = [f"c{i}" for i in range(4000)]
+    vectors = rng.standard_normal((rows, 16)).astype(np.float32)
+    ids = [f"c{i}" for i in range(rows)]
     _vectors_table(store, vectors).create_index("vector", config=config)
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
@@ -122,10 +122,13 @@ def test_a_search_re_ranks_the_candidates_it_is_told_by_their_whole_vectors(tmp_
 
     from semcode.config import ConfigError, Settings
 
-    recall = _recall_through(tmp_path, monkeypatch, IvfPq(  # coarse codes
-        distance_type="cosine", num_partitions=4, num_sub_vectors=2, num_bits=4))
-    assert recall(nprobes=4, refine=100) >= 0.95 > recall(nprobes=4, refine=10) > \
-        recall(nprobes=4, refine=1)
+    # Coarse codes, trained at random: how well they rank varies from one build to the next.
+    # 10 x 100 candidates are all 1,000 rows, so re-ranking them by their whole vectors is
+    # exact whatever the training gave (a bound of 0.95 on 4,000 rows failed once in CI).
+    recall = _recall_through(tmp_path, monkeypatch, IvfPq(
+        distance_type="cosine", num_partitions=2, num_sub_vectors=2, num_bits=4), rows=1000)
+    assert recall(nprobes=2, refine=100) == 1.0 > recall(nprobes=2, refine=10) > \
+        recall(nprobes=2, refine=1)
     assert Settings.from_env({"SEMCODE_REFINE": "5"}).refine == 5
     assert Settings().refine == 1
     with pytest.raises(ConfigError, match="SEMCODE_REFINE"):
