@@ -96,6 +96,41 @@ def test_a_lease_from_another_machine_blocks_until_it_expires(tmp_path):
         assert lease.holder()["owner"] == "local"
 
 
+def _machine_in_its_own_pid_namespace() -> str:
+    """What ``machine()`` says in a process with a pid namespace of its own (a container, a
+    worker started with ``unshare``): the same hostname, another machine."""
+    try:
+        proc = subprocess.run(["unshare", "--pid", "--fork", sys.executable, "-c",
+                               "from semcode.store.lease import machine; print(machine())"],
+                              capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        pytest.skip("no unshare here")
+    if proc.returncode != 0:
+        pytest.skip(f"no pid namespace for this user: {proc.stderr.strip()[-200:]}")
+    return proc.stdout.strip()
+
+
+def test_a_dead_pid_is_judged_only_in_its_own_pid_namespace(tmp_path):
+    """Workers that share a hostname but not their processes: a holder's pid that is free
+    here says nothing about the holder, so its lease is waited for, not taken."""
+    from semcode.store.lease import machine, shown
+
+    there = _machine_in_its_own_pid_namespace()
+    assert there != machine() and shown(there) == shown(machine())
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid nobody holds here
+    store = Store(str(tmp_path / "store"))
+    WriterLease(store, "x")._table()
+    table = store.db.open_table(LEASE_TABLE)
+    table.update(values={"owner": "worker-2", "host": there, "pid": gone.pid,
+                         "expires": time.time() + 600})
+    with pytest.raises(StoreBusy, match=f"worker-2 on {shown(there)} "):
+        WriterLease(store, "worker-1", wait=0.5, poll=0.1).acquire()
+    table.update(values={"host": machine()})  # the same holder on this machine: dead, taken
+    with writer_lease(store, "worker-1", wait=5):
+        assert WriterLease(store, "y").holder()["owner"] == "worker-1"
+
+
 def test_a_writer_that_waits_says_so_to_whoever_listens(tmp_path):
     from semcode import progress
 

@@ -11,8 +11,11 @@ lock on any one machine's disk.
 A holder renews the lease while it works — from a small process of its own (``python -m
 semcode.store.lease``), so that a call holding the holder's interpreter (a native library, a long
 parse) cannot starve the renewal; one that dies stops renewing, and the lease expires after
-``ttl`` seconds — at once when the dead holder was a process on this machine. A writer that
-finds the lease held waits and says for whom.
+``ttl`` seconds — at once when the dead holder was a process on this machine. "This machine"
+is this kernel and this pid namespace, not the hostname alone (``machine``): workers that
+share a hostname but not their processes (containers, a worker pool started with one name)
+see each other's pids as meaningless, so they wait for the expiry. A writer that finds the
+lease held waits and says for whom.
 
 Fencing: a holder can still stall past its lease (a stopped process, a paused machine) while
 another writer takes over. So every commit first checks the row (``WriterLease.check``): it must
@@ -33,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from semcode import progress
@@ -67,10 +71,28 @@ def _say_waiting() -> Waiting:
     def on_wait(owner: str, host: str, seconds: float) -> None:
         if time.monotonic() - last[0] >= 10:
             last[0] = time.monotonic()
-            progress.say(f"waiting for the store: {owner} on {host} is writing it (its lease "
-                         f"runs {seconds:.0f} s more unless renewed)")
+            progress.say(f"waiting for the store: {owner} on {shown(host)} is writing it (its "
+                         f"lease runs {seconds:.0f} s more unless renewed)")
 
     return on_wait
+
+
+def machine() -> str:
+    """Where a pid means this process table: the hostname, then (on Linux) the kernel's boot
+    and this process's pid namespace, as ``host [boot/namespace]``. Two workers with one
+    hostname but their own pid namespaces — or one host rebooted — are two machines here."""
+    host = socket.gethostname()
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:[").rstrip("]")
+    except OSError:  # not Linux: the hostname is all there is
+        return host
+    return f"{host} [{boot}/{namespace}]"
+
+
+def shown(host: str) -> str:
+    """A lease's host as a person reads it: the hostname, without the boot and namespace."""
+    return host.split(" [", 1)[0]
 
 
 def _alive(pid: int) -> bool:
@@ -89,7 +111,7 @@ class WriterLease:
                  on_wait: Waiting | None = None):
         self.store, self.owner, self.ttl = store, owner, ttl
         self.wait, self.poll, self.on_wait = wait, poll, on_wait or _say_waiting()
-        self.host = socket.gethostname()
+        self.host = machine()
         self._keeper: subprocess.Popen[bytes] | None = None
         self._handle: Table | None = None
 
@@ -183,7 +205,7 @@ class WriterLease:
                 continue
             if time.monotonic() > deadline:
                 raise StoreBusy(
-                    f"{self.store.uri} is being written by {owner} on {host} (lease until "
+                    f"{self.store.uri} is being written by {owner} on {shown(host)} (lease until "
                     f"{time.strftime('%H:%M:%S', time.localtime(expires))}); waited "
                     f"{self.wait:.0f} s — try again when that run ends (a dead writer's lease "
                     f"expires by itself within {self.ttl:.0f} s)")
@@ -213,7 +235,7 @@ class WriterLease:
                             "holds it — its write was refused; run `semcode index` again") \
                 from exc
         if held["owner"] != self.owner:
-            now = (f"passed from {self.owner} to {held['owner']} on {held['host']}"
+            now = (f"passed from {self.owner} to {held['owner']} on {shown(held['host'])}"
                    if held["owner"] else
                    f"of {self.owner} lapsed, and another writer may have written since")
             raise LeaseLost(f"{self.store.uri}: the writer lease {now} while {self.owner} was "
