@@ -27,15 +27,18 @@ $(VENV)/.base: pyproject.toml
 	@touch $@
 
 # Then what developing semcode needs (`make test`): test and lint tools, the browser driver,
-# and the Kubernetes deployment's packages. dagster-k8s follows dagster's patch releases; the
-# registry here has 0.29.27 (for dagster 1.13.27), not 0.29.28: taken without its pin, last,
-# for the deployment test only.
+# and the Kubernetes and Celery deployments' packages. dagster-k8s and dagster-celery follow
+# dagster's patch releases; the registry here has 0.29.27 (for dagster 1.13.27), not 0.29.28:
+# taken without their pins, last, for the deployment tests only.
 $(VENV)/.installed: $(VENV)/.base
 	@echo "setup: test and lint tools"
 	@$(PY) -m pip install --quiet -e ".[dev]"
 	@echo "setup: the Kubernetes deployment's packages (for its test)"
 	@$(PY) -m pip install --quiet "kubernetes<37" "google-auth!=2.23.1"
 	@$(PY) -m pip install --quiet --no-deps dagster-k8s==0.29.27
+	@echo "setup: the Celery deployment's packages (for the cluster tests)"
+	@$(PY) -m pip install --quiet "celery[redis]>=5.4,<6"
+	@$(PY) -m pip install --quiet --no-deps dagster-celery==0.29.27
 	@touch $@
 
 demo: $(VENV)/.base
