@@ -36,6 +36,29 @@ def test_the_k8s_definitions_load_with_the_k8s_executor(tmp_path, monkeypatch):
     assert GPU_STEP["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
 
 
+def test_the_celery_definitions_load_with_the_celery_executor_and_its_settings(tmp_path):
+    """The executor and the workers read one set of settings (deploy/celery/config.py): what
+    a worker's module says is what the executor was configured with."""
+    pytest.importorskip("dagster_celery")
+    env = {**os.environ, "SEMCODE_REPO": str(tmp_path), "SEMCODE_STORE": "s3://bucket/semcode",
+           "SEMCODE_SHARD_RUNS": "each", "SEMCODE_CELERY_BROKER": "redis://broker:6379/0",
+           "SEMCODE_CELERY_REDELIVER_S": "7200"}
+    proc = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-m",
+                           "deploy.celery.definitions"], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from deploy.celery.config import celery_config, worker_module
+
+    config, module = celery_config(env), {}
+    exec(worker_module(env), module)  # noqa: S102 - the module a worker imports
+    assert module["broker_url"] == config["broker"] == "redis://broker:6379/0"
+    assert module["result_backend"] == "redis://broker:6379/1"
+    assert module["broker_transport_options"]["visibility_timeout"] == 7200
+    assert module["task_acks_late"] and module["worker_prefetch_multiplier"] == 1
+    instance = yaml.safe_load((ROOT / "deploy" / "celery" / "dagster.yaml").read_text())
+    assert "postgres" in instance["storage"]
+
+
 def test_the_instance_file_is_valid_for_the_k8s_run_launcher():
     pytest.importorskip("dagster_k8s")
     from dagster._config import validate_config
