@@ -117,9 +117,17 @@ def test_the_graph_runs_as_tasks_on_three_workers_that_share_only_the_store(
 def _first_worker_on(instance_home: str, step: str, timeout: float = 300) -> str:
     """The name of the first Celery worker that starts ``step`` (read from the runs' events
     as they are written), once one does."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for key, worker in _who_ran_what(instance_home).items():
+        try:
+            ran = _who_ran_what(instance_home)
+        except (sqlite3.OperationalError, OperationalError):  # busy with a write: ask again
+            ran = {}
+        for key, worker in ran.items():
             if key.startswith(step):
                 return worker
         time.sleep(0.1)
