@@ -12,7 +12,11 @@ of each phase, the time the steps themselves took (STEP_START to
 STEP_SUCCESS, from the runs' events), the rest as the engine's overhead per step, and what
 crossed the broker (redis-server's own byte counters). Usage:
 
-    python bench/cluster.py [--corpus flask==3.0.3] [--shards 6] [--workers 1,2,3]
+    python bench/cluster.py [--corpus flask==3.0.3] [--shards 6] [--workers 0,1,2,3]
+    SEMCODE_MODEL=static python bench/cluster.py --repo bench/out/corpora/linux-6.1-drivers-scale \
+        --shards 8 --workers 3      # the Linux drivers/ tree (bench/scale.py makes it)
+
+``--workers``: 0 is the per-shard runs in-process; `semcode index` always runs first.
 """
 
 import argparse
@@ -135,15 +139,16 @@ def one(repo: Path, shards: int, workers: int, s3: S3Server, folder: Path) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="flask==3.0.3")
+    parser.add_argument("--repo", type=Path, help="a git checkout to index instead of --corpus")
     parser.add_argument("--shards", type=int, default=6)
-    parser.add_argument("--workers", default="1,2,3")
+    parser.add_argument("--workers", default="0,1,2,3")
     args = parser.parse_args()
-    repo = pypi_sdist_repo(args.corpus)
+    repo = args.repo.resolve() if args.repo else pypi_sdist_repo(args.corpus)
     work = Path(tempfile.mkdtemp(prefix="semcode-cluster-bench-"))
     s3 = S3Server()
     try:
         print(json.dumps(semcode_index(repo, args.shards, s3, work / "index")), flush=True)
-        for workers in [0] + [int(n) for n in args.workers.split(",")]:
+        for workers in [int(n) for n in args.workers.split(",")]:
             print(json.dumps(one(repo, args.shards, workers, s3, work / f"w{workers}")),
                   flush=True)
     finally:
