@@ -34,22 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import pypi_sdist_repo  # noqa: E402
+from tests.dagster_cli import materialize, wait  # noqa: E402
 from tests.s3_server import S3Server  # noqa: E402
-
-
-def materialize(env: dict, module: str, select: str,
-                partition: str | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", module, "--select",
-         select] + (["--partition", partition] if partition else []),
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def wait(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        _, err = proc.communicate()
-        if proc.returncode:
-            sys.exit(err[-3000:])
 
 
 def step_seconds(instance_home: str) -> tuple[float, int]:

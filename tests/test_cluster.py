@@ -6,19 +6,17 @@ the vectors with their checks)."""
 
 import os
 import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from semcode.store.tables import Store
 from tests.conftest import ALL_PASSED, make_repo
+from tests.dagster_cli import materialize, wait
 from tests.s3_server import S3Server
 
-ROOT = Path(__file__).resolve().parent.parent
 SHARDS = 6
+CELERY = "deploy.celery.definitions"
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.model]
 
@@ -51,20 +49,6 @@ def cluster(tmp_path, request):
     s3.stop()
 
 
-def _materialize(env: dict, select: str, partition: str | None = None) -> subprocess.Popen:
-    args = [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
-            "deploy.celery.definitions", "--select", select] + \
-        (["--partition", partition] if partition else [])
-    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def _wait(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        _, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err[-4000:]
-
-
 def _who_ran_what(instance_home: str) -> dict[str, str]:
     """Each step of every run, and the Celery worker that ran it, from the runs' own events."""
     from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
@@ -90,9 +74,9 @@ def test_the_graph_runs_as_tasks_on_three_workers_that_share_only_the_store(
     celery, s3, repo = cluster
     env = {**celery.env, "SEMCODE_REPO": str(repo)}
     store = env["SEMCODE_STORE"]
-    _wait([_materialize(env, "repo_snapshot")])
-    _wait([_materialize(env, "code_chunks", f"shard-{k:02d}") for k in range(SHARDS)])
-    _wait([_materialize(env, "code_vectors")])
+    wait([materialize(env, CELERY, "repo_snapshot")])
+    wait([materialize(env, CELERY, "code_chunks", f"shard-{k:02d}") for k in range(SHARDS)])
+    wait([materialize(env, CELERY, "code_vectors")])
 
     ran = _who_ran_what(env["DAGSTER_HOME"])
     shards = {step: worker for step, worker in ran.items() if step.startswith("code_chunks")}
@@ -142,8 +126,8 @@ def test_a_worker_killed_during_a_shard_leaves_a_store_that_converges(tmp_path, 
     way the runs after it end with chunks == vectors, the checks green and no lease held."""
     celery, s3, repo = cluster
     env = {**celery.env, "SEMCODE_REPO": str(repo)}
-    _wait([_materialize(env, "repo_snapshot")])
-    shards = {f"shard-{k:02d}": _materialize(env, "code_chunks", f"shard-{k:02d}")
+    wait([materialize(env, CELERY, "repo_snapshot")])
+    shards = {f"shard-{k:02d}": materialize(env, CELERY, "code_chunks", f"shard-{k:02d}")
               for k in range(SHARDS)}
     victim = _first_worker_on(env["DAGSTER_HOME"], "code_chunks")
     next(w for w in celery.workers if victim.startswith(f"{w.name}@")).kill()
@@ -153,8 +137,8 @@ def test_a_worker_killed_during_a_shard_leaves_a_store_that_converges(tmp_path, 
         if proc.returncode != 0:
             assert "code_chunks" in err, err[-3000:]  # the failure names the step
             failed.append(shard)
-    _wait([_materialize(env, "code_chunks", shard) for shard in failed])  # the next runs
-    _wait([_materialize(env, "code_vectors")])
+    wait([materialize(env, CELERY, "code_chunks", shard) for shard in failed])  # the next runs
+    wait([materialize(env, CELERY, "code_vectors")])
     for key, value in s3.env.items():
         monkeypatch.setenv(key, value)
     handle = Store(env["SEMCODE_STORE"], create=False)
@@ -178,8 +162,8 @@ def test_a_broker_that_goes_away_fails_the_runs_clearly_and_the_next_ones_conver
     broker is back the next runs end consistent."""
     celery, s3, repo = cluster
     env = {**celery.env, "SEMCODE_REPO": str(repo)}
-    _wait([_materialize(env, "repo_snapshot")])
-    shards = {f"shard-{k:02d}": _materialize(env, "code_chunks", f"shard-{k:02d}")
+    wait([materialize(env, CELERY, "repo_snapshot")])
+    shards = {f"shard-{k:02d}": materialize(env, CELERY, "code_chunks", f"shard-{k:02d}")
               for k in range(SHARDS)}
     _first_worker_on(env["DAGSTER_HOME"], "code_chunks")
     celery.redis.stop()
@@ -199,8 +183,8 @@ def test_a_broker_that_goes_away_fails_the_runs_clearly_and_the_next_ones_conver
     handle = Store(env["SEMCODE_STORE"], create=False)
     assert handle.damaged_tables() == {}  # every commit whole
     celery.redis.start()  # the same address: the workers reconnect by themselves
-    _wait([_materialize(env, "code_chunks", shard) for shard in failed])
-    _wait([_materialize(env, "code_vectors")])
+    wait([materialize(env, CELERY, "code_chunks", shard) for shard in failed])
+    wait([materialize(env, CELERY, "code_vectors")])
     from semcode.store.checks import live_checks
 
     handle = Store(env["SEMCODE_STORE"], create=False)

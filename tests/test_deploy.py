@@ -12,6 +12,7 @@ import yaml
 
 from semcode.config import Settings
 from semcode.store.tables import Store
+from tests import dagster_cli
 from tests.conftest import ALL_PASSED, make_repo
 from tests.s3_server import S3Server
 
@@ -105,20 +106,11 @@ def test_per_shard_runs_side_by_side_end_consistent(tmp_path, monkeypatch, where
 
 def _per_shard_runs(env: dict, store: str) -> None:
     def materialize(select: str, partition: str | None = None) -> subprocess.Popen:
-        args = [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
-                "semcode_dagster.definitions", "--select", select] \
-            + (["--partition", partition] if partition else [])
-        return subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        return dagster_cli.materialize(env, "semcode_dagster.definitions", select, partition)
 
-    def wait(procs: list[subprocess.Popen]) -> None:
-        for p in procs:
-            _, err = p.communicate(timeout=600)
-            assert p.returncode == 0, err[-3000:]
-
-    wait([materialize("repo_snapshot")])
-    wait([materialize("code_chunks", f"shard-{k:02d}") for k in range(4)])
-    wait([materialize("code_vectors")])
+    dagster_cli.wait([materialize("repo_snapshot")])
+    dagster_cli.wait([materialize("code_chunks", f"shard-{k:02d}") for k in range(4)])
+    dagster_cli.wait([materialize("code_vectors")])
     handle = Store(store, create=False)
     chunks = handle.scan("chunks", ["chunk_id"]).column("chunk_id").to_pylist()
     vectors = handle.scan("vectors", ["chunk_id"]).column("chunk_id").to_pylist()
