@@ -3,34 +3,22 @@ as the broker and several Celery workers (dagster-celery's app), each as its own
 its own HOME, TMPDIR and working folder, and where the kernel lets us, its own pid namespace
 (``unshare``). Every process is started here and stopped here, by its process id."""
 
+import functools
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from deploy.celery.config import worker_module
-from tests.s3_server import free_port
+from tests.s3_server import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on {port} within {timeout:.0f} s")
-
-
+@functools.cache
 def _own_pid_namespace() -> list[str]:
     """``unshare`` before a worker's command where this user may make a pid namespace; the
     worker is then pid 1 there, and everything it started dies with it."""
@@ -57,7 +45,7 @@ class Redis:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.folder)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for_port(self.port, self.proc, "redis-server")
+        wait_for_port(self.port, self.proc, "redis-server")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -82,13 +70,14 @@ class Worker:
         # dagster-celery's app reads its settings from a module of this name on the path
         (folder / "dagster_celery_config.py").write_text(worker_module(env))
         self.log = folder / "worker.log"
+        self._log = open(self.log, "w")  # noqa: SIM115 - the worker writes it until killed
         own = {**env, "HOME": str(folder / "home"), "TMPDIR": str(folder / "tmp"),
                "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)])}
         self.proc = subprocess.Popen(
             [*_own_pid_namespace(), sys.executable, "-m", "celery", "-A", "dagster_celery.app",
              "worker", "--pool", "solo", "--prefetch-multiplier", "1", "-Q", "dagster",
              "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-            cwd=folder / "work", env=own, stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
+            cwd=folder / "work", env=own, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
 
     def ready(self) -> bool:
@@ -99,6 +88,7 @@ class Worker:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+        self._log.close()
 
 
 class CeleryCluster:

@@ -16,6 +16,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
+    """Until ``proc`` (a server called ``what``) listens on ``port`` on loopback."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on {port} within {timeout:.0f} s")
+
+
 class S3Server:
     """``auth_after``: moto checks credentials after that many requests (the bucket's
     creation counts one), so that the test keys are then refused as a real S3 would."""
@@ -32,16 +46,11 @@ class S3Server:
         self.proc = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      env=env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
+        try:
+            wait_for_port(self.port, self.proc, "moto_server")
+        except RuntimeError:
             self.stop()
-            raise RuntimeError("moto_server did not start")
+            raise
         import boto3
 
         boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
