@@ -42,8 +42,7 @@ def step_seconds(instance_home: str) -> tuple[float, int]:
     """The steps' own time (STEP_START to STEP_SUCCESS) over every run, and their count."""
     from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
 
-    os.environ["DAGSTER_HOME"] = instance_home
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.from_config(instance_home) as instance:
         started = {}
         for record in instance.get_event_records(
                 EventRecordsFilter(DagsterEventType.STEP_START)):

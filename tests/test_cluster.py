@@ -53,8 +53,7 @@ def _who_ran_what(instance_home: str) -> dict[str, str]:
     """Each step of every run, and the Celery worker that ran it, from the runs' own events."""
     from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
 
-    os.environ["DAGSTER_HOME"] = instance_home
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.from_config(instance_home) as instance:
         records = instance.get_event_records(EventRecordsFilter(DagsterEventType.ENGINE_EVENT))
         ran = {}
         for record in records:
