@@ -16,7 +16,8 @@ crossed the broker (redis-server's own byte counters). Usage:
     SEMCODE_MODEL=static python bench/cluster.py --repo bench/out/corpora/linux-6.1-drivers-scale \
         --shards 8 --workers 3      # the Linux drivers/ tree (bench/scale.py makes it)
 
-``--workers``: 0 is the per-shard runs in-process; `semcode index` always runs first.
+``--workers``: 0 is the per-shard runs in-process; `semcode index` always runs first. Each
+has an S3 server of its own (moto holds its stores in memory).
 """
 
 import argparse
@@ -130,14 +131,16 @@ def main() -> None:
     args = parser.parse_args()
     repo = args.repo.resolve() if args.repo else pypi_sdist_repo(args.corpus)
     work = Path(tempfile.mkdtemp(prefix="semcode-cluster-bench-"))
-    s3 = S3Server()
     try:
-        print(json.dumps(semcode_index(repo, args.shards, s3, work / "index")), flush=True)
-        for workers in [int(n) for n in args.workers.split(",")]:
-            print(json.dumps(one(repo, args.shards, workers, s3, work / f"w{workers}")),
-                  flush=True)
+        for workers in [None] + [int(n) for n in args.workers.split(",")]:
+            s3 = S3Server()  # a server of its own each time: moto keeps every store in memory
+            try:
+                print(json.dumps(
+                    semcode_index(repo, args.shards, s3, work / "index") if workers is None
+                    else one(repo, args.shards, workers, s3, work / f"w{workers}")), flush=True)
+            finally:
+                s3.stop()
     finally:
-        s3.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
