@@ -91,7 +91,9 @@ def one(repo: Path, shards: int, workers: int, s3: S3Server, folder: Path) -> di
     instance.mkdir(parents=True)
     env = {**os.environ, **s3.env, "DAGSTER_HOME": str(instance),
            "SEMCODE_STORE": s3.uri(f"bench-{folder.name}"), "SEMCODE_SHARDS": str(shards),
-           "SEMCODE_SHARD_RUNS": "each"}
+           "SEMCODE_SHARD_RUNS": "each",
+           # the model's exported graph and derived tiers, as a worker's image would carry them
+           "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))}
     cluster = CeleryCluster(folder / "cluster", env, workers, checkout=repo) if workers \
         else None
     try:
