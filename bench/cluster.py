@@ -14,7 +14,7 @@ crossed the broker (redis-server's own byte counters). Usage:
 
     python bench/cluster.py [--corpus flask==3.0.3] [--shards 6] [--workers 0,1,2,3]
     SEMCODE_MODEL=static python bench/cluster.py --repo bench/out/corpora/linux-6.1-drivers-scale \
-        --shards 8 --workers 3      # the Linux drivers/ tree (bench/scale.py makes it)
+        --shards 8 --workers 3 --local-store   # the Linux drivers/ tree (bench/scale.py makes it)
 
 ``--workers``: 0 is the per-shard runs in-process; `semcode index` always runs first. Each
 has an S3 server of its own (moto holds its stores in memory).
@@ -70,10 +70,18 @@ def broker_bytes(port: int) -> int:
     return int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"])
 
 
-def semcode_index(repo: Path, shards: int, s3: S3Server, folder: Path) -> dict:
+def store_env(s3: S3Server | None, folder: Path) -> dict:
+    """The store's settings: on the S3 server, or (``s3`` None) a folder every process reads,
+    as a shared filesystem would be."""
+    if s3 is None:
+        return {"SEMCODE_STORE": str(folder / "store.lancedb")}
+    return {**s3.env, "SEMCODE_STORE": s3.uri(f"bench-{folder.name}")}
+
+
+def semcode_index(repo: Path, shards: int, s3: S3Server | None, folder: Path) -> dict:
     """`semcode index` of ``repo`` on a fresh store, one process."""
     folder.mkdir(parents=True)
-    env = {**os.environ, **s3.env, "SEMCODE_STORE": s3.uri(f"bench-{folder.name}"),
+    env = {**os.environ, **store_env(s3, folder),
            "SEMCODE_SHARDS": str(shards), "DAGSTER_HOME": str(folder)}
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "semcode", "index", str(repo)], env=env,
@@ -83,14 +91,14 @@ def semcode_index(repo: Path, shards: int, s3: S3Server, folder: Path) -> dict:
     return {"workers": "semcode index", "wall_s": round(time.perf_counter() - started, 2)}
 
 
-def one(repo: Path, shards: int, workers: int, s3: S3Server, folder: Path) -> dict:
+def one(repo: Path, shards: int, workers: int, s3: S3Server | None, folder: Path) -> dict:
     """One full index on a fresh store: in-process (``workers`` 0) or on that many workers."""
     from tests.celery_cluster import CeleryCluster
 
     instance = folder / "instance"
     instance.mkdir(parents=True)
-    env = {**os.environ, **s3.env, "DAGSTER_HOME": str(instance),
-           "SEMCODE_STORE": s3.uri(f"bench-{folder.name}"), "SEMCODE_SHARDS": str(shards),
+    env = {**os.environ, **store_env(s3, folder), "DAGSTER_HOME": str(instance),
+           "SEMCODE_SHARDS": str(shards),
            "SEMCODE_SHARD_RUNS": "each",
            # the model's exported graph and derived tiers, as a worker's image would carry them
            "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))}
@@ -130,18 +138,23 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, help="a git checkout to index instead of --corpus")
     parser.add_argument("--shards", type=int, default=6)
     parser.add_argument("--workers", default="0,1,2,3")
+    parser.add_argument("--local-store", action="store_true",
+                        help="the store in a local folder all workers read, instead of on S3 "
+                             "(moto, in Python, is the bottleneck at the drivers/ size)")
     args = parser.parse_args()
     repo = args.repo.resolve() if args.repo else pypi_sdist_repo(args.corpus)
     work = Path(tempfile.mkdtemp(prefix="semcode-cluster-bench-"))
     try:
         for workers in [None] + [int(n) for n in args.workers.split(",")]:
-            s3 = S3Server()  # a server of its own each time: moto keeps every store in memory
+            # a server of its own each time: moto keeps every store in memory
+            s3 = None if args.local_store else S3Server()
             try:
                 print(json.dumps(
                     semcode_index(repo, args.shards, s3, work / "index") if workers is None
                     else one(repo, args.shards, workers, s3, work / f"w{workers}")), flush=True)
             finally:
-                s3.stop()
+                if s3:
+                    s3.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
