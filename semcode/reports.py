@@ -17,6 +17,9 @@ from semcode.sharding import parse_shard_ranges, shard_ranges
 # A file's status in the manifest (the ``files`` table): its lines are in the index, or it is
 # skipped with a reason.
 INDEXED, SKIPPED = "indexed", "skipped"
+# The roles of a ``symbols`` row: the one row of each parsed file version (written even when
+# it holds no symbol), a definition, a reference.
+FILE_ROW, DEFINITION, REFERENCE = "file", "definition", "reference"
 
 
 def untitled(schema: dict[str, Any], *_: object) -> None:

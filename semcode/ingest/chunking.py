@@ -44,6 +44,26 @@ class Chunk:
     part_of: Span = (0, 0)
 
 
+@dataclass(frozen=True)
+class Definition:
+    """A definition the chunker laid out: its kind and qualified name, the line its node
+    begins on, and its span (the comments above it included)."""
+    kind: str
+    symbol: str
+    line: int
+    start_line: int
+    end_line: int
+
+
+@dataclass
+class Parsed:
+    """One file as the chunker saw it: its chunks, the definitions it found (outer before
+    inner) and the syntax tree (None for line windows), for the symbols pass to read."""
+    chunks: list[Chunk]
+    definitions: list[Definition]
+    root: Node | None = None
+
+
 class Chunker:
     """Splits one file's text into chunks that fit the model's window."""
 
@@ -52,8 +72,12 @@ class Chunker:
         self.budget = counter.budget - reserve_tokens
 
     def chunk(self, text: str, language: str) -> list[Chunk]:
+        return self.parse(text, language).chunks
+
+    def parse(self, text: str, language: str) -> Parsed:
+        """The file's chunks, with the definitions and the tree they came from (one parse)."""
         if not text:
-            return []
+            return Parsed([], [])
         lines = text.split("\n")
         if text.endswith("\n"):
             lines.pop()
@@ -61,11 +85,11 @@ class Chunker:
         if spec is None or spec.grammar is None:
             file = _File(self, lines, None)
             units = file.windows(1, len(lines), "block", "", (), (1, len(lines)))
-        else:
-            root = parser(spec.grammar).parse(text.encode("utf-8")).root_node
-            file = _File(self, lines, Candidates(root, spec))
-            units = file.layout(root, 1, len(lines), "module", "", spec)
-        return file.finish(units)
+            return Parsed(file.finish(units), [])
+        root = parser(spec.grammar).parse(text.encode("utf-8")).root_node
+        file = _File(self, lines, Candidates(root, spec))
+        units = file.layout(root, 1, len(lines), "module", "", spec)
+        return Parsed(file.finish(units), file.definitions, root)
 
 
 class _File:
@@ -77,6 +101,7 @@ class _File:
         self.lines = lines
         self.candidates = candidates
         self.headers: dict[str, int] = {}
+        self.definitions: list[Definition] = []
         self.line_tokens = chunker.counter.count_many(lines)
         self.prefix = [0, *accumulate(self.line_tokens)]
 
@@ -108,6 +133,9 @@ class _File:
                 units += self.gap(cursor, m_start - 1, kind, symbol, node, (start, end))
             m_kind = "method" if m.kind == "function" and kind in METHOD_PARENTS else m.kind
             m_symbol = f"{symbol}.{m.name}" if symbol and m.name else (m.name or symbol)
+            if m.name:
+                self.definitions.append(Definition(m_kind, m_symbol, first_line(m.node),
+                                                   m.start, m.end))
             units += self.layout(m.node, m_start, min(m.end, end), m_kind, m_symbol, spec)
             cursor = m.end + 1
         if cursor <= end:

@@ -9,6 +9,7 @@ from collections import Counter
 from semcode.embed.embedding import embedding_text
 from semcode.identifiers import keywords
 from semcode.ingest.chunking import Chunker
+from semcode.ingest.symbols import symbol_columns
 
 
 def text_hash(text: str) -> str:
@@ -25,17 +26,22 @@ def chunk_id(path: str, symbol: str, hash_: str, occurrence: int) -> str:
 # shard, language, content_hash, commit) are the file's.
 VARYING = ("chunk_id", "kind", "symbol", "start_line", "end_line", "text", "text_hash",
            "keywords", "part_start", "part_end")
+# The key of ``chunk_columns``'s answer that holds the file's symbols columns
+# (``semcode/ingest/symbols.py``), made in the same pass over the same tree.
+SYMBOLS = "symbols"
 
 
 def chunk_columns(file: dict, text: str, chunker: Chunker,
                   language: str | None = None) -> dict[str, list]:
     """The varying columns of one file's chunk rows, column by column (what crosses the
-    parse sandbox's pipe: far cheaper to pickle than a dict per row). ``language``: how to
-    cut it, when not by its own language (``""``: line windows only, no grammar)."""
+    parse sandbox's pipe: far cheaper to pickle than a dict per row), and under ``SYMBOLS``
+    its symbols' columns. ``language``: how to cut it, when not by its own language
+    (``""``: line windows only, no grammar, no symbols)."""
     columns: dict[str, list] = {name: [] for name in VARYING}
     seen: Counter[tuple[str, str]] = Counter()
     cut_as = file["language"] if language is None else language
-    for c in chunker.chunk(text, cut_as):
+    parsed = chunker.parse(text, cut_as)
+    for c in parsed.chunks:
         h = text_hash(embedding_text(c.symbol, c.text))
         seen[(c.symbol, h)] += 1
         for name, value in zip(VARYING, (
@@ -43,6 +49,7 @@ def chunk_columns(file: dict, text: str, chunker: Chunker,
                 c.symbol, c.start_line, c.end_line, c.text, h,
                 keywords(f"{c.symbol}\n{c.text}"), c.part_of[0], c.part_of[1]), strict=True):
             columns[name].append(value)
+    columns[SYMBOLS] = symbol_columns(file, parsed, columns["chunk_id"], cut_as)  # type: ignore[assignment]
     return columns
 
 

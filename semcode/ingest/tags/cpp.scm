@@ -1,0 +1,14 @@
+; References in C++ (see python.scm for the captures). An #include binds its header's name.
+; No @other: identifiers passed to a C++ function are mostly its locals (as in C).
+
+(call_expression function: (identifier) @call)
+(call_expression function: (qualified_identifier scope: (_) @receiver name: (identifier) @call))
+(call_expression function: (field_expression argument: (_) @receiver
+                                              field: (field_identifier) @call))
+(call_expression function: (template_function name: (identifier) @call))
+(new_expression type: (type_identifier) @call)
+
+(preproc_include path: (_) @module)
+
+(type_identifier) @type
+
