@@ -11,7 +11,7 @@ from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,10 +22,11 @@ from semcode.embed.model_files import require_model
 from semcode.idsets import absent, duplicated, surplus
 from semcode.ingest import beneath, gitrepo
 from semcode.ingest.discovery import INDEXED, SKIPPED
+from semcode.ingest.rows import SYMBOLS
 from semcode.ingest.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
-from semcode.reports import ShardReport, count_skips
+from semcode.reports import FILE_ROW, ShardReport, count_skips
 from semcode.store.lease import DEFAULT_TTL, WriterLease, writer_lease
-from semcode.store.tables import CHUNKS_SCHEMA, Store, sql_in
+from semcode.store.tables import CHUNKS_SCHEMA, SYMBOLS_SCHEMA, Store, sql_in
 
 ROW_BATCH = 4096  # chunk rows turned from Python objects into Arrow at a time
 
@@ -87,17 +88,20 @@ def _index_shard(store: Store, repo: str, shard: int, is_git: bool,
     # One scan of the shard's chunk rows serves the repair, the diff and the report.
     stored = store.scan("chunks", ["chunk_id", "path", "content_hash"], where)
     duplicates, stored = _drop_duplicated_paths(store, shard, stored)
-    versions = stored.group_by(["path", "content_hash"]).aggregate([])  # a row per file
-    stored_hash = dict(zip(versions.column("path").to_pylist(),
-                           versions.column("content_hash").to_pylist(), strict=True))
-    stale = [f for p, f in wanted.items() if stored_hash.get(p) != f["content_hash"]]
-    gone = set(stored_hash) - set(wanted)
+    stored_hash = _versions(stored)
+    # a file's symbols are read in the same pass as its chunks: one without them (a store
+    # from before symbols, a run stopped between the two commits) is parsed again
+    symbols_hash = _versions(store.scan("symbols", ["path", "content_hash"],
+                                        f"{where} AND role = '{FILE_ROW}'"))
+    stale = [f for p, f in wanted.items()
+             if stored_hash.get(p) != f["content_hash"] or symbols_hash.get(p) != f["content_hash"]]
+    gone = (set(stored_hash) | set(symbols_hash)) - set(wanted)
     _sink.add(len(wanted) - len(stale), 0)
-    rows, skips, notes = _chunk_files(stale, repo, is_git, chunker)
+    rows, symbols, skips, notes = _chunk_files(stale, repo, is_git, chunker)
     replaced = [f["path"] for f in stale] + sorted(gone)
     before = stored.column("chunk_id").filter(pc.is_in(
         stored.column("path"), value_set=pa.array(replaced, pa.string()))).combine_chunks()
-    store.write_shard(shard, rows, replaced)
+    store.write_shard(shard, rows, replaced, symbols)
     store.update_files(skips + notes)
     after = rows.column("chunk_id").combine_chunks()
     return ShardReport(
@@ -112,6 +116,13 @@ def _index_shard(store: Store, repo: str, shard: int, is_git: bool,
         line_windows=count_skips(n["reason"] for n in notes),
         repaired={"duplicate_chunks": duplicates} if duplicates else {},
         seconds=round(time.perf_counter() - started, 3))
+
+
+def _versions(rows: pa.Table) -> dict[str, str]:
+    """path → content hash, from rows of (path, content_hash, …): one per file."""
+    versions = rows.group_by(["path", "content_hash"]).aggregate([])
+    return dict(zip(versions.column("path").to_pylist(),
+                    versions.column("content_hash").to_pylist(), strict=True))
 
 
 def _drop_duplicated_paths(store: Store, shard: int, stored: pa.Table) -> tuple[int, pa.Table]:
@@ -131,27 +142,33 @@ def _drop_duplicated_paths(store: Store, shard: int, stored: pa.Table) -> tuple[
 
 
 def _chunk_files(stale: list[dict], repo: str, is_git: bool, chunker: SandboxedChunker,
-                 ) -> tuple[pa.Table, list[dict], list[dict]]:
-    """Chunk rows of every readable file, a skip (with its reason) for each other, and a
-    note for each file cut by line windows because its grammar missed the deadline. Rows are
-    gathered column by column and turned into Arrow a few thousand at a time."""
+                 ) -> tuple[pa.Table, pa.Table, list[dict], list[dict]]:
+    """Chunk rows and symbols rows of every readable file, a skip (with its reason) for
+    each other, and a note for each file cut by line windows because its grammar missed the
+    deadline. Rows are gathered column by column and turned into Arrow a few thousand at a
+    time."""
     if not stale:  # nothing to read: no reader (a git process) for a shard with no work
-        return CHUNKS_SCHEMA.empty_table(), [], []
+        return CHUNKS_SCHEMA.empty_table(), SYMBOLS_SCHEMA.empty_table(), [], []
     reader, skips, notes = FileReader(repo, is_git), [], []
     batches: list[pa.RecordBatch] = []
     held = _Columns()
+    symbols = _Columns(SYMBOLS_SCHEMA, ("path", "shard", "language", "content_hash"))
+    symbol_batches: list[pa.RecordBatch] = []
     try:
         for f in stale:
             data, reason = reader.read(f)
             if data is not None:
                 try:
                     columns, note = chunker.columns(f, data.decode("utf-8"))
+                    symbols.add(f, cast(dict[str, list], columns.pop(SYMBOLS)))
                     count = held.add(f, columns)
                     if note:
                         notes.append({**f, "status": INDEXED, "reason": note[:300]})
                     _sink.add(1, count)
                     if held.rows >= ROW_BATCH:
                         batches.append(held.batch())
+                    if symbols.rows >= ROW_BATCH:
+                        symbol_batches.append(symbols.batch())
                     continue
                 except ValueError as exc:  # one bad file is a skip, never a lost shard
                     reason = f"parse_error: {exc}"[:300]
@@ -161,32 +178,37 @@ def _chunk_files(stale: list[dict], repo: str, is_git: bool, chunker: SandboxedC
         reader.close()
         _sink.flush()
     batches.append(held.batch())
-    return pa.Table.from_batches(batches, schema=CHUNKS_SCHEMA), skips, notes
+    symbol_batches.append(symbols.batch())
+    return (pa.Table.from_batches(batches, schema=CHUNKS_SCHEMA),
+            pa.Table.from_batches(symbol_batches, schema=SYMBOLS_SCHEMA), skips, notes)
 
 
 class _Columns:
-    """Chunk rows held column by column until they become a record batch."""
+    """Rows held column by column until they become a record batch: the columns that vary
+    within a file, and ``own``, the file's, repeated."""
 
-    def __init__(self) -> None:
+    def __init__(self, schema: pa.Schema = CHUNKS_SCHEMA,
+                 own: tuple[str, ...] = ("path", "shard", "language", "content_hash", "commit")):
+        self.schema, self.own = schema, own
         self.columns: dict[str, list] = {}
         self.rows = 0
         self.clear()
 
     def clear(self) -> None:
-        self.columns = {name: [] for name in CHUNKS_SCHEMA.names}
+        self.columns = {name: [] for name in self.schema.names}
         self.rows = 0
 
     def add(self, file: dict, varying: dict[str, list]) -> int:
-        count = len(varying["chunk_id"])
+        count = len(next(iter(varying.values())))
         for name, values in varying.items():
             self.columns[name] += values
-        for name in ("path", "shard", "language", "content_hash", "commit"):
+        for name in self.own:
             self.columns[name] += [file[name]] * count
         self.rows += count
         return count
 
     def batch(self) -> pa.RecordBatch:
-        batch = pa.RecordBatch.from_pydict(self.columns, schema=CHUNKS_SCHEMA)
+        batch = pa.RecordBatch.from_pydict(self.columns, schema=self.schema)
         self.clear()
         return batch
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode.idsets import absent, duplicated, sample
-from semcode.reports import INDEXED, CheckReport, VectorReport
+from semcode.reports import FILE_ROW, INDEXED, CheckReport, VectorReport
 from semcode.status_reports import Freshness
 from semcode.store.index_policy import unindexed_allowance
 from semcode.store.search_indexes import keyword_index_problem
@@ -103,6 +103,40 @@ def chunks_match_manifest(store: Store) -> CheckReport:
     })
 
 
+def symbols_match_chunks(store: Store) -> CheckReport:
+    """Navigation answers from the same index as search: every indexed file's current
+    version has its symbols (its ``file`` row, written in the same pass as its chunks), no
+    file version has symbols it should not, and every definition and reference points at
+    a chunk that exists."""
+    files = store.scan("files", ["path", "content_hash", "status"])
+    indexed = files.filter(pc.equal(files.column("status"), INDEXED)) \
+        .select(["path", "content_hash"])
+    read = store.scan("symbols", ["path", "content_hash"], f"role = {sql_str(FILE_ROW)}")
+    without = indexed.join(read, keys=["path", "content_hash"], join_type="left anti") \
+        .column("path").combine_chunks()
+    stray = pc.unique(read.join(indexed, keys=["path", "content_hash"],
+                                join_type="left anti").column("path").combine_chunks())
+    pointed = pa.concat_arrays([pc.unique(batch.column("chunk_id")) for batch in store.stream(
+        "symbols", ["chunk_id"], f"role != {sql_str(FILE_ROW)}", batch_size=65536)]
+        or [pa.array([], pa.string())])
+    dangling = absent(pc.unique(pointed), _ids(store, "chunks"))
+    passed = not (len(without) or len(stray) or len(dangling))
+    description = "every indexed file has its symbols, each pointing at a chunk" if passed \
+        else (f"{len(without)} indexed files have no symbols of their current version, "
+              f"{len(stray)} files have symbols they should not, {len(dangling)} chunks "
+              f"named by symbols do not exist"
+              f"{_examples(without_symbols=without, stray=stray, dangling=dangling)} — run "
+              "`semcode index` to repair")
+    return CheckReport(name="symbols_match_chunks", passed=passed, description=description,
+                       evidence={
+        "indexed_files": indexed.num_rows, "files_with_symbols": read.num_rows,
+        "files_without_symbols": len(without), "stray_symbol_files": len(stray),
+        "dangling_chunk_ids": len(dangling),
+        "sample_without_symbols": ", ".join(_sample(without)),
+        "sample_dangling": ", ".join(_sample(dangling)),
+    })
+
+
 def keyword_index_answers(store: Store) -> CheckReport:
     """Keyword (and so hybrid) search can answer: the full-text index over ``chunks``
     exists, a query through it returns, and the rows written since it was last brought up to
@@ -162,8 +196,10 @@ def live_check_reports(store: Store, vectors: VectorReport | None,
         return [CheckReport(name="vectors_match_chunks", passed=empty,
                             description="no vectors yet" if empty else
                             "chunks without any vectors — run `semcode index`"),
-                chunks_match_manifest(store), keyword_index_answers(store)]
+                chunks_match_manifest(store), keyword_index_answers(store),
+                symbols_match_chunks(store)]
     return [(vectors_check or vectors_match_chunks)(store, vectors.model, vectors.dim or
                                                     store.table("vectors").schema.field(
                                                         "vector").type.list_size),
-            chunks_match_manifest(store), keyword_index_answers(store)]
+            chunks_match_manifest(store), keyword_index_answers(store),
+            symbols_match_chunks(store)]

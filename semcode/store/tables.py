@@ -1,4 +1,5 @@
-"""The LanceDB store: ``files``, ``chunks``, ``vectors`` and a small ``meta`` table.
+"""The LanceDB store: ``files``, ``chunks``, ``symbols``, ``vectors`` and a small ``meta``
+table.
 
 Write rules, learned from how LanceDB behaves under concurrent writers:
 
@@ -45,6 +46,15 @@ CHUNKS_SCHEMA = pa.schema([
     ("start_line", pa.int32()), ("end_line", pa.int32()), ("text", pa.string()),
     ("text_hash", pa.string()), ("keywords", pa.string()), ("content_hash", pa.string()),
     ("commit", pa.string()), ("part_start", pa.int32()), ("part_end", pa.int32()),
+])
+# One row per definition and per reference (``semcode/ingest/symbols.py``), and a ``file``
+# row per parsed file version, so that a file with no symbols is known to have been read.
+SYMBOLS_SCHEMA = pa.schema([
+    ("symbol_id", pa.string()), ("path", pa.string()), ("shard", pa.int32()),
+    ("language", pa.string()), ("content_hash", pa.string()), ("role", pa.string()),
+    ("name", pa.string()), ("qualified", pa.string()), ("enclosing", pa.string()),
+    ("kind", pa.string()), ("line", pa.int32()), ("end_line", pa.int32()),
+    ("chunk_id", pa.string()), ("detail", pa.string()),
 ])
 META_SCHEMA = pa.schema([("key", pa.string()), ("value", pa.string())])
 # LanceDB's ``to_arrow()`` hands a scan over in small batches, one round trip through its
@@ -180,6 +190,9 @@ class Store:
     def chunks(self) -> Table:
         return self.table("chunks", CHUNKS_SCHEMA)
 
+    def symbols(self) -> Table:
+        return self.table("symbols", SYMBOLS_SCHEMA)
+
     def vectors(self, dim: int | None = None) -> Table:
         return self.table("vectors", vectors_schema(dim) if dim else None)
 
@@ -242,19 +255,27 @@ class Store:
                         .when_not_matched_insert_all().execute(data))
 
     def write_shard(self, shard: int, rows: pa.Table | list[dict],
-                    replaced_paths: Iterable[str]) -> None:
-        """Replace every chunk of ``replaced_paths`` in ``shard`` with ``rows``: one commit."""
+                    replaced_paths: Iterable[str], symbols: pa.Table | None = None) -> None:
+        """Replace every chunk of ``replaced_paths`` in ``shard`` with ``rows``, one commit;
+        and, a commit before it, their symbols with ``symbols`` (when given). Symbols first:
+        a run stopped between the two leaves chunks of the older version, which the next
+        run parses again, symbols and all."""
         paths = sorted(set(replaced_paths))
         if not paths and not len(rows):
             return
-        table = self.chunks()
         scope = f"shard = {int(shard)} AND {sql_in('path', paths)}"
-        if not len(rows):
-            self.commit(lambda: table.delete(scope))
-            return
+        if symbols is not None:
+            self._replace(self.symbols(), "symbol_id", scope, symbols)
         data = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows,
                                                                             schema=CHUNKS_SCHEMA)
-        self.commit(lambda: table.merge_insert("chunk_id").when_matched_update_all()
+        self._replace(self.chunks(), "chunk_id", scope, data)
+
+    def _replace(self, table: Table, key: str, scope: str, data: pa.Table) -> None:
+        """The rows ``scope`` selects become ``data``, in one commit."""
+        if not len(data):
+            self.commit(lambda: table.delete(scope))
+            return
+        self.commit(lambda: table.merge_insert(key).when_matched_update_all()
                         .when_not_matched_insert_all()
                         .when_not_matched_by_source_delete(scope).execute(data))
 
@@ -312,7 +333,8 @@ class Store:
 
 
 _SCHEMAS: dict[str, pa.Schema] = {"files": FILES_SCHEMA, "chunks": CHUNKS_SCHEMA,
-                                  "meta": META_SCHEMA, "vectors": vectors_schema(1)}
+                                  "meta": META_SCHEMA, "vectors": vectors_schema(1),
+                                  "symbols": SYMBOLS_SCHEMA}
 _LAYOUTS: dict[str, list[str]] = {name: schema.names for name, schema in _SCHEMAS.items()}
 # The cheapest column to read through a whole table (any column touches every data file).
-_NARROW = {"files": "shard", "chunks": "shard", "vectors": "kind"}
+_NARROW = {"files": "shard", "chunks": "shard", "vectors": "kind", "symbols": "shard"}
