@@ -1,6 +1,6 @@
 """Blocking checks: a failed one fails the run, so nobody searches a broken index.
 
-Each repository's ``code_vectors`` has its own four checks (``build_checks``); the module's
+Each repository's ``code_vectors`` has its own five checks (``build_checks``); the module's
 names are the one-repository deployment's."""
 
 import dagster as dg
@@ -48,6 +48,12 @@ def build_checks(scope: Scope = ONLY) -> list[dg.AssetChecksDefinition]:
         return _result(checks.chunks_match_manifest(scope.store(context.resources).open()))
 
     @dg.asset_check(asset=vectors, blocking=True, required_resource_keys={scope.store_key})
+    def symbols_match_chunks(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        """Every indexed file has its symbols (definitions and references, read in the same
+        pass as its chunks), and each points at a chunk that exists."""
+        return _result(checks.symbols_match_chunks(scope.store(context.resources).open()))
+
+    @dg.asset_check(asset=vectors, blocking=True, required_resource_keys={scope.store_key})
     def keyword_index_answers(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         """Keyword and hybrid search can answer: the full-text index exists, covers every
         chunk, and a query through it returns."""
@@ -64,8 +70,8 @@ def build_checks(scope: Scope = ONLY) -> list[dg.AssetChecksDefinition]:
                                    severity=dg.AssetCheckSeverity.WARN)
 
     return [vectors_match_chunks, chunks_match_manifest, keyword_index_answers,
-            index_matches_branch_head]
+            symbols_match_chunks, index_matches_branch_head]
 
 
-(vectors_match_chunks, chunks_match_manifest, keyword_index_answers,
+(vectors_match_chunks, chunks_match_manifest, keyword_index_answers, symbols_match_chunks,
  index_matches_branch_head) = build_checks()

@@ -1,4 +1,5 @@
-"""repo_snapshot → code_chunks[shard-NN] → code_vectors, for one repository (its Scope).
+"""repo_snapshot → code_chunks[shard-NN] (+ code_symbols, the same pass) → code_vectors, for
+one repository (its Scope).
 
 The shard count is part of the graph (it fixes the partitions), so the assets are built by
 ``build_index_assets`` from the settings' partitions; ``code_vectors`` is the one-repository
@@ -19,7 +20,7 @@ from semcode.index.parse import index_shards, pool_size, start_pool, workers_for
 from semcode.index.pipeline import record_snapshot, record_vectors
 from semcode.index.vectors import embedded_hashes
 from semcode.ingest.discovery import INDEXED, require_repo
-from semcode.reports import ChunksReport, count_skips
+from semcode.reports import DEFINITION, FILE_ROW, REFERENCE, ChunksReport, count_skips
 from semcode.sharding import shard_key, shard_number
 from semcode.store.tables import Store
 from semcode_dagster.assets.metadata import STORE_BYTES, TEXTS_PER_S, shard_metadata, to_metadata
@@ -77,15 +78,31 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
         context.log.info(report.text())
         return dg.MaterializeResult(metadata=to_metadata(report))
 
-    @dg.asset(key_prefix=scope.prefix, group_name=scope.group, partitions_def=partitions,
-              deps=[repo_snapshot], backfill_policy=per_shard, pool=scope.pool,
-              kinds={"tree-sitter", "lancedb"},
-              required_resource_keys={*scope.resource_keys, "embedder"})
+    chunks_key, symbols_key = scope.key("code_chunks"), scope.key("code_symbols")
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(chunks_key, deps=[repo_snapshot], group_name=scope.group,
+                         kinds={"tree-sitter", "lancedb"}, partitions_def=partitions,
+                         description="The shard's files cut into syntax-aware chunks: what "
+                                     "search reads and code_vectors embeds."),
+            dg.AssetSpec(symbols_key, deps=[repo_snapshot], group_name=scope.group,
+                         kinds={"tree-sitter", "lancedb"}, partitions_def=partitions,
+                         description="The shard's definitions and references (calls, "
+                                     "imports, type uses), from the same parse as its chunks: "
+                                     "what `semcode def/refs/callers/callees` read."),
+        ],
+        name=chunks_key.to_python_identifier(), backfill_policy=per_shard, pool=scope.pool,
+        partitions_def=partitions, required_resource_keys={*scope.resource_keys, "embedder"},
+        # either may be selected alone (`--select code_chunks`, as before symbols): the one
+        # pass writes both all the same, and reports the ones selected
+        can_subset=True)
     def code_chunks(context: dg.AssetExecutionContext,
                     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
-        """Parses the shard's changed files into syntax-aware chunks and commits the shard's
-        rows in one write. A range run gets every shard at once and parses them in
-        parallel; each partition then records its own shard's figures."""
+        """Parses the shard's changed files once into syntax-aware chunks and their symbols,
+        and commits the shard's rows (symbols, then chunks). A range run gets every shard at
+        once and parses them in parallel; each partition then records its own shard's
+        figures."""
         repo, handle = scope.repo(context.resources), scope.store(context.resources).open()
         embedder: EmbedderResource = context.resources.embedder
         shards = requested_shards(context, partitions)
@@ -113,13 +130,17 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
             raise
         report = ChunksReport.from_shards(snapshot.commit if snapshot else "", reports)
         context.log.info(report.text())
-        yield dg.MaterializeResult(metadata=to_metadata(report))
+        selected = context.selected_asset_keys
+        if chunks_key in selected:
+            yield dg.MaterializeResult(asset_key=chunks_key, metadata=to_metadata(report))
+        if symbols_key in selected:
+            yield dg.MaterializeResult(asset_key=symbols_key, metadata=symbol_counts(handle))
         # Dagster gives every partition of a range the step's metadata (the run's totals);
         # a materialization per partition after it makes each shard's own figures the latest
         skips = skips_by_shard(handle)
-        for shard in reports:
+        for shard in reports if chunks_key in selected else ():
             yield dg.AssetMaterialization(
-                asset_key=context.asset_key, partition=shard_key(shard.shard),
+                asset_key=chunks_key, partition=shard_key(shard.shard),
                 metadata=shard_metadata(shard, skips.get(shard.shard, {})))
 
     return [repo_snapshot, code_chunks, build_vectors_asset(scope)]
@@ -182,6 +203,14 @@ def requested_shards(context: dg.AssetExecutionContext,
     if not (context.has_partition_key or context.has_partition_key_range):
         return [shard_number(key) for key in valid]
     return [shard_number(key) for key in context.partition_keys]
+
+
+def symbol_counts(store: Store) -> dict[str, int]:
+    """The symbols table's rows by role: what the navigation commands can answer from."""
+    roles = store.scan("symbols", ["role"]).column("role").value_counts().to_pylist()
+    counts = {row["values"]: row["counts"] for row in roles}
+    return {"definitions": counts.get(DEFINITION, 0), "references": counts.get(REFERENCE, 0),
+            "files": counts.get(FILE_ROW, 0)}
 
 
 def skips_by_shard(store: Store) -> dict[int, dict[str, int]]:

@@ -11,7 +11,8 @@ def build_index_job(scope: Scope = ONLY) -> IndexJob:
     return dg.define_asset_job(
         scope.named("index_job"),
         selection=dg.AssetSelection.assets(*(scope.key(asset) for asset in
-                                             ("repo_snapshot", "code_chunks", "code_vectors"))),
+                                             ("repo_snapshot", "code_chunks", "code_symbols",
+                                              "code_vectors"))),
         description="Snapshot, the shards, then vectors and their checks"
                     + (f" of {scope.name}" if scope.name else "")
                     + ". Run it over a partition range to index everything in one run.",
