@@ -52,6 +52,7 @@ from semcode.search.filters import Filters, prefilter, scope_of
 from semcode.search.hits import WORKTREE, Answer, Hit
 from semcode.search.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
 from semcode.search.merging import merge_pieces
+from semcode.search.navigation import Navigator, worktree_symbols
 from semcode.search.overlay import Overlay
 from semcode.search.overlay_view import OverlayView, Scope
 from semcode.search.places import vector_at
@@ -145,6 +146,12 @@ class Searcher:
         if not self.embedder.query_prompt:
             return self.embedder
         return shared_embedder(model, device, DEFAULT_BATCH_SIZE, backend)
+
+    def navigator(self) -> Navigator:
+        """Definitions, references, callers and callees from this index's symbols, the
+        checkout's changed files read from the working tree (``semcode/search/navigation.py``)."""
+        return Navigator(self.store, None if self.overlay is None else
+                         worktree_symbols(self.overlay, self.worktree))
 
     def watch_worktree(self) -> None:
         """For a long-lived server: learn of the checkout's changes by watching it, so that
