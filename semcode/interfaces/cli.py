@@ -271,6 +271,36 @@ def cmd_similar(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_navigate(args: argparse.Namespace) -> int:
+    """``semcode def|refs|callers|callees``: one navigation question, answered from the
+    index's symbols and the checkout's changed files."""
+    from semcode.interfaces.console import print_navigation
+
+    settings = _settings(args)
+    names = _repositories(args, settings)
+    if len(names) > 1:
+        print(f"semcode {args.command}: name the repository with --in (one of "
+              f"{', '.join(names)})", file=sys.stderr)
+        return EXIT_USAGE
+    root = _roots(settings, names[:1])[names[0] if names else ""]
+    target = args.target
+    given, line = split_line(target)
+    if line is not None:  # a place: its path as the index holds it
+        target = f"{in_repository(given, root, os.getcwd())}:{line}"
+    from semcode.search.searcher import Searcher
+
+    navigator = Searcher.of(settings.for_repo(names[0]) if names else settings).navigator()
+    answer = navigator.answer(args.relation, target, calls=getattr(args, "calls", False),
+                              kind=args.kind)
+    total = len(answer.results)
+    answer.results = answer.results[:max(1, args.k)]
+    if args.json:
+        print(json.dumps({**answer.to_dict(), "total": total}))
+    else:
+        print_navigation(answer, root, total)
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from semcode.interfaces.console import print_status
     from semcode.interfaces.status import index_status
@@ -342,8 +372,8 @@ def cmd_agents(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     return cli_parser.build_parser({
         "index": cmd_index, "search": cmd_search, "similar": cmd_similar,
-        "status": cmd_status, "mcp": cmd_mcp, "ui": cmd_ui, "mcp-config": cmd_mcp_config,
-        "agents": cmd_agents},
+        "status": cmd_status, "navigate": cmd_navigate, "mcp": cmd_mcp, "ui": cmd_ui,
+        "mcp-config": cmd_mcp_config, "agents": cmd_agents},
         description=__doc__.splitlines()[0])
 
 

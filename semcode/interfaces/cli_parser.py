@@ -86,6 +86,24 @@ def build_parser(commands: Mapping[str, Command], description: str) -> argparse.
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=commands["similar"])
 
+    for name, what in (("def", "where NAME is defined"),
+                       ("refs", "where NAME is used: calls, imports, type uses"),
+                       ("callers", "the definitions that call NAME"),
+                       ("callees", "what NAME's definition calls")):
+        p = sub.add_parser(name, help=f"{what} (name-based, from the index's symbols)")
+        p.add_argument("target", metavar="NAME|PATH:LINE", help="a name (`route`, "
+                       "`Flask.route`), or the symbol at a line of a file")
+        common(p)
+        p.add_argument("-k", type=int, default=50, help="at most this many results "
+                                                         "(default 50)")
+        p.add_argument("--kind", default="", help="only definitions of this kind (function, "
+                       "method, class, …): tells a method from a function of the same name")
+        if name == "refs":
+            p.add_argument("--calls", action="store_true", help="calls only")
+        p.add_argument("--json", action="store_true", help="one JSON object")
+        p.set_defaults(func=commands["navigate"], relation={
+            "def": "definition", "refs": "references"}.get(name, name))
+
     p = sub.add_parser("status", help="what the index holds and how fresh it is")
     common(p)
     p.add_argument("--json", action="store_true", help="one JSON object")

@@ -32,6 +32,7 @@ from rich.text import Text
 from semcode import progress
 from semcode.reports import IndexReport
 from semcode.search.hits import Hit
+from semcode.search.navigation import Answer, Callee, Caller
 from semcode.status_reports import IndexStatus
 
 if TYPE_CHECKING:
@@ -226,6 +227,37 @@ def print_hits(hits: list[Hit], roots: Mapping[str, str]) -> None:
         out.print(Syntax(shown(hit.text.rstrip()), LEXERS.get(hit.language, hit.language),
                          line_numbers=True, start_line=hit.start_line, word_wrap=True,
                          background_color="default"))
+
+
+def print_navigation(answer: Answer, root: str, total: int) -> None:
+    """A navigation answer: each result at its place on disk, best scope first; what it
+    resolved to and that it is name-based, on stderr."""
+    top = Path(root).resolve()
+    for warning in answer.warnings:
+        err.print(plain(f"warning: {warning}", "yellow"))
+    what = {"definition": "definition", "references": "reference", "callers": "caller",
+            "callees": "call"}[answer.relation]
+    err.print(plain(f"{total} {what}{'' if total == 1 else 's'} of {answer.name} "
+                    f"({answer.note})", "dim"))
+    for r in answer.results:
+        if isinstance(r, Callee):
+            there = r.defined_at[0] if r.defined_at else None
+            where = f" → {top / there.path}:{there.line} ({there.kind})" if there else \
+                " → not indexed"
+            line = f"{r.line}: {r.receiver + '.' if r.receiver else ''}{r.name}(){where}"
+        elif isinstance(r, Caller):
+            line = (f"{top / r.path}:{r.line}: {r.caller} ({r.kind}) calls at line"
+                    f"{'s' if len(r.calls) > 1 else ''} {', '.join(map(str, r.calls))}")
+        else:
+            label = r.qualified or (f"{r.detail}.{r.name}" if r.kind == "call" and r.detail
+                                    else r.name)
+            inside = f" in {r.enclosing}" if r.enclosing and not r.qualified else ""
+            line = f"{top / r.path}:{r.line}: {label} ({r.kind}{inside})"
+        scope = f"  [{r.scope}]" if getattr(r, "scope", "") else ""
+        if out.is_terminal:
+            out.print(Text.assemble(plain(line), (scope, "dim")))
+        else:
+            print(shown(line + scope, one_line=True))
 
 
 def print_status(status: IndexStatus, repository: str = "") -> None:

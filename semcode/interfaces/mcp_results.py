@@ -36,6 +36,21 @@ class SimilarResult(BaseModel):
     hits: list[Hit]
 
 
+class SymbolResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra=untitled)
+
+    name: str = Field(description="The name asked about (the symbol at PATH:LINE, if given)")
+    relation: str
+    note: str = Field(description="How names were matched: by name, ranked by scope")
+    resolved: list[dict] = Field(description="The definitions the name resolved to")
+    results: list[dict]
+    total: int = Field(description="Results in all, over every page")
+    warnings: list[str] = []
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor`, with the "
+                                    "same arguments, for the next page; null: no more")
+    tokens: int = 0
+
+
 class UpdateResult(BaseModel):
     started: bool  # false: a build this server started is still running
     build: BuildReport
@@ -53,6 +68,39 @@ def readable(hits: list[Hit]) -> str:
                       f"```{h.language}\n"
                       f"{h.text.rstrip()}\n```")
     return "\n\n".join(blocks)
+
+
+def symbol_line(item: dict) -> str:
+    """One navigation result as a line an assistant reads."""
+    if "caller" in item:
+        return (f"{item['path']}:{item['line']} {item['caller']} ({item['kind']}) calls at "
+                f"{', '.join(map(str, item['calls']))}"
+                + (f" [{item['scope']}]" if item.get("scope") else ""))
+    if "defined_at" in item:
+        there = item["defined_at"][0] if item["defined_at"] else None
+        receiver = f"{item['receiver']}." if item["receiver"] else ""
+        return (f"line {item['line']}: {receiver}{item['name']}() → " +
+                (f"{there['path']}:{there['line']} ({there['kind']})" if there
+                 else "not indexed"))
+    label = item.get("qualified") or item["name"]
+    inside = f" in {item['enclosing']}" if item.get("enclosing") and not \
+        item.get("qualified") else ""
+    return (f"{item['path']}:{item['line']} {label} ({item['kind']}{inside})"
+            + (f" [{item['scope']}]" if item.get("scope") else ""))
+
+
+def page_items(items: list[dict], max_tokens: int) -> tuple[list[dict], int]:
+    """Whole results, in order, while their line and their structure fit in ``max_tokens``;
+    at least one."""
+    taken: list[dict] = []
+    used = 0
+    for item in items:
+        cost = tokens(symbol_line(item)) + tokens(json.dumps(item))
+        if taken and used + cost > max_tokens:
+            break
+        taken.append(item)
+        used += cost
+    return taken, used
 
 
 def tokens(text: str) -> int:
@@ -81,7 +129,7 @@ def cursor_at(query: str, filters: list, offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"k": key, "o": offset}).encode()).decode()
 
 
-def offset_of(cursor: str | None, query: str, filters: list) -> int:
+def offset_of(cursor: str | None, query: str, filters: list, most: int = MAX_K) -> int:
     if not cursor:
         return 0
     try:
@@ -90,7 +138,7 @@ def offset_of(cursor: str | None, query: str, filters: list) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         raise ToolError("cursor is not one this server gave — start again without it") \
             from exc
-    if not 0 <= offset < MAX_K:
+    if not 0 <= offset < most:
         raise ToolError("cursor is not one this server gave (its offset is out of range) — "
                         "start again without it")
     if cursor_at(query, filters, offset) != cursor:

@@ -11,7 +11,7 @@ answered at once.
 
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -35,12 +35,15 @@ from semcode.interfaces.mcp_results import (
     MIN_TOKENS,
     SearchResult,
     SimilarResult,
+    SymbolResult,
     UpdateResult,
     cursor_at,
     offset_of,
     page,
+    page_items,
     readable,
     result,
+    symbol_line,
 )
 from semcode.interfaces.mcp_stdio import AnswerUnreadable
 from semcode.interfaces.repositories import Searchers, chosen, deployment_status
@@ -193,6 +196,7 @@ WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempoten
 NO_INDEX_YET = ("no index yet: it is being built in the background — answering by keyword from "
                 "the working tree meanwhile (index_status says how far it is)")
 Names = str | list[str]  # one value or several; "" or []: no filter
+Relation = Literal["definition", "references", "callers", "callees"]
 
 
 def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
@@ -290,6 +294,61 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
             hits = await _answer(lambda: searcher.similar(path, line, k=limit))
         target = f"{path}:{line}" if line is not None else path
         return result(SimilarResult(target=target, hits=hits), readable(hits))
+
+    @server.tool(annotations=READ_ONLY, description=(
+        "Code navigation: where a name is defined, its references (calls, imports, type "
+        "uses), its callers, or what it calls — from the index's symbols and the working "
+        "tree's changes. Name-based (matched by name, ranked same file > imported > "
+        "elsewhere), not a compiler's answer; tells a method from a function by `kind`."))
+    async def find_symbol(
+        name: Annotated[str, Field(description="A name (`route`, `Flask.route`) or "
+                                               "path:line for the symbol there")],
+        relation: Annotated[Relation, Field(description="What to find")] = "definition",
+        calls_only: Annotated[bool, Field(description="references: calls only")] = False,
+        kind: Annotated[str, Field(description="only definitions of this kind (function, "
+                                               "method, class…)")] = "",
+        max_tokens: Annotated[int, Field(description="Page budget: whole results until spent",
+                                         json_schema_extra=_bounds(MIN_TOKENS, MAX_TOKENS))]
+        = DEFAULT_TOKENS,
+        cursor: Annotated[str | None, Field(description="next_cursor of the last page")] = None,
+        repository: Annotated[str | None, Field(description="(several repositories)")] = None,
+    ) -> Annotated[CallToolResult, SymbolResult]:
+        if not name.strip():
+            raise ToolError("name is empty")
+        if not MIN_TOKENS <= max_tokens <= MAX_TOKENS:
+            raise ToolError(f"max_tokens must be between {MIN_TOKENS} and {MAX_TOKENS}")
+        given, line = split_line(name.strip())
+        asked = f"{_in_repository(settings, given)}:{line}" if line is not None else given
+        filters = [relation, calls_only, kind, repository or ""]
+        offset = offset_of(cursor, asked, filters, most=1 << 30)
+        opened = await index.searcher_if_indexed()
+        if opened is None:
+            index.first_build()
+            raise ToolError("no index yet: find_symbol needs one — " +
+                            "; ".join(index.building() or ["run update_index"]))
+        if isinstance(opened, Searchers):
+            indexed = list(opened.searchers)
+            chosen_name = repository or (indexed[0] if len(indexed) == 1 else None)
+            if chosen_name not in opened.searchers:
+                raise ToolError(f"name the repository: one of {', '.join(indexed)}")
+            searcher = opened.searchers[chosen_name]
+        else:
+            searcher = opened
+        answer = await _answer(lambda: searcher.navigator().answer(
+            relation, asked, calls=calls_only, kind=kind))
+        found = answer.to_dict()
+        rest = found["results"][offset:]
+        items, used = page_items(rest, max_tokens)
+        more = len(rest) > len(items)
+        text = "\n".join([*(f"warning: {w}" for w in answer.warnings),
+                          f"{len(found['results'])} {relation} result(s) for {answer.name} "
+                          f"({answer.note})", *map(symbol_line, items)])
+        if more:
+            text += "\n\n(more results: call again with the cursor in next_cursor)"
+        return result(SymbolResult(
+            name=answer.name, relation=relation, note=answer.note, resolved=found["resolved"],
+            results=items, total=len(found["results"]), warnings=answer.warnings, tokens=used,
+            next_cursor=cursor_at(asked, filters, offset + len(items)) if more else None), text)
 
     @server.tool(annotations=WRITES, structured_output=False, description=(
         "Bring the index up to date with the tracked branch (what is new since it was "
