@@ -72,7 +72,7 @@ class FakeEmbedder:
 
 # What every check of a whole, healthy index says.
 ALL_PASSED = {"vectors_match_chunks": True, "chunks_match_manifest": True,
-              "keyword_index_answers": True}
+              "keyword_index_answers": True, "symbols_match_chunks": True}
 
 
 # Queries the sample repository answers by meaning, with the function each must find: any

@@ -81,7 +81,8 @@ def test_dagster_job_execute_runs_every_step_in_one_process_and_exits_with_the_v
     steps = re.findall(r" - (\d+) - ([\w\[\]-]+) - STEP_SUCCESS", proc.stderr)
     assert {step for _, step in steps} >= {
         "repo_snapshot", "code_chunks", "code_vectors", "code_vectors_vectors_match_chunks",
-        "code_vectors_chunks_match_manifest", "code_vectors_keyword_index_answers"}, steps
+        "code_vectors_chunks_match_manifest", "code_vectors_keyword_index_answers",
+        "code_vectors_symbols_match_chunks"}, steps
     assert len({pid for pid, _ in steps}) == 1, steps
     assert "freshly_added" in subprocess.run(
         [sys.executable, "-m", "semcode", "search", "freshly_added", "--repo", str(repo),

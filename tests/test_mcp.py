@@ -26,7 +26,8 @@ def test_lists_its_tools_in_few_tokens_all_read_only_but_the_update(indexed):
 
     listed, server = run(*indexed, body)
     tools = {t.name: t for t in listed}
-    assert set(tools) == {"search_code", "find_similar", "index_status", "update_index"}
+    assert set(tools) == {"search_code", "find_similar", "find_symbol", "index_status",
+                          "update_index"}
     assert server.version and server.version != "0+unknown"
     assert all(t.annotations.read_only_hint is (name != "update_index") and
                not t.annotations.destructive_hint for name, t in tools.items())
@@ -44,7 +45,8 @@ def test_lists_its_tools_in_few_tokens_all_read_only_but_the_update(indexed):
         w for w in ("committed", "working tree", "grep") if w in search.description}
     spent = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True)
                             for t in listed]))
-    assert spent / 4 <= 1_300  # ~4 characters a token: what a client pays on every list
+    # ~4 characters a token: what a client pays on every list (five tools: find_symbol ~250)
+    assert spent / 4 <= 1_550
 
 
 def test_each_tool_answers_with_structured_content_and_text(indexed):
@@ -68,6 +70,33 @@ def test_each_tool_answers_with_structured_content_and_text(indexed):
     assert status.structured_content["freshness"]["fresh"] is True
     assert status.structured_content["chunks"] == status.structured_content["vectors"] > 0
     assert "up to date" in status.content[0].text
+
+
+def test_find_symbol_navigates_by_name_in_pages_within_the_budget(indexed):
+    async def body(client):
+        defined = await client.call_tool("find_symbol", {"name": "LRU.Get"})
+        callees = await client.call_tool("find_symbol", {"name": "go/cache/lru.go:13",
+                                                         "relation": "callees"})
+        pages, cursor = [], None
+        while True:
+            args = {"name": "LRU", "relation": "references", "max_tokens": 500}
+            page = await client.call_tool("find_symbol", {**args, **(
+                {"cursor": cursor} if cursor else {})})
+            pages.append(page.structured_content)
+            cursor = page.structured_content["next_cursor"]
+            if cursor is None or len(pages) > 20:
+                return defined, callees, pages
+
+    defined, callees, pages = run(*indexed, body)
+    assert not defined.is_error
+    assert [(d["path"], d["line"], d["kind"]) for d in defined.structured_content["results"]] \
+        == [("go/cache/lru.go", 13, "method")]
+    assert "name-based" in defined.structured_content["note"]
+    assert "go/cache/lru.go:13" in defined.content[0].text
+    assert {c["name"] for c in callees.structured_content["results"]} == {"MoveToFront"}
+    seen = [(r["path"], r["line"]) for p in pages for r in p["results"]]
+    assert len(seen) == len(set(seen)) == pages[0]["total"] >= 3  # every page, none twice
+    assert all(p["tokens"] <= 500 or len(p["results"]) == 1 for p in pages)
 
 
 def test_malformed_arguments_get_a_clear_error_and_the_server_keeps_serving(indexed):

@@ -84,7 +84,8 @@ def test_each_repository_gets_a_graph_of_its_own(tmp_path):
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert keys == {f"{repo}/{asset}" for repo in ("api", "web")
-                    for asset in ("repo_snapshot", "code_chunks", "code_vectors")}
+                    for asset in ("repo_snapshot", "code_chunks", "code_symbols",
+                                  "code_vectors")}
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert {("api/code_vectors", "vectors_match_chunks"),
             ("web/code_vectors", "vectors_match_chunks")} <= checks

@@ -20,9 +20,15 @@ this checkout on top.
   Paths go back in as they came out: `find_similar` takes `path` or `path:line`.
 - `find_similar(path, line)`: code like the definition at that line — other implementations,
   near-duplicates, the tests of a function.
+- `find_symbol(name, relation)`: where a name is defined (`definition`), used
+  (`references`: calls, imports, type uses), who calls it (`callers`), what it calls
+  (`callees`). `name` is `route`, `Flask.route` or `path:line`. Name-based (no compiler):
+  better than grep, which cannot tell a call from a comment; `kind` tells a method from a
+  function of the same name.
 - `index_status`: what is indexed, at which commit, how the checkout differs, whether the
   checks pass. `update_index` rebuilds what changed, in the background.
-- From a shell: `semcode search "QUERY" --json`, `semcode similar PATH:LINE --json`.
+- From a shell: `semcode search "QUERY" --json`, `semcode similar PATH:LINE --json`,
+  `semcode def|refs|callers|callees NAME --json`.
 """
 
 

@@ -1,6 +1,7 @@
 """``semcode mcp``: an MCP server over stdio for AI coding assistants.
 
-Four tools: search_code, find_similar and index_status read; update_index rebuilds what changed,
+Five tools: search_code, find_similar, find_symbol and index_status read; update_index rebuilds
+what changed,
 in the background (``builds.py``), as the server also does on a repository's first use — while
 there is no index yet, search_code answers by keyword from the working tree. Each tool returns
 structured content plus readable text; search_code publishes its output schema (the others'
@@ -207,7 +208,8 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
     server = _Server("semcode", version=__version__, instructions=(
         f"Search {where} by meaning or identifier: its verified index of the committed branch "
         "plus the checkout's uncommitted changes (hit `source`: index | worktree). Prefer it "
-        "to grep for where something is done or defined; grep for exact strings."))
+        "to grep for where something is done or defined, find_symbol for who calls what; "
+        "grep for exact strings."))
     server.index = index
 
     @server.tool(annotations=READ_ONLY, description=(
@@ -295,24 +297,19 @@ def build_server(settings: Settings, names: Sequence[str] = ()) -> _Server:
         target = f"{path}:{line}" if line is not None else path
         return result(SimilarResult(target=target, hits=hits), readable(hits))
 
-    @server.tool(annotations=READ_ONLY, description=(
-        "Code navigation: where a name is defined, its references (calls, imports, type "
-        "uses), its callers, or what it calls — from the index's symbols and the working "
-        "tree's changes. Name-based (matched by name, ranked same file > imported > "
-        "elsewhere), not a compiler's answer; tells a method from a function by `kind`."))
+    @server.tool(annotations=READ_ONLY, structured_output=False, description=(
+        "Where a name is defined, used (calls, imports, types), who calls it, what it calls; "
+        "by name, ranked same file > imported > elsewhere; index + working tree."))
     async def find_symbol(
-        name: Annotated[str, Field(description="A name (`route`, `Flask.route`) or "
-                                               "path:line for the symbol there")],
-        relation: Annotated[Relation, Field(description="What to find")] = "definition",
-        calls_only: Annotated[bool, Field(description="references: calls only")] = False,
-        kind: Annotated[str, Field(description="only definitions of this kind (function, "
-                                               "method, class…)")] = "",
-        max_tokens: Annotated[int, Field(description="Page budget: whole results until spent",
-                                         json_schema_extra=_bounds(MIN_TOKENS, MAX_TOKENS))]
+        name: Annotated[str, Field(description="name, Class.method, or path:line")],
+        relation: Relation = "definition",
+        calls_only: bool = False,
+        kind: Annotated[str, Field(description="definition kind: function, method…")] = "",
+        max_tokens: Annotated[int, Field(json_schema_extra=_bounds(MIN_TOKENS, MAX_TOKENS))]
         = DEFAULT_TOKENS,
-        cursor: Annotated[str | None, Field(description="next_cursor of the last page")] = None,
+        cursor: str | None = None,
         repository: Annotated[str | None, Field(description="(several repositories)")] = None,
-    ) -> Annotated[CallToolResult, SymbolResult]:
+    ) -> CallToolResult:
         if not name.strip():
             raise ToolError("name is empty")
         if not MIN_TOKENS <= max_tokens <= MAX_TOKENS:
