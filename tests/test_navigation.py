@@ -216,3 +216,24 @@ def test_go_and_typescript_references_come_from_their_tag_queries(chunker):
     assert ("reference", "call", "Router", 4, "App.run") in ts
     assert ("definition", "interface", "Handler", 2, "") in ts
     assert not [s for s in ts if s[1] == "type" and s[3] == 2 and s[2] == "Handler"]
+
+
+def test_files_read_by_other_tag_queries_are_read_again(tmp_path):
+    """A file's symbols record what read them; after the tag queries change, the next run
+    parses every file again instead of trusting symbols the old queries made."""
+    from semcode.ingest.symbols import symbols_version
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    write(repo, SHOP)
+    init_repo(repo)
+    store = str(tmp_path / "store")
+    settings = Settings(repo=str(repo), store=store, model=MODEL)
+    assert run_index_job(settings).ok
+    assert run_index_job(settings).files.parsed == 0  # nothing changed
+    Store(store).table("symbols").update(where="role = 'file' AND path = 'shop/cart.py'",
+                                         values={"detail": "older queries"})
+    again = run_index_job(settings)
+    assert again.ok and again.files.parsed == 1
+    rows = Store(store).scan("symbols", ["detail"], "role = 'file'").column("detail")
+    assert set(rows.to_pylist()) == {symbols_version()}

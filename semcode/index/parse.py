@@ -24,9 +24,10 @@ from semcode.ingest import beneath, gitrepo
 from semcode.ingest.discovery import INDEXED, SKIPPED
 from semcode.ingest.rows import SYMBOLS
 from semcode.ingest.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
+from semcode.ingest.symbols import symbols_version
 from semcode.reports import FILE_ROW, ShardReport, count_skips
 from semcode.store.lease import DEFAULT_TTL, WriterLease, writer_lease
-from semcode.store.tables import CHUNKS_SCHEMA, SYMBOLS_SCHEMA, Store, sql_in
+from semcode.store.tables import CHUNKS_SCHEMA, SYMBOLS_SCHEMA, Store, sql_in, sql_str
 
 ROW_BATCH = 4096  # chunk rows turned from Python objects into Arrow at a time
 
@@ -91,8 +92,10 @@ def _index_shard(store: Store, repo: str, shard: int, is_git: bool,
     stored_hash = _versions(stored)
     # a file's symbols are read in the same pass as its chunks: one without them (a store
     # from before symbols, a run stopped between the two commits) is parsed again
+    # (or read by other tag queries: `detail` of a file row is what read it)
     symbols_hash = _versions(store.scan("symbols", ["path", "content_hash"],
-                                        f"{where} AND role = '{FILE_ROW}'"))
+                                        f"{where} AND role = '{FILE_ROW}' AND "
+                                        f"detail = {sql_str(symbols_version())}"))
     stale = [f for p, f in wanted.items()
              if stored_hash.get(p) != f["content_hash"] or symbols_hash.get(p) != f["content_hash"]]
     gone = (set(stored_hash) | set(symbols_hash)) - set(wanted)

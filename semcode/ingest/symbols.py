@@ -34,6 +34,20 @@ VARYING = ("symbol_id", "role", "name", "qualified", "enclosing", "kind", "line"
            "chunk_id", "detail")
 
 
+# Raised when what a file's symbols are changes beyond the tag queries (the extractor).
+EXTRACTOR = 1
+
+
+@lru_cache(maxsize=1)
+def symbols_version() -> str:
+    """What made a file's symbols: the extractor and every tag query. Kept in each file's
+    ``file`` row, so that a file read by other queries is read again, not trusted."""
+    digest = hashlib.blake2b(str(EXTRACTOR).encode(), digest_size=8)
+    for query in sorted(TAGS.glob("*.scm")):
+        digest.update(query.name.encode() + b"\0" + query.read_bytes())
+    return digest.hexdigest()
+
+
 def reference_languages() -> list[str]:
     """The languages with a tag query, so with references as well as definitions."""
     return sorted(p.stem for p in TAGS.glob("*.scm"))
@@ -123,9 +137,10 @@ def file_key(path: str, content_hash: str) -> str:
 
 def symbol_columns(file: dict, parsed: Parsed, chunk_ids: list[str], language: str) -> dict:
     """The varying columns of one file's symbols rows: a ``file`` row (so that a file with
-    no symbols is known to have been read), a row per definition and per reference, each
-    pointing at the chunk that holds its line and at the definition around it. A row's id is
-    its file's version, role, line and column: unique in the store, made without hashing."""
+    no symbols is known to have been read; its ``detail``: the ``symbols_version``), a row
+    per definition and per reference, each pointing at the chunk that holds its line and at
+    the definition around it. A row's id is its file's version, role, line and column:
+    unique in the store, made without hashing."""
     key = file_key(file["path"], file["content_hash"])
     definitions = [d for d in parsed.definitions if d.kind not in NOT_CODE]
     refs = references(parsed.root, language) if parsed.root is not None else []
@@ -145,7 +160,7 @@ def symbol_columns(file: dict, parsed: Parsed, chunk_ids: list[str], language: s
         "end_line": [0, *(d.end_line for d in definitions), *(r.line for r in refs)],
         "chunk_id": ["", *(chunk_at(d.line) for d in definitions),
                      *(chunk_at(r.line) for r in refs)],
-        "detail": ["", *[""] * len(definitions), *(r.detail for r in refs)],
+        "detail": [symbols_version(), *[""] * len(definitions), *(r.detail for r in refs)],
     }
 
 

@@ -44,6 +44,9 @@ _SCOPES = (SAME_FILE, IMPORTED, ELSEWHERE)
 # receivers that are the object itself: a call on one is a method call
 _SELF = frozenset({"self", "this", "cls", "super()", "super"})
 _INDEX_STEMS = frozenset({"__init__", "index", "mod", "lib", "main"})
+# Languages where a name from another file is in scope only once imported (a bare name that
+# a file neither defines nor imports is a local, a parameter or a builtin)
+_IMPORTING = frozenset({"python", "javascript", "typescript", "tsx"})
 _AT = re.compile(r"^(?P<path>.+):(?P<line>\d+)$")
 
 
@@ -250,6 +253,13 @@ class Navigator:
             method = kinds == {"method"}
             places = [p for p in places if p.kind != "call"
                       or _is_method_call(p, imports.get(p.path, [])) == method]
+        everyone = self._places(self._rows(warnings, role=DEFINITION, name=bare))
+        targets = {(d.path, d.line) for d in resolved}
+        if resolved and places and len(targets) < len({(d.path, d.line) for d in everyone}):
+            # other definitions share the name: keep the uses that may mean one asked about
+            imports = self._imports({p.path for p in places}, warnings)
+            places = [p for p in places
+                      if targets & _meant(p, everyone, imports.get(p.path, []))]
         home = resolved[0].path if resolved else None
         return self._ranked_uses(places, home, resolved, warnings)
 
@@ -304,6 +314,44 @@ def _callers(refs: list[Place], navigator: Navigator, warnings: list[str]) -> li
                               calls=sorted(c.line for c in calls), scope=calls[0].scope))
     return sorted(callers, key=lambda c: (_SCOPES.index(c.scope) if c.scope else 0, c.path,
                                           c.line))
+
+
+def _meant(use: Place, candidates: list[Place], imports: list[Place]) -> set[tuple[str, int]]:
+    """The definitions among ``candidates`` (all of the name) that a use may mean, by the
+    scope rules a reader applies: ``self.f()`` is the enclosing class's ``f`` when it has one
+    (``super().f()`` is not); a bare ``f`` is the one defined around it in its file, else
+    the one its imports bring in (where names must be imported, none at all when neither
+    binds it: a parameter, a local, a builtin); ``mod.f()`` is ``f`` of the module imported
+    as ``mod``; an import names its module's. Anything else may mean any of them."""
+    here = [d for d in candidates if d.path == use.path]
+    receiver = use.detail if use.kind == "call" else ""
+    chosen: list[Place] = []
+    if use.kind == "import":
+        chosen = [d for d in candidates if _module_is(use.detail, d.path)]
+    elif receiver in _SELF or receiver.startswith("super"):
+        own = [d for d in here if d.enclosing and _inside(use.enclosing, d.enclosing)]
+        chosen = own if receiver in _SELF else [d for d in candidates if d not in own]
+    elif not receiver:
+        local = [d for d in here if not d.enclosing or _inside(use.enclosing, d.enclosing)]
+        if local:  # the innermost: a nested helper hides a module-level one of its name
+            deepest = max(len(d.enclosing) for d in local)
+            chosen = [d for d in local if len(d.enclosing) == deepest]
+        else:
+            bound = [i for i in imports if i.name in (use.name, "*")]
+            chosen = [d for d in candidates if any(_module_is(i.detail, d.path) for i in bound)]
+            if not chosen and use.language in _IMPORTING:
+                return set()  # bound by neither its file nor its imports: a local, a builtin
+    else:
+        head = re.split(r"[.\-:>(\[]", receiver, maxsplit=1)[0]
+        modules = [i for i in imports if i.name == head]
+        chosen = [d for d in candidates if any(_module_is(i.detail, d.path) or
+                                               PurePosixPath(d.path).stem == head
+                                               for i in modules)]
+    return {(d.path, d.line) for d in (chosen or candidates)}
+
+
+def _inside(enclosing: str, parent: str) -> bool:
+    return enclosing == parent or enclosing.startswith(parent + ".")
 
 
 def _split(name: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@
 (import_from_statement module_name: (_) @module name: (dotted_name (identifier) @import .))
 (import_from_statement module_name: (_) @module
   name: (aliased_import name: (dotted_name (identifier) @import .)))
+(import_from_statement module_name: (_) @module (wildcard_import) @import)
 
 (type (identifier) @type)
 (type (attribute attribute: (identifier) @type))

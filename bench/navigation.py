@@ -1,0 +1,131 @@
+"""Navigation measured against a precise tool: semcode's name-based references and callers
+against jedi's (which resolves Python names through imports, classes and assignments), on
+real Python packages; and how long a question takes. Prints one JSON object per corpus.
+
+    pip install jedi          # the reference answer; not a dependency of semcode
+    python bench/navigation.py [--corpus click==8.1.8:src] [--corpus requests==2.32.3:src]
+        [--sample 80]
+
+For every sampled function or method (every n-th definition, dunder hooks left out):
+* references: semcode's ``refs PATH:LINE`` against jedi's ``get_references`` at the
+  definition's name, less the definition itself and imports (jedi counts an import as a
+  definition), as sets of (path, line);
+* callers: semcode's call lines against jedi's references that are followed by ``(``.
+Precision and recall are micro-averaged over every sampled name. Query p50/p95 is in-process
+on the warm store, every relation over the same names.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.corpus import pypi_sdist_repo  # noqa: E402
+
+
+def index(repo: Path) -> str:
+    store = str(repo.parent / f"{repo.name}.nav.lancedb")
+    env = {**os.environ, "SEMCODE_MODEL": "static", "SEMCODE_STORE": store}
+    subprocess.run([sys.executable, "-m", "semcode", "index", str(repo)], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return store
+
+
+def jedi_places(project, repo: Path, path: str, line: int, name: str, text: list[str]
+                ) -> tuple[set, set]:
+    """jedi's references of the definition at ``path:line`` (less itself), and the calls
+    among them."""
+    import jedi
+
+    source = text[line - 1]
+    match = re.search(rf"\b(?:def|class)\s+({re.escape(name)})\b", source)
+    if match is None:
+        return set(), set()
+    script = jedi.Script(path=str(repo / path), project=project)
+    refs, calls = set(), set()
+    for ref in script.get_references(line, match.start(1), scope="project"):
+        if ref.module_path is None or ref.is_definition():
+            continue
+        where = (str(Path(ref.module_path).relative_to(repo)), ref.line)
+        refs.add(where)
+        after = Path(ref.module_path).read_text(errors="replace").split("\n")[ref.line - 1]
+        if after[ref.column + len(name):].lstrip().startswith("("):
+            calls.add(where)
+    return refs, calls
+
+
+def measure(spec: str, sample: int) -> dict:
+    import jedi
+
+    from semcode.search.navigation import Navigator
+    from semcode.store.tables import Store
+
+    package, _, subdir = spec.partition(":")
+    repo = pypi_sdist_repo(package, subdir or None)
+    store = index(repo)
+    navigator = Navigator(Store(store, create=False))
+    defs = navigator.store.scan("symbols", ["path", "name", "qualified", "kind", "line"],
+                                "role = 'definition' AND kind IN ('function', 'method')")
+    rows = sorted((r for r in defs.to_pylist() if not r["name"].startswith("__")
+                   and r["path"].endswith(".py")), key=lambda r: (r["path"], r["line"]))
+    step = max(1, len(rows) // sample)
+    chosen = rows[::step][:sample]
+    project = jedi.Project(path=str(repo))
+    texts: dict[str, list[str]] = {}
+    totals = {"refs": [0, 0, 0], "calls": [0, 0, 0]}  # both, semcode only, jedi only
+    seconds: dict[str, list[float]] = {r: [] for r in ("definition", "references", "callers",
+                                                        "callees")}
+    for row in chosen:
+        text = texts.setdefault(row["path"], (repo / row["path"]).read_text(
+            errors="replace").split("\n"))
+        want_refs, want_calls = jedi_places(project, repo, row["path"], row["line"],
+                                            row["name"], text)
+        asked = f"{row['path']}:{row['line']}"
+        answers = {}
+        for relation in seconds:
+            started = time.perf_counter()
+            answers[relation] = navigator.answer(relation, asked)
+            seconds[relation].append(time.perf_counter() - started)
+        # jedi counts an import as a definition of the name, so neither side's imports count
+        got_refs = {(r.path, r.line) for r in answers["references"].results
+                    if r.kind != "import"}
+        got_calls = {(c.path, line) for c in answers["callers"].results for line in c.calls}
+        for key, got, want in (("refs", got_refs, want_refs), ("calls", got_calls, want_calls)):
+            totals[key][0] += len(got & want)
+            totals[key][1] += len(got - want)
+            totals[key][2] += len(want - got)
+
+    def rates(both: int, ours: int, theirs: int) -> dict:
+        return {"precision": round(both / (both + ours), 3) if both + ours else None,
+                "recall": round(both / (both + theirs), 3) if both + theirs else None,
+                "agreed": both, "semcode_only": ours, "jedi_only": theirs}
+
+    chunks = navigator.store.count("chunks")
+    return {"corpus": spec, "definitions_sampled": len(chosen), "chunks": chunks,
+            "symbols_rows": navigator.store.count("symbols"),
+            "references": rates(*totals["refs"]), "callers": rates(*totals["calls"]),
+            "query_ms": {r: {"p50": round(statistics.median(s) * 1000, 1),
+                             "p95": round(sorted(s)[int(0.95 * (len(s) - 1))] * 1000, 1)}
+                         for r, s in seconds.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", action="append",
+                        help="pypi spec[:source folder] (default: click and requests)")
+    parser.add_argument("--sample", type=int, default=80)
+    args = parser.parse_args()
+    for spec in args.corpus or ["click==8.1.8:src", "requests==2.32.3:src"]:
+        print(json.dumps(measure(spec, args.sample)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
