@@ -50,6 +50,17 @@ def refresh(store: Store, ann_min_rows: int = 100_000) -> dict:
         if behind(chunks, "keywords_idx"):
             store.commit(lambda: chunks.optimize())
             done["chunks"] = "optimized"
+    if store.has("symbols"):  # navigation looks a name up, and the working tree a path
+        symbols = store.table("symbols")
+        names = {i.name for i in symbols.list_indices()}
+        for column in ("name", "path"):
+            if f"{column}_idx" not in names:
+                store.commit(lambda c=column: symbols.create_index(  # type: ignore[misc]
+                    c, config=BTree(), replace=True))
+                done[f"symbols_{column}"] = "created"
+        if behind(symbols, "name_idx"):
+            store.commit(lambda: symbols.optimize())
+            done["symbols"] = "optimized"
     progress.report("index", 2, 4)
     if store.has("vectors"):
         vectors = store.table("vectors")
