@@ -5,6 +5,8 @@ real Python packages; and how long a question takes. Prints one JSON object per 
     pip install jedi          # the reference answer; not a dependency of semcode
     python bench/navigation.py [--corpus click==8.1.8:src] [--corpus requests==2.32.3:src]
         [--sample 80]
+    python bench/navigation.py --store bench/out/linux-drivers-symbols.lancedb [--sample 200]
+        # query times only, on an index already built (no reference answer)
 
 For every sampled function or method (every n-th definition, dunder hooks left out):
 * references: semcode's ``refs PATH:LINE`` against jedi's ``get_references`` at the
@@ -117,12 +119,44 @@ def measure(spec: str, sample: int) -> dict:
                          for r, s in seconds.items()}}
 
 
+def timings(store: str, sample: int) -> dict:
+    """Every relation over every n-th definition of an existing index, warm, in-process."""
+    from semcode.search.navigation import Navigator
+    from semcode.store.tables import Store
+
+    navigator = Navigator(Store(store, create=False))
+    started = time.perf_counter()
+    defs = navigator.store.scan("symbols", ["path", "line"], "role = 'definition'")
+    scan_s = time.perf_counter() - started
+    rows = sorted(zip(defs.column("path").to_pylist(), defs.column("line").to_pylist(),
+                      strict=True))
+    chosen = rows[::max(1, len(rows) // sample)][:sample]
+    seconds: dict[str, list[float]] = {r: [] for r in ("definition", "references", "callers",
+                                                        "callees")}
+    navigator.answer("definition", f"{chosen[0][0]}:{chosen[0][1]}")  # warm
+    for path, line in chosen:
+        for relation in seconds:
+            started = time.perf_counter()
+            navigator.answer(relation, f"{path}:{line}")
+            seconds[relation].append(time.perf_counter() - started)
+    return {"store": store, "symbols_rows": navigator.store.count("symbols"),
+            "definitions": len(rows), "sampled": len(chosen),
+            "definitions_scan_s": round(scan_s, 2),
+            "query_ms": {r: {"p50": round(statistics.median(s) * 1000, 1),
+                             "p95": round(sorted(s)[int(0.95 * (len(s) - 1))] * 1000, 1)}
+                         for r, s in seconds.items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", action="append",
                         help="pypi spec[:source folder] (default: click and requests)")
     parser.add_argument("--sample", type=int, default=80)
+    parser.add_argument("--store", help="only time the questions on this existing index")
     args = parser.parse_args()
+    if args.store:
+        print(json.dumps(timings(args.store, args.sample)), flush=True)
+        return
     for spec in args.corpus or ["click==8.1.8:src", "requests==2.32.3:src"]:
         print(json.dumps(measure(spec, args.sample)), flush=True)
 
