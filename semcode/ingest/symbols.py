@@ -8,7 +8,7 @@ search-based navigation, a reference is a *name* at a place: nothing here resolv
 """
 
 import hashlib
-from bisect import bisect_left
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,8 +34,9 @@ VARYING = ("symbol_id", "role", "name", "qualified", "enclosing", "kind", "line"
            "chunk_id", "detail")
 
 
-# Raised when what a file's symbols are changes beyond the tag queries (the extractor).
-EXTRACTOR = 1
+# Raised when what a file's symbols are changes beyond the tag queries (the extractor):
+# 2, a line after a long line's pieces pointed at no chunk.
+EXTRACTOR = 2
 
 
 @lru_cache(maxsize=1)
@@ -173,10 +174,14 @@ class _ChunkAt:
         self.ids = ids
 
     def __call__(self, line: int) -> str:
-        i = bisect_left(self.starts, line + 1) - 1  # the last chunk starting at or before
-        while i > 0 and self.starts[i - 1] == self.starts[i]:
+        i = bisect_right(self.starts, line) - 1  # the last chunk starting at or before
+        # back past pieces of a long line that end before it: a long line's last piece may
+        # be joined to the lines after it, so a chunk of that start reaches further
+        while i >= 0 and self.ends[i] < line:
+            i -= 1
+        while i > 0 and self.starts[i - 1] == self.starts[i] and self.ends[i - 1] >= line:
             i -= 1  # pieces of one long line: the first
-        return self.ids[i] if i >= 0 and self.ends[i] >= line else ""
+        return self.ids[i] if i >= 0 else ""
 
 
 def _owners(definitions: list[Definition], last_line: int) -> list[int]:
