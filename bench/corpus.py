@@ -1,10 +1,12 @@
-"""Real corpora for the benchmarks: a pinned PyPI source distribution as a git repository."""
+"""Real corpora for the benchmarks: a pinned PyPI source distribution or npm package as a git
+repository."""
 
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 CACHE = Path(__file__).parent / "out" / "corpora"
@@ -21,12 +23,31 @@ def unpack_sdist(spec: str, into: Path) -> Path:
 
 def pypi_sdist_repo(spec: str, subdir: str | None = None) -> Path:
     """``pygments==2.18.0`` → a one-commit git repository of its source (cached)."""
-    name = spec.replace("==", "-")
+    return _as_repo(spec, spec.replace("==", "-"), unpack_sdist, subdir)
+
+
+def unpack_npm(spec: str, into: Path) -> Path:
+    """``ws@8.18.0``'s npm package, unpacked (``npm pack`` fetches it from the registry)."""
+    subprocess.run(["npm", "pack", spec, "--silent"], cwd=into, check=True,
+                   stdout=subprocess.DEVNULL)
+    with tarfile.open(next(into.glob("*.tgz"))) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def npm_repo(spec: str, subdir: str | None = None) -> Path:
+    """``ws@8.18.0`` → a one-commit git repository of its npm package (cached)."""
+    return _as_repo(spec, "npm-" + spec.replace("@", "-"), unpack_npm, subdir)
+
+
+def _as_repo(spec: str, name: str, unpack: Callable[[str, Path], Path],
+             subdir: str | None) -> Path:
+    """What ``unpack`` gives (its ``subdir``) as a one-commit repository ``name``, cached."""
     repo = CACHE / name
     if (repo / ".git").is_dir():
         return repo
     with tempfile.TemporaryDirectory() as tmp:
-        top = unpack_sdist(spec, Path(tmp))
+        top = unpack(spec, Path(tmp))
         shutil.copytree(top / subdir if subdir else top, repo)
     git = ["git", "-C", str(repo)]
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
