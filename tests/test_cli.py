@@ -265,7 +265,8 @@ def test_an_unknown_kind_is_an_error_that_lists_the_kinds(indexed_repo):
 @pytest.mark.parametrize("argv,said", [
     (["serch", "user"], "did you mean 'search'?"),
     (["staus"], "did you mean 'status'?"),
-    (["frobnicate"], "(commands: index, search, similar, status, mcp, ui, mcp-config, agents)"),
+    (["frobnicate"], "(commands: index, search, similar, def, refs, callers, callees, status, "
+                     "mcp, ui, mcp-config, agents)"),
 ])
 def test_a_mistyped_command_gets_the_closest_one(argv, said, capsys):
     from semcode.interfaces.cli import main
