@@ -128,6 +128,7 @@ class Navigator:
     def __init__(self, store: Store, worktree: WorktreeSymbols | None = None):
         self.store = store
         self.worktree = worktree
+        self._side: tuple[frozenset[str], pa.Table] | None = None
         if not store.has("symbols"):
             raise ConfigError("this index has no symbols yet — run `semcode index` (an index "
                               "built before navigation gets them on its next run)")
@@ -141,7 +142,9 @@ class Navigator:
         rows = self.store.scan("symbols", COLUMNS, where)
         if self.worktree is None:
             return rows
-        hidden, own = self.worktree(warnings)
+        if self._side is None:  # the working tree looked at once a question
+            self._side = self.worktree(warnings)
+        hidden, own = self._side
         if hidden:
             rows = rows.filter(pc.invert(pc.is_in(rows.column("path"),
                                                   value_set=pa.array(sorted(hidden)))))
@@ -220,6 +223,7 @@ class Navigator:
         if relation not in RELATIONS:
             raise ConfigError(f"relation must be one of {', '.join(RELATIONS)}, not {relation!r}")
         warnings: list[str] = []
+        self._side = None  # each question sees the working tree as it is now
         target, at = self.target(name.strip(), warnings)
         if not target:
             raise ConfigError("give a name, or PATH:LINE")
