@@ -50,17 +50,26 @@ def symbols_version() -> str:
 
 
 def reference_languages() -> list[str]:
-    """The languages with a tag query, so with references as well as definitions."""
-    return sorted(p.stem for p in TAGS.glob("*.scm"))
+    """The languages with a tag query, so with references as well as definitions (a name
+    beginning with ``_`` is shared patterns, not a language)."""
+    return sorted(p.stem for p in TAGS.glob("*.scm") if not p.stem.startswith("_"))
 
 
 @lru_cache(maxsize=32)
 def _tag_query(language: str) -> Query | None:
     spec = spec_for(language)
-    source = TAGS / f"{language}.scm"
-    if spec is None or spec.grammar is None or not source.is_file():
+    if spec is None or spec.grammar is None or not (TAGS / f"{language}.scm").is_file():
         return None
-    return Query(get_language(spec.grammar), source.read_text())  # type: ignore[arg-type]
+    return Query(get_language(spec.grammar), query_source(language))  # type: ignore[arg-type]
+
+
+def query_source(name: str) -> str:
+    """A tag query's text, with the queries it names on a ``; inherits: a, b`` line (as
+    nvim-treesitter's queries do) before its own patterns."""
+    text = (TAGS / f"{name}.scm").read_text()
+    parents = [p.strip() for line in text.splitlines() if line.startswith("; inherits:")
+               for p in line.removeprefix("; inherits:").split(",")]
+    return "\n".join([*(query_source(p) for p in parents if p), text])
 
 
 @dataclass(frozen=True)
