@@ -65,18 +65,23 @@ def write(root: Path, files: dict[str, str]) -> None:
         (root / path).write_text(textwrap.dedent(text))
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory):
-    """The shop repository, indexed by a real run: (repo, store)."""
-    root = tmp_path_factory.mktemp("nav")
+def indexed_shop(root: Path) -> Settings:
+    """The shop repository under ``root``, indexed by a real run: its settings."""
     repo = root / "repo"
     repo.mkdir()
     write(repo, SHOP)
     init_repo(repo)
-    store = str(root / "store")
-    report = run_index_job(Settings(repo=str(repo), store=store, model=MODEL))
+    settings = Settings(repo=str(repo), store=str(root / "store"), model=MODEL)
+    report = run_index_job(settings)
     assert report.ok and report.checks.get("symbols_match_chunks"), report.text()
-    return repo, store
+    return settings
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    """The shop repository, indexed: (repo, store)."""
+    settings = indexed_shop(tmp_path_factory.mktemp("nav"))
+    return Path(settings.repo), settings.store_uri
 
 
 def ask(store: str, relation: str, name: str, checkout: Path | None = None, **how):
@@ -149,13 +154,8 @@ def test_a_rename_in_the_working_tree_moves_its_references(shop, tmp_path):
 
 def test_the_symbols_check_finds_a_file_without_symbols_and_the_next_run_repairs_it(
         tmp_path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    write(repo, SHOP)
-    init_repo(repo)
-    store = str(tmp_path / "store")
-    settings = Settings(repo=str(repo), store=store, model=MODEL)
-    assert run_index_job(settings).ok
+    settings = indexed_shop(tmp_path)
+    store = settings.store_uri
     Store(store).delete("symbols", "path = 'shop/cart.py'")
     report = checks.symbols_match_chunks(Store(store))
     assert not report.passed and "shop/cart.py" in report.description
@@ -223,13 +223,8 @@ def test_files_read_by_other_tag_queries_are_read_again(tmp_path):
     parses every file again instead of trusting symbols the old queries made."""
     from semcode.ingest.symbols import symbols_version
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    write(repo, SHOP)
-    init_repo(repo)
-    store = str(tmp_path / "store")
-    settings = Settings(repo=str(repo), store=store, model=MODEL)
-    assert run_index_job(settings).ok
+    settings = indexed_shop(tmp_path)
+    store = settings.store_uri
     assert run_index_job(settings).files.parsed == 0  # nothing changed
     Store(store).table("symbols").update(where="role = 'file' AND path = 'shop/cart.py'",
                                          values={"detail": "older queries"})
