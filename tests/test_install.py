@@ -83,7 +83,8 @@ def test_from_another_folder_it_indexes_searches_and_serves_mcp(installed):
         async with Client(server) as client:
             return {t.name for t in (await client.list_tools()).tools}
 
-    assert anyio.run(tools) == {"search_code", "find_similar", "index_status", "update_index"}
+    assert anyio.run(tools) == {"search_code", "find_similar", "find_symbol", "index_status",
+                                "update_index"}
 
 
 def test_the_ci_command_runs_from_any_folder(installed):

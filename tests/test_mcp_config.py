@@ -127,7 +127,7 @@ def test_the_agents_section_names_every_tool_the_server_has(tmp_path):
                           text=True, timeout=120)
     assert proc.returncode == 0
     tools = anyio.run(build_server(Settings(repo=str(tmp_path))).list_tools)
-    assert len(tools) == 4
+    assert len(tools) == 5
     for tool in tools:
         assert f"`{tool.name}" in proc.stdout, tool.name
     assert "grep" in proc.stdout and "!tests/**" in proc.stdout

@@ -163,8 +163,9 @@ def test_materialize_all_from_the_ui_while_a_sensor_run_is_launched(ui, browser,
                    (instance.get_run_stats(r.run_id) for r in runs))
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         assert start >= end, f"two runs overlapped: {spans}"
-    chunks_run = [r for r in runs if r.asset_selection and
-                  {a.to_user_string() for a in r.asset_selection} == {"code_chunks"}]
+    chunks_run = [r for r in runs if r.asset_selection and  # one step writes both
+                  {a.to_user_string() for a in r.asset_selection} == {"code_chunks",
+                                                                      "code_symbols"}]
     assert len(chunks_run) == 1  # the backfill's shards: one run, not one per shard
     latest = {}
     for key in (f"shard-{n:02d}" for n in range(8)):
@@ -181,7 +182,7 @@ def test_materialize_all_from_the_ui_while_a_sensor_run_is_launched(ui, browser,
             assert evaluation.passed, (evaluation.check_name, evaluation.description)
     browser.get(f"{url}/asset-groups")
     deadline, shown = time.monotonic() + 90, ""
-    while "4 / 4 Passed" not in shown:  # code_vectors' checks, once the graph has loaded them
+    while "5 / 5 Passed" not in shown:  # code_vectors' checks, once the graph has loaded them
         assert time.monotonic() < deadline, shown
         time.sleep(1)
         shown = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
@@ -229,7 +230,7 @@ def test_the_ui_shows_what_semcode_index_did(tmp_path, browser):
         click(browser, "Skip", required=False)  # the newsletter dialog, first visit only
         page_says("/runs", "index_job", "Success")
         shot(browser, "6-runs-after-semcode-index")
-        page_says("/asset-groups", "4 / 4 Passed")  # code_vectors' checks, from the CLI's run
+        page_says("/asset-groups", "5 / 5 Passed")  # code_vectors' checks, from the CLI's run
         shot(browser, "7-asset-graph-after-semcode-index")
         page_says("/assets/code_chunks?view=partitions", "Materialized (8)", "Missing (0)")
         shot(browser, "8-partitions-after-semcode-index")
