@@ -9,66 +9,40 @@ calls through a module the caller imports (``os.path.join``, ``pkg.Do``); and ``
 keeps calls only. Each answer says it is name-based.
 
 With a checkout, the working tree's version of every path its overlay holds replaces the
-index's: those files' symbols are read from the working tree (parsed once per content),
-so a function just written is found with its callers.
+index's: those files' symbols are read from the working tree (parsed once per content,
+``navigation_worktree.py``), so a function just written is found with its callers. The scope
+rules are ``scopes.py``'s.
 """
 
-import hashlib
 import re
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import PurePosixPath
-from typing import cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode.errors import ConfigError
-from semcode.ingest import beneath
-from semcode.ingest.languages import language_of
-from semcode.ingest.rows import SYMBOLS
-from semcode.ingest.sandbox import sandboxed_chunker
 from semcode.reports import DEFINITION, REFERENCE
-from semcode.search.overlay import Overlay
-from semcode.search.overlay_view import OverlayView
-from semcode.store.tables import SYMBOLS_SCHEMA, Store, sql_in, sql_str
+from semcode.search.scopes import (
+    ELSEWHERE,
+    IMPORTED,
+    SAME_FILE,
+    SCOPES,
+    Place,
+    is_method_call,
+    meant,
+    qualifies,
+    scope_of,
+    split_name,
+)
+from semcode.store.tables import Store, sql_in, sql_str
 
 NAME_BASED = ("name-based: matched by name and ranked by scope (same file, imported, "
               "elsewhere), not resolved by a compiler")
 COLUMNS = ["path", "language", "role", "name", "qualified", "enclosing", "kind", "line",
            "end_line", "chunk_id", "detail"]
 RELATIONS = ("definition", "references", "callers", "callees")
-SAME_FILE, IMPORTED, ELSEWHERE = "same file", "imported", "elsewhere"
-_SCOPES = (SAME_FILE, IMPORTED, ELSEWHERE)
-# receivers that are the object itself: a call on one is a method call
-_SELF = frozenset({"self", "this", "cls", "super()", "super"})
-_INDEX_STEMS = frozenset({"__init__", "index", "mod", "lib", "main"})
-# Languages where a name from another file is in scope only once imported (a bare name that
-# a file neither defines nor imports is a local, a parameter or a builtin)
-_IMPORTING = frozenset({"python", "javascript", "typescript", "tsx"})
 _AT = re.compile(r"^(?P<path>.+):(?P<line>\d+)$")
-
-
-@dataclass
-class Place:
-    """One definition or reference; ``scope``: how it relates to where the question came
-    from (or to the definition asked about)."""
-
-    path: str
-    line: int
-    end_line: int
-    kind: str
-    name: str
-    qualified: str = ""
-    enclosing: str = ""
-    detail: str = ""
-    language: str = ""
-    chunk_id: str = ""
-    scope: str = ""
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v not in ("", None)}
 
 
 @dataclass
@@ -201,10 +175,10 @@ class Navigator:
                     kind: str = "") -> list[Place]:
         """Definitions of ``name`` (bare, or qualified as ``Class.method``), ranked by scope
         from ``at``: same file, imported, elsewhere."""
-        bare, qualified = _split(name)
+        bare, qualified = split_name(name)
         places = self._places(self._rows(warnings, role=DEFINITION, name=bare))
         if qualified:
-            places = [p for p in places if _qualifies(p.qualified, qualified)]
+            places = [p for p in places if qualifies(p.qualified, qualified)]
         if kind:
             places = [p for p in places if p.kind == kind]
         return self._ranked(places, at[0] if at else None, warnings)
@@ -213,8 +187,8 @@ class Navigator:
                 ) -> list[Place]:
         imports = self._imports([home], warnings).get(home, []) if home else []
         for p in places:
-            p.scope = _scope_of(p.path, p.name, home, imports)
-        return sorted(places, key=lambda p: (_SCOPES.index(p.scope) if p.scope else 0,
+            p.scope = scope_of(p.path, p.name, home, imports)
+        return sorted(places, key=lambda p: (SCOPES.index(p.scope) if p.scope else 0,
                                              p.path, p.line))
 
     # -- questions ---------------------------------------------------------------------------
@@ -246,7 +220,7 @@ class Navigator:
         """Uses of the name (calls only with ``calls``): for a method, calls made on
         something; for a function or class, bare calls and calls through an imported module.
         Ranked by scope from the definition's file."""
-        bare, _ = _split(name)
+        bare, _ = split_name(name)
         equal: dict[str, str] = {"role": REFERENCE, "name": bare}
         if calls:
             equal["kind"] = "call"
@@ -256,14 +230,14 @@ class Navigator:
             imports = self._imports({p.path for p in places if p.kind == "call"}, warnings)
             method = kinds == {"method"}
             places = [p for p in places if p.kind != "call"
-                      or _is_method_call(p, imports.get(p.path, [])) == method]
+                      or is_method_call(p, imports.get(p.path, [])) == method]
         everyone = self._places(self._rows(warnings, role=DEFINITION, name=bare))
         targets = {(d.path, d.line) for d in resolved}
         if resolved and places and len(targets) < len({(d.path, d.line) for d in everyone}):
             # other definitions share the name: keep the uses that may mean one asked about
             imports = self._imports({p.path for p in places}, warnings)
             places = [p for p in places
-                      if targets & _meant(p, everyone, imports.get(p.path, []))]
+                      if targets & meant(p, everyone, imports.get(p.path, []))]
         home = resolved[0].path if resolved else None
         return self._ranked_uses(places, home, resolved, warnings)
 
@@ -274,9 +248,9 @@ class Navigator:
         imports = self._imports({p.path for p in places}, warnings) if home else {}
         for p in places:
             p.scope = "" if home is None else SAME_FILE if p.path == home else IMPORTED if any(
-                _scope_of(d.path, d.name, p.path, imports.get(p.path, [])) == IMPORTED
+                scope_of(d.path, d.name, p.path, imports.get(p.path, [])) == IMPORTED
                 for d in resolved) else ELSEWHERE
-        return sorted(places, key=lambda p: (_SCOPES.index(p.scope) if p.scope else 0,
+        return sorted(places, key=lambda p: (SCOPES.index(p.scope) if p.scope else 0,
                                              p.path, p.line))
 
     def callees(self, resolved: list[Place], warnings: list[str]) -> list[Callee]:
@@ -292,7 +266,7 @@ class Navigator:
             ranked = self._ranked(defined, d.path, warnings)
             for c in sorted(calls, key=lambda c: (c.line, c.name)):
                 here = [p for p in ranked if p.name == c.name]
-                if _is_method_call(c, []) and any(p.kind == "method" for p in here):
+                if is_method_call(c, []) and any(p.kind == "method" for p in here):
                     here = [p for p in here if p.kind == "method"] or here
                 found.append(Callee(c.name, c.line, c.detail, here[:3]))
         return found
@@ -316,141 +290,5 @@ def _callers(refs: list[Place], navigator: Navigator, warnings: list[str]) -> li
                               kind=held.kind if held else "module",
                               path=path, line=held.line if held else 1,
                               calls=sorted(c.line for c in calls), scope=calls[0].scope))
-    return sorted(callers, key=lambda c: (_SCOPES.index(c.scope) if c.scope else 0, c.path,
+    return sorted(callers, key=lambda c: (SCOPES.index(c.scope) if c.scope else 0, c.path,
                                           c.line))
-
-
-def _meant(use: Place, candidates: list[Place], imports: list[Place]) -> set[tuple[str, int]]:
-    """The definitions among ``candidates`` (all of the name) that a use may mean, by the
-    scope rules a reader applies: ``self.f()`` is the enclosing class's ``f`` when it has one
-    (``super().f()`` is not); a bare ``f`` is the one defined around it in its file, else
-    the one its imports bring in (where names must be imported, none at all when neither
-    binds it: a parameter, a local, a builtin); ``mod.f()`` is ``f`` of the module imported
-    as ``mod``; an import names its module's. Anything else may mean any of them."""
-    here = [d for d in candidates if d.path == use.path]
-    receiver = use.detail if use.kind == "call" else ""
-    chosen: list[Place] = []
-    if use.kind == "import":
-        chosen = [d for d in candidates if _module_is(use.detail, d.path)]
-    elif receiver in _SELF or receiver.startswith("super"):
-        own = [d for d in here if d.enclosing and _inside(use.enclosing, d.enclosing)]
-        chosen = own if receiver in _SELF else [d for d in candidates if d not in own]
-    elif not receiver:
-        local = [d for d in here if not d.enclosing or _inside(use.enclosing, d.enclosing)]
-        if local:  # the innermost: a nested helper hides a module-level one of its name
-            deepest = max(len(d.enclosing) for d in local)
-            chosen = [d for d in local if len(d.enclosing) == deepest]
-        else:
-            bound = [i for i in imports if i.name in (use.name, "*")]
-            chosen = [d for d in candidates if any(_module_is(i.detail, d.path) for i in bound)]
-            if not chosen and use.language in _IMPORTING:
-                return set()  # bound by neither its file nor its imports: a local, a builtin
-    else:
-        head = re.split(r"[.\-:>(\[]", receiver, maxsplit=1)[0]
-        modules = [i for i in imports if i.name == head]
-        chosen = [d for d in candidates if any(_module_is(i.detail, d.path) or
-                                               PurePosixPath(d.path).stem == head
-                                               for i in modules)]
-    return {(d.path, d.line) for d in (chosen or candidates)}
-
-
-def _inside(enclosing: str, parent: str) -> bool:
-    return enclosing == parent or enclosing.startswith(parent + ".")
-
-
-def _split(name: str) -> tuple[str, str]:
-    """(bare name, the qualified name when one was given)."""
-    normal = name.replace("::", ".").replace("#", ".")
-    bare = normal.rsplit(".", 1)[-1]
-    return bare, normal if "." in normal else ""
-
-
-def _qualifies(qualified: str, asked: str) -> bool:
-    normal = qualified.replace("::", ".")
-    return normal == asked or normal.endswith("." + asked)
-
-
-def _is_method_call(call: Place, imports: list[Place]) -> bool:
-    """A call made on an object (``x.get()``, ``self.get()``), not a bare call or one
-    through a module the file imports (``os.path.join``, ``pkg.Do``)."""
-    receiver = call.detail
-    if not receiver:
-        return False
-    if receiver in _SELF:
-        return True
-    head = re.split(r"[.\-:>(\[]", receiver, maxsplit=1)[0]
-    return not any(i.name == head or i.detail == receiver or i.detail.endswith("." + receiver)
-                   for i in imports)
-
-
-def _scope_of(path: str, name: str, home: str | None, imports: list[Place]) -> str:
-    """How a definition at ``path`` relates to the file ``home``."""
-    if home is None:
-        return ""
-    if path == home:
-        return SAME_FILE
-    stem = PurePosixPath(path).stem
-    # `from pkg.mod import name`, `import "./mod"`; or `from pkg import mod` then `mod.f()`
-    if any(_module_is(i.detail, path) or i.name == stem for i in imports):
-        return IMPORTED
-    return ELSEWHERE
-
-
-def _module_is(module: str, path: str) -> bool:
-    """Whether an import's module plausibly names the file at ``path``: its last element is
-    the file's stem, or (a package: Go, Python's ``__init__``) the folder's name."""
-    parts = [p for p in re.split(r"[/.:\\\"'<>]+", module) if p and p not in
-             ("crate", "self", "super", "h", "hpp", "js", "ts")]
-    if not parts:
-        return False
-    pure = PurePosixPath(path)
-    stem, folder = pure.stem, pure.parent.name
-    last = parts[-1]
-    return last == stem or last == folder and (stem in _INDEX_STEMS or pure.suffix == ".go")
-
-
-def worktree_symbols(overlay: Overlay, view: Callable[[list[str]], OverlayView],
-                     ) -> WorktreeSymbols:
-    """The working tree's side for a ``Navigator``: the paths the overlay holds, and the
-    symbols of those it indexed, read from the checkout with the index's chunker (the same
-    chunk ids as the overlay's rows), each content parsed once."""
-    cache: dict[str, pa.Table] = {}
-    lock = threading.Lock()
-
-    def symbols(warnings: list[str]) -> tuple[frozenset[str], pa.Table]:
-        seen = view(warnings)
-        if seen.empty:
-            return frozenset(), EMPTY
-        chunker = sandboxed_chunker(overlay.model, 0, overlay.parse_timeout)
-        tables = []
-        for path in seen.indexed_paths():
-            try:
-                data = beneath.read_bytes(overlay.checkout.top, path)
-            except OSError:
-                continue  # gone since the overlay looked: the next question sees it
-            key = hashlib.blake2b(path.encode("utf-8", "surrogateescape") + b"\0" + data,
-                                  digest_size=16).hexdigest()
-            with lock:
-                table = cache.get(key)
-            if table is None:
-                file = {"path": path, "shard": 0, "language": language_of(path),
-                        "content_hash": hashlib.sha256(data).hexdigest()}
-                try:
-                    columns, _ = chunker.columns(file, data.decode("utf-8", "replace"))
-                except ValueError:
-                    continue  # the overlay skipped it too
-                found = cast(dict[str, list], columns[SYMBOLS])
-                own = {name: [file[name]] * len(found["role"])
-                       for name in ("path", "shard", "language", "content_hash")}
-                table = pa.Table.from_pydict({**found, **own}, schema=SYMBOLS_SCHEMA)
-                with lock:
-                    if len(cache) > 4096:
-                        cache.clear()
-                    cache[key] = table
-            tables.append(table)
-        return seen.hidden, pa.concat_tables([EMPTY, *tables])
-
-    return symbols
-
-
-EMPTY = SYMBOLS_SCHEMA.empty_table()

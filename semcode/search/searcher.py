@@ -52,7 +52,8 @@ from semcode.search.filters import Filters, prefilter, scope_of
 from semcode.search.hits import WORKTREE, Answer, Hit
 from semcode.search.index_side import MAX_QUERY_WORDS, PART_COLUMNS, IndexSide
 from semcode.search.merging import merge_pieces
-from semcode.search.navigation import Navigator, worktree_symbols
+from semcode.search.navigation import Navigator
+from semcode.search.navigation_worktree import worktree_symbols
 from semcode.search.overlay import Overlay
 from semcode.search.overlay_view import OverlayView, Scope
 from semcode.search.places import vector_at
