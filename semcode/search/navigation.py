@@ -225,9 +225,10 @@ class Navigator:
         if calls:
             equal["kind"] = "call"
         places = self._places(self._rows(warnings, **equal))
+        # each using file's imports, read once for the three rules below
+        imports = self._imports({p.path for p in places}, warnings)
         kinds = {"method" if p.kind == "method" else "function" for p in resolved}
         if len(kinds) == 1 and places:
-            imports = self._imports({p.path for p in places if p.kind == "call"}, warnings)
             method = kinds == {"method"}
             places = [p for p in places if p.kind != "call"
                       or is_method_call(p, imports.get(p.path, [])) == method]
@@ -235,23 +236,10 @@ class Navigator:
         targets = {(d.path, d.line) for d in resolved}
         if resolved and places and len(targets) < len({(d.path, d.line) for d in everyone}):
             # other definitions share the name: keep the uses that may mean one asked about
-            imports = self._imports({p.path for p in places}, warnings)
             places = [p for p in places
                       if targets & meant(p, everyone, imports.get(p.path, []))]
         home = resolved[0].path if resolved else None
-        return self._ranked_uses(places, home, resolved, warnings)
-
-    def _ranked_uses(self, places: list[Place], home: str | None, resolved: list[Place],
-                     warnings: list[str]) -> list[Place]:
-        """Uses in the definition's own file first, then in files that import it, then
-        elsewhere."""
-        imports = self._imports({p.path for p in places}, warnings) if home else {}
-        for p in places:
-            p.scope = "" if home is None else SAME_FILE if p.path == home else IMPORTED if any(
-                scope_of(d.path, d.name, p.path, imports.get(p.path, [])) == IMPORTED
-                for d in resolved) else ELSEWHERE
-        return sorted(places, key=lambda p: (SCOPES.index(p.scope) if p.scope else 0,
-                                             p.path, p.line))
+        return _ranked_uses(places, home, resolved, imports)
 
     def callees(self, resolved: list[Place], warnings: list[str]) -> list[Callee]:
         """The calls each resolved definition makes (not those of definitions nested in
@@ -270,6 +258,18 @@ class Navigator:
                     here = [p for p in here if p.kind == "method"] or here
                 found.append(Callee(c.name, c.line, c.detail, here[:3]))
         return found
+
+
+def _ranked_uses(places: list[Place], home: str | None, resolved: list[Place],
+                 imports: dict[str, list[Place]]) -> list[Place]:
+    """Uses in the definition's own file first, then in files that import it, then
+    elsewhere (``imports``: each using file's)."""
+    for p in places:
+        p.scope = "" if home is None else SAME_FILE if p.path == home else IMPORTED if any(
+            scope_of(d.path, d.name, p.path, imports.get(p.path, [])) == IMPORTED
+            for d in resolved) else ELSEWHERE
+    return sorted(places, key=lambda p: (SCOPES.index(p.scope) if p.scope else 0,
+                                         p.path, p.line))
 
 
 def _callers(refs: list[Place], navigator: Navigator, warnings: list[str]) -> list[Caller]:
