@@ -14,11 +14,14 @@ cache directory, never into a repository; concurrent processes wait for the firs
 
 import contextlib
 import io
+import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from tokenizers import Tokenizer
 
 from semcode import progress
 from semcode.config import DEFAULT_MODEL, STATIC_MODEL
@@ -60,6 +63,70 @@ def encode_static(model: "StaticModel", texts: list[str], batch_size: int) -> np
     return np.asarray(model.encode(texts, max_length=None, normalize=True, batch_size=batch_size,
                                    use_multiprocessing=False, show_progress_bar=False),
                       dtype=np.float32)
+
+
+# What a source token becomes in the static model's vocabulary, besides its own id there.
+_DROP, _ABSENT = -1, -2  # its unknown token (model2vec leaves it out); not in its vocabulary
+
+
+class StaticPooler:
+    """The static tier's vectors made from token ids the chunker already has: a text's vector
+    is the mean of its tokens' rows, so the parse, which tokenizes every line to count it,
+    can make it without a second tokenization — the same vectors ``encode_static`` makes
+    (tests/test_parsed_vectors.py). Built only where the chunker's tokenizer cuts text as the
+    static model's does (the same normalizer, pre-tokenizer and word pieces); ids are mapped
+    by token, and a text with a token the static vocabulary lacks (a special token written
+    in the source) is tokenized again by the static model's own tokenizer."""
+
+    def __init__(self, model: "StaticModel", source: Tokenizer):
+        self.embedding = np.asarray(model.embedding, dtype=np.float32)
+        self.tokenizer: Tokenizer = model.tokenizer
+        self.tokenizer.no_truncation()  # model2vec's encode reads every token too
+        static = self.tokenizer.get_vocab(with_added_tokens=True)
+        vocab = source.get_vocab(with_added_tokens=True)
+        specials = {t.content for t in source.get_added_tokens_decoder().values()}
+        self.map = np.full(max(vocab.values()) + 1, _ABSENT, np.int64)
+        for token, i in vocab.items():
+            if token in static and token not in specials:
+                j = static[token]
+                self.map[i] = _DROP if j == model.unk_token_id else j
+        self.unk = model.unk_token_id
+        self.dim = self.embedding.shape[1]
+
+    @staticmethod
+    def fits(model: "StaticModel", source: Tokenizer) -> bool:
+        """Whether ``source`` cuts text into the same tokens as the static model's tokenizer
+        (ids aside), and the model's vectors are plain rows (no weights, no remapping)."""
+        if model.weights is not None or model.token_mapping is not None:
+            return False
+        ours, theirs = json.loads(source.to_str()), json.loads(model.tokenizer.to_str())
+        same = ("type", "unk_token", "continuing_subword_prefix", "max_input_chars_per_word")
+        return (ours["normalizer"] == theirs["normalizer"]
+                and ours["pre_tokenizer"] == theirs["pre_tokenizer"]
+                and all(ours["model"].get(k) == theirs["model"].get(k) for k in same))
+
+    def vectors(self, ids: list[list[int]], text: Callable[[int], str]) -> np.ndarray:
+        """Normalized mean vectors of texts given as source ids; ``text(i)``: the i-th text,
+        asked only when its ids cannot be mapped."""
+        out = np.zeros((len(ids), self.dim), np.float32)
+        for i, source in enumerate(ids):
+            mapped = self.map[np.asarray(source, np.int64)] if source else \
+                np.zeros(0, np.int64)
+            if (mapped == _ABSENT).any():
+                own = self.tokenizer.encode(text(i), add_special_tokens=False).ids
+                mapped = np.asarray([t for t in own if t != self.unk], np.int64)
+            else:
+                mapped = mapped[mapped != _DROP]
+            if len(mapped):
+                out[i] = self.embedding[mapped].mean(axis=0)
+        return out / (np.linalg.norm(out, axis=1, keepdims=True) + 1e-32)
+
+
+def static_pooler(source: Tokenizer) -> StaticPooler | None:
+    """A pooler for the distilled model, or None where ``source`` does not cut text as its
+    tokenizer does."""
+    model = load_static_model(static_model_path())
+    return StaticPooler(model, source) if StaticPooler.fits(model, source) else None
 
 
 def _distill(staging: Path) -> None:

@@ -37,13 +37,24 @@ class TokenCounter:
         return self.window - SPECIAL_TOKENS
 
     def count(self, text: str) -> int:
-        return len(self._tok.encode(text, add_special_tokens=False).ids)
+        return len(self.ids(text))
 
     def count_many(self, texts: list[str]) -> list[int]:
+        return [len(ids) for ids in self.ids_many(texts)]
+
+    def ids(self, text: str) -> list[int]:
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+    def ids_many(self, texts: list[str]) -> list[list[int]]:
+        """Each text's token ids (the static tier's vectors are made from a chunk's)."""
         if not texts:
             return []
         encoded = self._tok.encode_batch_fast(texts, add_special_tokens=False)  # no offsets
-        return [len(e.ids) for e in encoded]
+        return [e.ids for e in encoded]
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._tok
 
     def split_text(self, text: str, budget: int) -> list[str]:
         """Cut one over-long line into pieces of at most ``budget`` tokens, at token edges."""
