@@ -10,8 +10,9 @@ windows that are packed greedily back up to the budget (split, then merge, as in
 Languages without a grammar are packed the same way with no boundaries to prefer.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 
 from tree_sitter import Node
 
@@ -58,18 +59,23 @@ class Definition:
 @dataclass
 class Parsed:
     """One file as the chunker saw it: its chunks, the definitions it found (outer before
-    inner) and the syntax tree (None for line windows), for the symbols pass to read."""
+    inner) and the syntax tree (None for line windows), for the symbols pass to read;
+    with a chunker that keeps token ids, ``token_ids`` gives what the model reads of a chunk
+    (``embedding_text``) as ids, from its lines' (no second tokenization)."""
     chunks: list[Chunk]
     definitions: list[Definition]
     root: Node | None = None
+    token_ids: Callable[[Chunk], list[int]] | None = None
 
 
 class Chunker:
     """Splits one file's text into chunks that fit the model's window."""
 
-    def __init__(self, counter: TokenCounter, reserve_tokens: int = 0):
+    def __init__(self, counter: TokenCounter, reserve_tokens: int = 0, keep_ids: bool = False):
         self.counter = counter
         self.budget = counter.budget - reserve_tokens
+        # a chunk's ids are its header's plus its lines' only where counts add up that way
+        self.keep_ids = keep_ids and counter.additive
 
     def chunk(self, text: str, language: str) -> list[Chunk]:
         return self.parse(text, language).chunks
@@ -85,11 +91,11 @@ class Chunker:
         if spec is None or spec.grammar is None:
             file = _File(self, lines, None)
             units = file.windows(1, len(lines), "block", "", (), (1, len(lines)))
-            return Parsed(file.finish(units), [])
+            return Parsed(file.finish(units), [], token_ids=file.ids_reader())
         root = parser(spec.grammar).parse(text.encode("utf-8")).root_node
         file = _File(self, lines, Candidates(root, spec))
         units = file.layout(root, 1, len(lines), "module", "", spec)
-        return Parsed(file.finish(units), file.definitions, root)
+        return Parsed(file.finish(units), file.definitions, root, file.ids_reader())
 
 
 class _File:
@@ -102,8 +108,23 @@ class _File:
         self.candidates = candidates
         self.headers: dict[str, int] = {}
         self.definitions: list[Definition] = []
-        self.line_tokens = chunker.counter.count_many(lines)
+        self.line_ids = chunker.counter.ids_many(lines) if chunker.keep_ids else None
+        self.line_tokens = [len(ids) for ids in self.line_ids] if self.line_ids is not None \
+            else chunker.counter.count_many(lines)
         self.prefix = [0, *accumulate(self.line_tokens)]
+
+    def ids_reader(self) -> Callable[[Chunk], list[int]] | None:
+        return None if self.line_ids is None else self.token_ids
+
+    def token_ids(self, unit: Chunk) -> list[int]:
+        """The ids of ``embedding_text(unit)``: its header's, then its lines' as tokenized
+        for counting (a piece of a long line is tokenized on its own)."""
+        counter = self.chunker.counter
+        header = counter.ids(embedding_text(unit.symbol, "")) if unit.symbol else []
+        if self.line_ids is not None and self.whole(unit):
+            return [*header, *chain.from_iterable(self.line_ids[unit.start_line - 1
+                                                               : unit.end_line])]
+        return [*header, *counter.ids(unit.text)]
 
     def tokens(self, start: int, end: int) -> int:
         return self.prefix[end] - self.prefix[start - 1]

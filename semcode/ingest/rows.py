@@ -5,11 +5,15 @@ imports it, and starting that child is on the path of every push."""
 
 import hashlib
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from semcode.embed.embedding import embedding_text
 from semcode.identifiers import keywords
 from semcode.ingest.chunking import Chunker
 from semcode.ingest.symbols import symbol_columns
+
+if TYPE_CHECKING:
+    from semcode.embed.static_model import StaticPooler
 
 
 def text_hash(text: str) -> str:
@@ -29,14 +33,18 @@ VARYING = ("chunk_id", "kind", "symbol", "start_line", "end_line", "text", "text
 # The key of ``chunk_columns``'s answer that holds the file's symbols columns
 # (``semcode/ingest/symbols.py``), made in the same pass over the same tree.
 SYMBOLS = "symbols"
+# The key that holds the static tier's vectors of the file's chunks, when asked for: one
+# float32 buffer, a row per chunk (semcode/index/parsed_vectors.py).
+VECTORS = "vectors"
 
 
-def chunk_columns(file: dict, text: str, chunker: Chunker,
-                  language: str | None = None) -> dict[str, list]:
+def chunk_columns(file: dict, text: str, chunker: Chunker, language: str | None = None,
+                  pooler: "StaticPooler | None" = None) -> dict[str, list]:
     """The varying columns of one file's chunk rows, column by column (what crosses the
     parse sandbox's pipe: far cheaper to pickle than a dict per row), and under ``SYMBOLS``
     its symbols' columns. ``language``: how to cut it, when not by its own language
-    (``""``: line windows only, no grammar, no symbols)."""
+    (``""``: line windows only, no grammar, no symbols). ``pooler``: the chunks' static
+    vectors too, under ``VECTORS``, from the ids the chunker counted with."""
     columns: dict[str, list] = {name: [] for name in VARYING}
     seen: Counter[tuple[str, str]] = Counter()
     cut_as = file["language"] if language is None else language
@@ -50,6 +58,11 @@ def chunk_columns(file: dict, text: str, chunker: Chunker,
                 keywords(f"{c.symbol}\n{c.text}"), c.part_of[0], c.part_of[1]), strict=True):
             columns[name].append(value)
     columns[SYMBOLS] = symbol_columns(file, parsed, columns["chunk_id"], cut_as)  # type: ignore[assignment]
+    if pooler is not None and parsed.token_ids is not None:
+        chunks = parsed.chunks
+        vectors = pooler.vectors([parsed.token_ids(c) for c in chunks],
+                                 lambda i: embedding_text(chunks[i].symbol, chunks[i].text))
+        columns[VECTORS] = vectors.tobytes()  # type: ignore[assignment]
     return columns
 
 

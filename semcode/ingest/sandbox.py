@@ -27,6 +27,7 @@ import time
 from typing import IO, Any
 
 from semcode.config import DEFAULT_PARSE_TIMEOUT
+from semcode.embed.static_model import StaticPooler, is_static, static_pooler
 from semcode.embed.tokens import token_counter
 from semcode.ingest.chunking import Chunker
 from semcode.ingest.rows import as_rows, chunk_columns
@@ -89,21 +90,24 @@ class SandboxedChunker:
         self._fallback: Chunker | None = None
         self._busy = threading.Lock()  # one file at a time through the one child
 
-    def columns(self, file: dict, text: str) -> tuple[dict[str, list], str]:
+    def columns(self, file: dict, text: str, vectors: bool = False,
+                ) -> tuple[dict[str, list], str]:
         """Raises ``ValueError`` with the child's words when chunking failed on the file's
-        content (the caller skips the file, as it would in-process)."""
+        content (the caller skips the file, as it would in-process). ``vectors``: the static
+        tier's vectors too, under ``rows.VECTORS``, where the child can make them (a file cut
+        by line windows here has none)."""
         with self._busy:
-            return self._columns(file, text)
+            return self._columns(file, text, vectors)
 
     def rows(self, file: dict, text: str, commit: str) -> tuple[list[dict], str]:
         """The same as whole rows, a dict each (for tests and benchmarks)."""
         columns, note = self.columns(file, text)
         return as_rows(file, columns, commit), note
 
-    def _columns(self, file: dict, text: str) -> tuple[dict[str, list], str]:
+    def _columns(self, file: dict, text: str, vectors: bool) -> tuple[dict[str, list], str]:
         child = self._running()
         try:
-            _write_frame(child.stdin.fileno(), (file, text))  # type: ignore[union-attr]
+            _write_frame(child.stdin.fileno(), (file, text, vectors))  # type: ignore[union-attr]
             reply = _read_frame(child.stdout.fileno(),  # type: ignore[union-attr]
                                 time.monotonic() + self.deadline)
         except TimeoutError:
@@ -233,13 +237,19 @@ def serve(model: str, reserve_tokens: int, parent: int, inp: IO[bytes] | None = 
     out = os.dup(1)
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the replies
     source = (inp or sys.stdin.buffer).fileno()
-    chunker = Chunker(token_counter(model), reserve_tokens)
+    counter = token_counter(model)
+    static = is_static(model)
+    chunker = Chunker(counter, reserve_tokens, keep_ids=static)
+    poolers: list[StaticPooler | None] = []  # loaded when first asked for
     _write_frame(out, ("ready", None))
     while (request := _read_frame(source)) is not None:
-        file, text = request
+        file, text, vectors = request
         reply: tuple[str, dict[str, list] | str]
         try:
-            reply = ("ok", chunk_columns(file, text, chunker))
+            if vectors and static and not poolers:
+                poolers.append(static_pooler(counter.tokenizer))
+            pooler = poolers[0] if vectors and poolers else None
+            reply = ("ok", chunk_columns(file, text, chunker, pooler=pooler))
         except Exception as exc:  # one bad file is the caller's skip, never the child's end
             reply = ("error", f"{type(exc).__name__}: {exc}"[:300])
         _write_frame(out, reply)
