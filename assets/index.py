@@ -14,8 +14,10 @@ from pathlib import Path
 import dagster as dg
 
 from semcode import progress
+from semcode.embed.static_model import is_static
 from semcode.errors import ConfigError
 from semcode.index import ahead as embed_ahead
+from semcode.index import parsed_vectors
 from semcode.index.parse import index_shards, pool_size, start_pool, workers_for
 from semcode.index.pipeline import record_snapshot, record_vectors
 from semcode.index.vectors import embedded_hashes
@@ -108,12 +110,14 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
         shards = requested_shards(context, partitions)
         snapshot = handle.last_snapshot()
         workers = workers_for(snapshot.changed) if snapshot else None
-        ahead = None
+        ahead = parsed = None
         if (snapshot is None or snapshot.changed) and runs_here(context, scope, "code_vectors"):
             embedder.warm_up()  # new text to embed, most likely: the load overlaps the parse
+            if is_static(embedder.model):  # its vectors come from the parse's own tokens
+                parsed = parsed_vectors.start(context.run_id, embedder.model)
             # enough new text, and cores the parse leaves free: embed each shard's text
             # as soon as the shard is committed
-            if workers is None and embed_ahead.worth_it(pool_size(len(shards))):
+            elif workers is None and embed_ahead.worth_it(pool_size(len(shards))):
                 encoder = embedder.get()
                 ahead = embed_ahead.start(context.run_id, handle, encoder, embedded_hashes(
                     handle, encoder.model_id, encoder.dim))
@@ -124,9 +128,11 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
                                        is_git=snapshot.is_git if snapshot else True,
                                        workers=workers, owner=context.run_id,
                                        parse_timeout=repo.parse_timeout_s,
-                                       committed=ahead.add_shard if ahead else None)
+                                       committed=ahead.add_shard if ahead else None,
+                                       vectors_to=parsed.folder if parsed else None)
         except BaseException:
             embed_ahead.drop(context.run_id)
+            parsed_vectors.drop(context.run_id)
             raise
         report = ChunksReport.from_shards(snapshot.commit if snapshot else "", reports)
         context.log.info(report.text())
@@ -160,9 +166,11 @@ def build_vectors_asset(scope: Scope = ONLY) -> dg.AssetsDefinition:
         embedder: EmbedderResource = context.resources.embedder
         with run_log(context):
             report = record_vectors(handle, embedder.get(), owner=context.run_id,
-                                    ahead=embed_ahead.claim(context.run_id))
+                                    ahead=embed_ahead.claim(context.run_id),
+                                    parsed=parsed_vectors.claim(context.run_id))
         context.log.info(report.text())
-        rate = report.embedded / report.encode_seconds if report.encode_seconds else 0.0
+        encoded = report.embedded - report.embedded_in_parse  # the rest: made by the parse
+        rate = encoded / report.encode_seconds if report.encode_seconds else 0.0
         extra = {TEXTS_PER_S: round(rate, 1)}
         if handle.local:  # the size on disk; an object store's is its bucket's business
             extra[STORE_BYTES] = sum(f.stat().st_size for f in Path(handle.uri).rglob("*")

@@ -171,6 +171,7 @@ class VectorReport(Report):
     total: int = 0
     embedded: int = 0
     embedded_ahead: int = 0  # of ``embedded``: encoded while the shards parsed (index/ahead.py)
+    embedded_in_parse: int = 0  # of ``embedded_ahead``: the static tier's, made by the parse
     reused: int = 0
     deleted: int = 0
     repaired: dict[str, int] = {}

@@ -20,9 +20,10 @@ from semcode import progress
 from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.embed.model_files import require_model
 from semcode.idsets import absent, duplicated, surplus
+from semcode.index.parsed_vectors import Spool
 from semcode.ingest import beneath, gitrepo
 from semcode.ingest.discovery import INDEXED, SKIPPED
-from semcode.ingest.rows import SYMBOLS
+from semcode.ingest.rows import SYMBOLS, VECTORS
 from semcode.ingest.sandbox import SandboxedChunker, die_with_parent, sandboxed_chunker
 from semcode.ingest.symbols import symbols_version
 from semcode.reports import FILE_ROW, ShardReport, count_skips
@@ -64,23 +65,31 @@ class FileReader:
 def index_shard(*, store_uri: str, repo: str, shard: int, model: str, is_git: bool,
                 reserve_tokens: int = 0, held: bool = False, owner: str | None = None,
                 lease_ttl: float = DEFAULT_TTL,
-                parse_timeout: float = DEFAULT_PARSE_TIMEOUT) -> ShardReport:
+                parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+                vectors_to: str | None = None) -> ShardReport:
     """Bring one shard's chunk rows level with the manifest, in one commit. ``held``: the
     caller holds the store's writer lease as ``owner`` (else this call takes it), and each
     commit checks that it still does (a lease of ``lease_ttl`` seconds). A file whose chunking
-    takes over ``parse_timeout`` seconds is cut by line windows (``semcode/ingest/sandbox.py``)."""
+    takes over ``parse_timeout`` seconds is cut by line windows (``semcode/ingest/sandbox.py``).
+    ``vectors_to``: a folder for the static tier's vectors of the new chunks
+    (``semcode/index/parsed_vectors.py``)."""
     store = Store(store_uri)
     if held and owner:
         store.fence = WriterLease(store, owner, ttl=lease_ttl).check
     chunker = sandboxed_chunker(model, reserve_tokens, parse_timeout)
-    if not held:
-        with writer_lease(store):
-            return _index_shard(store, repo, shard, is_git, chunker)
-    return _index_shard(store, repo, shard, is_git, chunker)
+    spool = Spool(vectors_to, shard, model) if vectors_to else None
+    try:
+        if not held:
+            with writer_lease(store):
+                return _index_shard(store, repo, shard, is_git, chunker, spool)
+        return _index_shard(store, repo, shard, is_git, chunker, spool)
+    finally:
+        if spool is not None:
+            spool.close()
 
 
 def _index_shard(store: Store, repo: str, shard: int, is_git: bool,
-                 chunker: SandboxedChunker) -> ShardReport:
+                 chunker: SandboxedChunker, spool: Spool | None = None) -> ShardReport:
     started = time.perf_counter()
     where = f"shard = {int(shard)}"
     files = store.scan("files", ["path", "shard", "language", "content_hash", "status",
@@ -100,7 +109,7 @@ def _index_shard(store: Store, repo: str, shard: int, is_git: bool,
              if stored_hash.get(p) != f["content_hash"] or symbols_hash.get(p) != f["content_hash"]]
     gone = (set(stored_hash) | set(symbols_hash)) - set(wanted)
     _sink.add(len(wanted) - len(stale), 0)
-    rows, symbols, skips, notes = _chunk_files(stale, repo, is_git, chunker)
+    rows, symbols, skips, notes = _chunk_files(stale, repo, is_git, chunker, spool)
     replaced = [f["path"] for f in stale] + sorted(gone)
     before = stored.column("chunk_id").filter(pc.is_in(
         stored.column("path"), value_set=pa.array(replaced, pa.string()))).combine_chunks()
@@ -145,11 +154,12 @@ def _drop_duplicated_paths(store: Store, shard: int, stored: pa.Table) -> tuple[
 
 
 def _chunk_files(stale: list[dict], repo: str, is_git: bool, chunker: SandboxedChunker,
+                 spool: Spool | None = None,
                  ) -> tuple[pa.Table, pa.Table, list[dict], list[dict]]:
     """Chunk rows and symbols rows of every readable file, a skip (with its reason) for
     each other, and a note for each file cut by line windows because its grammar missed the
     deadline. Rows are gathered column by column and turned into Arrow a few thousand at a
-    time."""
+    time; the chunks' static vectors, where the parse made them, go to ``spool``."""
     if not stale:  # nothing to read: no reader (a git process) for a shard with no work
         return CHUNKS_SCHEMA.empty_table(), SYMBOLS_SCHEMA.empty_table(), [], []
     reader, skips, notes = FileReader(repo, is_git), [], []
@@ -162,9 +172,13 @@ def _chunk_files(stale: list[dict], repo: str, is_git: bool, chunker: SandboxedC
             data, reason = reader.read(f)
             if data is not None:
                 try:
-                    columns, note = chunker.columns(f, data.decode("utf-8"))
+                    columns, note = chunker.columns(f, data.decode("utf-8"),
+                                                    vectors=spool is not None)
                     symbols.add(f, cast(dict[str, list], columns.pop(SYMBOLS)))
+                    vectors = cast(bytes | None, columns.pop(VECTORS, None))
                     count = held.add(f, columns)
+                    if spool is not None and vectors is not None:
+                        spool.add(f, columns, vectors)
                     if note:
                         notes.append({**f, "status": INDEXED, "reason": note[:300]})
                     _sink.add(1, count)
@@ -234,11 +248,13 @@ def pool_size(shards: int, workers: int | None = None) -> int:
 def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is_git: bool,
                  workers: int | None = None, reserve_tokens: int = 0,
                  owner: str | None = None, parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
-                 committed: Callable[[int], None] | None = None) -> list[ShardReport]:
+                 committed: Callable[[int], None] | None = None,
+                 vectors_to: str | None = None) -> list[ShardReport]:
     """Index several shards in parallel, one process per core; each commits on its own. The
     writer lease is held (as ``owner``) for all of them; the workers die with this process.
     Progress is reported in files (and chunks) as the workers go, not per shard.
-    ``committed`` is told each shard number as soon as that shard's rows are in."""
+    ``committed`` is told each shard number as soon as that shard's rows are in;
+    ``vectors_to``: a folder for the static tier's vectors, made by the parse."""
     told = committed or (lambda shard: None)
     require_model(model)  # before any process starts: a clear error, not a child's
     store = Store(store_uri)
@@ -253,7 +269,7 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
     with writer_lease(store, owner) as lease:
         one = partial(index_shard, store_uri=store_uri, repo=repo, model=model, is_git=is_git,
                       reserve_tokens=reserve_tokens, held=True, owner=lease.owner,
-                      lease_ttl=lease.ttl, parse_timeout=parse_timeout)
+                      lease_ttl=lease.ttl, parse_timeout=parse_timeout, vectors_to=vectors_to)
         if workers == 1:  # its parse child starts while the shards' rows are read
             sandboxed_chunker(model, reserve_tokens, parse_timeout).start()
             global _sink

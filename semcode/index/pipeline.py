@@ -11,6 +11,7 @@ from semcode.embed.embedding import TextEncoder
 from semcode.embed.model_files import model_id
 from semcode.errors import StoreNotFound, as_damage
 from semcode.index.ahead import EmbedAhead
+from semcode.index.parsed_vectors import ParsedVectors
 from semcode.index.vectors import NEXT, update_vectors
 from semcode.ingest import gitrepo
 from semcode.ingest.discovery import INDEXED, RULES_VERSION, take_snapshot
@@ -81,16 +82,22 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
 
 
 def record_vectors(store: Store, embedder: TextEncoder, owner: str | None = None,
-                   ahead: EmbedAhead | None = None) -> VectorReport:
+                   ahead: EmbedAhead | None = None,
+                   parsed: ParsedVectors | None = None) -> VectorReport:
     """Bring ``vectors`` level with ``chunks`` and remember which commit that indexes
-    (taking what ``ahead`` encoded while the shards parsed)."""
-    with writer_lease(store, owner):
-        report = update_vectors(store, embedder, ahead=ahead)
-        snapshot = store.last_snapshot()
-        report = report.model_copy(update={
-            "commit": snapshot.commit if snapshot else None,
-            "branch": snapshot.branch if snapshot else None, "at": now()})
-        store.set_meta(vectors=report.to_dict())
+    (taking what ``ahead`` encoded while the shards parsed, and the static vectors the
+    parse made into ``parsed``, which is discarded after)."""
+    try:
+        with writer_lease(store, owner):
+            report = update_vectors(store, embedder, ahead=ahead, parsed=parsed)
+            snapshot = store.last_snapshot()
+            report = report.model_copy(update={
+                "commit": snapshot.commit if snapshot else None,
+                "branch": snapshot.branch if snapshot else None, "at": now()})
+            store.set_meta(vectors=report.to_dict())
+    finally:
+        if parsed is not None:
+            parsed.discard()
     return report
 
 

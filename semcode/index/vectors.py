@@ -17,6 +17,7 @@ from semcode import progress
 from semcode.embed.embedding import TextEncoder, embedding_text
 from semcode.idsets import duplicated, surplus
 from semcode.index.ahead import EmbedAhead
+from semcode.index.parsed_vectors import ParsedVectors
 from semcode.reports import VectorReport
 from semcode.store import search_indexes
 from semcode.store.tables import Store, sql_in, sql_str, vectors_schema
@@ -86,11 +87,13 @@ def embedded_hashes(store: Store, model_id: str, dim: int) -> pa.Array:
 
 
 def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW,
-                   ahead: EmbedAhead | None = None) -> VectorReport:
+                   ahead: EmbedAhead | None = None,
+                   parsed: ParsedVectors | None = None) -> VectorReport:
     """Bring the vectors level with ``chunks``, whatever state they are found in. Memory is
     a few bytes per chunk (ids in Arrow) plus one window of texts: texts are streamed.
     ``ahead``: vectors of this encoder made while the shards parsed, taken by text hash
-    for the texts this plan embeds (semcode/index/ahead.py)."""
+    for the texts this plan embeds (semcode/index/ahead.py); ``parsed``: the static tier's
+    vectors the parse made, taken by chunk id (semcode/index/parsed_vectors.py)."""
     started = time.perf_counter()
     dim = embedder.dim
     result = VectorReport(model=embedder.model_id, dim=dim)
@@ -111,9 +114,15 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW,
     if ahead is not None and ahead.encoder is not embedder:
         ahead.discard()  # another model's vectors: never taken
         ahead = None
+    firsts = firsts.combine_chunks()
+    to_encode = firsts
+    if parsed is not None:
+        result.embedded_in_parse, to_encode = _take_parsed(store, table, parsed, embedder,
+                                                           firsts)
     result.embedded, result.encode_seconds, result.embedded_ahead, result.embed_seconds = \
-        _embed_missing(store, table, embedder, firsts.combine_chunks(), chunks.num_rows,
-                       window, ahead)
+        _embed_missing(store, table, embedder, to_encode, chunks.num_rows, window, ahead)
+    result.embedded += result.embedded_in_parse
+    result.embedded_ahead += result.embedded_in_parse
     if ahead is not None:
         result.encode_seconds += ahead.encode_seconds
         ahead.discard()  # what it encoded that this plan did not want
@@ -179,6 +188,24 @@ def _first_of_each(values: pa.ChunkedArray) -> pa.Array:
     """Indices of the first row of each distinct value."""
     table = pa.table({"v": values, "i": pa.array(range(len(values)), pa.int64())})
     return table.group_by("v").aggregate([("i", "min")]).column("i_min")
+
+
+def _take_parsed(store: Store, table: Table, parsed: ParsedVectors, embedder: TextEncoder,
+                 firsts: pa.Array) -> tuple[int, pa.Array]:
+    """Write the vectors the parse made for chunks of ``firsts`` (same model, same size);
+    returns how many, and the chunks of ``firsts`` still to encode."""
+    if parsed.model_id != embedder.model_id or not len(firsts):
+        return 0, firsts
+    taken: list[pa.Array] = []
+    with _Writes(store, table) as writes:
+        for rows in parsed.take(firsts, embedder.dim):
+            writes.add(rows)
+            taken.append(rows.column("chunk_id").combine_chunks())
+            progress.report("embed", sum(len(t) for t in taken), len(firsts))
+    if not taken:
+        return 0, firsts
+    done = pa.concat_arrays(taken)
+    return len(done), firsts.filter(_not_in(firsts, done))
 
 
 def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa.Array,
