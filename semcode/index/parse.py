@@ -10,7 +10,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
-from queue import Empty
 from typing import Any, cast
 
 import pyarrow as pa
@@ -20,6 +19,7 @@ from semcode import progress
 from semcode.config import DEFAULT_PARSE_TIMEOUT
 from semcode.embed.model_files import require_model
 from semcode.idsets import absent, duplicated, surplus
+from semcode.index.parse_progress import ParseProgress, Sink
 from semcode.index.parsed_vectors import Spool
 from semcode.ingest import beneath, gitrepo
 from semcode.ingest.discovery import INDEXED, SKIPPED
@@ -273,7 +273,7 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
         if workers == 1:  # its parse child starts while the shards' rows are read
             sandboxed_chunker(model, reserve_tokens, parse_timeout).start()
             global _sink
-            _sink, outer = _Sink(shown.add), _sink
+            _sink, outer = Sink(shown.add), _sink
             try:
                 for shard in shards:
                     results.append(one(shard=shard))
@@ -358,77 +358,11 @@ def _idle_shards(store: Store, shards: list[int]) -> dict[int, ShardReport]:
             for s in shards if s not in busy}
 
 
-class ParseProgress:
-    """Files and chunks done across every worker, reported as the ``parse`` stage and the
-    ``chunks`` counter."""
-
-    def __init__(self, total_files: int):
-        self.files = self.chunks = 0
-        self.total = total_files
-        progress.report("parse", 0, total_files)
-
-    def add(self, files: int, chunks: int) -> None:
-        self.files += files
-        self.chunks += chunks
-        progress.report("chunks", self.chunks, 0)
-        progress.report("parse", min(self.files, self.total), self.total)
-
-    def draining(self, queue: Any) -> "_Drain":
-        return _Drain(self, queue)
-
-
-class _Drain:
-    """A thread that adds what the workers put on ``queue`` until the pool is done."""
-
-    def __init__(self, shown: ParseProgress, queue: Any):
-        self.shown, self.queue = shown, queue
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="semcode-parse-progress",
-                                       daemon=True)
-
-    def run(self) -> None:
-        while not self.stop.is_set() or not self.queue.empty():
-            try:
-                self.shown.add(*self.queue.get(timeout=0.2))
-            except Empty:
-                continue
-
-    def __enter__(self) -> "_Drain":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-
-
-class _Sink:
-    """Where a process sends its parse progress: added up and passed on at most twice a
-    second (a worker's goes through a queue to the parent)."""
-
-    def __init__(self, send: Callable[[int, int], None] | None = None, every: float = 0.5):
-        self.send, self.every = send, every
-        self.files = self.chunks = 0
-        self.sent = time.monotonic()
-
-    def add(self, files: int, chunks: int) -> None:
-        self.files += files
-        self.chunks += chunks
-        if time.monotonic() - self.sent >= self.every:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.send is not None and (self.files or self.chunks):
-            self.send(self.files, self.chunks)
-        self.files = self.chunks = 0
-        self.sent = time.monotonic()
-
-
-_sink = _Sink()  # nobody listening
+_sink = Sink()  # nobody listening
 
 
 def _worker_init(parent: int, queue: Any) -> None:
     global _sink
     die_with_parent(parent)
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one process per core already
-    _sink = _Sink(lambda files, chunks: queue.put((files, chunks)))
+    _sink = Sink(lambda files, chunks: queue.put((files, chunks)))
