@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from semcode.store import proof
-from semcode.store.tables import Store
+from semcode.store.tables import Store, read_all
 from tests.conftest import FakeEmbedder, commit_all
 from tests.dagster_helpers import index_with_fake, indexed_with_fake
 
@@ -120,6 +120,28 @@ def test_a_chunk_rewritten_with_its_own_id_is_proven(indexed):
         .when_not_matched_insert_all().execute(chunk)
     since = proof.proven_since(opened, MODEL, DIM)
     assert since is not None and since[0].evidence["rows_added"] == 3
+
+
+def test_rows_deleted_from_a_large_fragment_cost_only_themselves(indexed, monkeypatch):
+    """A push deletes a file's rows from a fragment a full index wrote (a million rows at
+    the drivers/ size): what it changed is those rows, not the fragment."""
+    _, store = indexed
+    opened = Store(store, create=False)
+    counts = kept(store)["chunks"]["counts"]
+    largest = max(counts, key=counts.get)
+    monkeypatch.setattr(proof, "MAX_SHARE", 0.0)
+    monkeypatch.setattr(proof, "MAX_ROWS_ANYWAY", 2)  # below that fragment's rows
+    assert counts[largest] > 2
+    rows = read_all(opened.table("chunks").search().with_row_id(True).select(["chunk_id"]))
+    one = next(c for c, r in zip(rows.column("chunk_id").to_pylist(),
+                                 rows.column("_rowid").to_pylist(), strict=True)
+               if r >> proof.FRAGMENT == int(largest))
+    for table in ("chunks", "vectors"):
+        opened.table(table).delete(f"chunk_id = '{one}'")
+    since = proof.proven_since(opened, MODEL, DIM)
+    assert since is not None and since[0].evidence["rows_deleted"] == 1
+    opened.table("vectors").delete(f"chunk_id = '{_vectors(opened).column('chunk_id')[0]}'")
+    assert proof.proven_since(opened, MODEL, DIM) is None  # a vector alone lost: not proven
 
 
 def test_a_table_made_again_or_an_old_proof_gets_the_full_check(indexed, monkeypatch):

@@ -202,7 +202,8 @@ def _delta(store: Store, name: str, kept: dict, columns: list[str]) -> Delta:
     changed = [f for f, n in before.items() if now.counts.get(f, 0) != n]
     if any(now.counts.get(f, 0) > before[f] for f in changed):
         raise _TooMuch  # rows cannot come back to a fragment: not a table this proof knows
-    moved = now.rowids.size - first_new + sum(before[f] for f in changed)
+    # rows only ever leave a fragment: what changed is the rows added and the rows deleted
+    moved = now.rowids.size - first_new + sum(before[f] - now.counts.get(f, 0) for f in changed)
     if moved > max(MAX_SHARE * now.rowids.size, MAX_ROWS_ANYWAY):
         raise _TooMuch
     table = now.table
@@ -211,14 +212,17 @@ def _delta(store: Store, name: str, kept: dict, columns: list[str]) -> Delta:
         pa.table({c: pa.array([], table.schema.field(c).type) for c in columns})
     old = _at(store, name, kept["version"]) if changed else None
     deleted = []
-    for fragment in changed:
+    for fragment in changed:  # its row ids then and now (no data read), then the rows gone
         assert old is not None
         low, high = fragment << FRAGMENT, (fragment + 1) << FRAGMENT
-        rows = read_all(old.search().with_row_id(True).select(["chunk_id"])
-                        .where(f"_rowid >= {low} AND _rowid < {high}"))
+        was = read_all(old.search().with_row_id(True).select(["_rowid"])
+                       .where(f"_rowid >= {low} AND _rowid < {high}"))
         live = now.rowids[np.searchsorted(now.rowids, low):np.searchsorted(now.rowids, high)]
-        gone = ~np.isin(rows.column("_rowid").to_numpy(zero_copy_only=False), live)
-        deleted.append(rows.column("chunk_id").filter(pa.array(gone)))
+        gone = np.setdiff1d(was.column("_rowid").to_numpy(zero_copy_only=False), live)
+        for start in range(0, len(gone), ID_BATCH):
+            rows = old.take_row_ids(gone[start:start + ID_BATCH].tolist()) \
+                .select(["chunk_id"]).to_arrow()
+            deleted.append(rows.column("chunk_id").combine_chunks())
     ids = pa.chunked_array(deleted, pa.string()).combine_chunks() if deleted else \
         pa.array([], pa.string())
     return Delta(added=added, deleted=ids, state=now, new_from=new_from)
