@@ -39,6 +39,9 @@ def configs(rows: int) -> dict:
         "hnsw_sq (LanceDB's default)": HnswSq(distance_type="cosine"),
         f"semcode: ivf_hnsw_sq p={ann_config(rows).num_partitions} ef=100 m=16":
             ann_config(rows),
+        **{f"ivf_hnsw_sq p={max(1, rows // 20_000)} ef={ef} m=16": IvfHnswSq(
+            distance_type="cosine", num_partitions=max(1, rows // 20_000), ef_construction=ef,
+            m=16) for ef in (70, 100)},
         f"ivf_hnsw_sq p={parts} ef=100 m=16": IvfHnswSq(
             distance_type="cosine", num_partitions=parts, ef_construction=100, m=16),
         f"ivf_pq p={parts * 4} sub=32": IvfPq(distance_type="cosine",
