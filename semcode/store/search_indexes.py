@@ -50,13 +50,13 @@ def refresh(store: Store, ann_min_rows: int = 100_000) -> dict:
         if behind(chunks, "keywords_idx"):
             store.commit(lambda: chunks.optimize())
             done["chunks"] = "optimized"
-    if store.has("symbols"):  # navigation looks a name up, and the working tree a path
-        symbols = store.table("symbols")
+    if store.has("symbols"):  # navigation looks a name up, and the working tree a path;
+        symbols = store.table("symbols")  # a shard's parse and the check read the file rows
         names = {i.name for i in symbols.list_indices()}
-        for column in ("name", "path"):
+        for column, kind in (("name", BTree), ("path", BTree), ("role", Bitmap)):
             if f"{column}_idx" not in names:
-                store.commit(lambda c=column: symbols.create_index(  # type: ignore[misc]
-                    c, config=BTree(), replace=True))
+                store.commit(lambda c=column, k=kind: symbols.create_index(  # type: ignore[misc]
+                    c, config=k(), replace=True))
                 done[f"symbols_{column}"] = "created"
         if behind(symbols, "name_idx"):
             store.commit(lambda: symbols.optimize())
