@@ -113,8 +113,8 @@ def build_index_assets(partitions: dg.StaticPartitionsDefinition, shard_runs: st
         ahead = parsed = None
         if (snapshot is None or snapshot.changed) and runs_here(context, scope, "code_vectors"):
             embedder.warm_up()  # new text to embed, most likely: the load overlaps the parse
-            if is_static(embedder.model):  # its vectors come from the parse's own tokens
-                parsed = parsed_vectors.start(context.run_id, embedder.model)
+            if is_static(embedder.model) and workers is None:  # vectors from the parse's
+                parsed = parsed_vectors.start(context.run_id, embedder.model)  # own tokens
             # enough new text, and cores the parse leaves free: embed each shard's text
             # as soon as the shard is committed
             elif workers is None and embed_ahead.worth_it(pool_size(len(shards))):

@@ -7,18 +7,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from semcode.config import Settings
 from semcode.embed.embedding import Embedder, embedding_text
-from semcode.embed.static_model import encode_static, load_static_model, static_model_path, \
-    static_pooler
+from semcode.embed.static_model import (
+    encode_static,
+    load_static_model,
+    static_model_path,
+    static_pooler,
+)
 from semcode.embed.tokens import token_counter
 from semcode.index import parsed_vectors
-from semcode.index.parse import index_shard
+from semcode.index.parse import IN_PROCESS_FILES, index_shard
 from semcode.index.pipeline import record_snapshot, record_vectors
 from semcode.ingest.chunking import Chunker
 from semcode.ingest.rows import VECTORS, chunk_columns
 from semcode.store.checks import vectors_match_chunks
 from semcode.store.tables import Store
-from tests.conftest import ALL_PASSED, index_on, make_repo
+from semcode_dagster.assets.local_run import run_index_job
+from tests.conftest import ALL_PASSED, commit_all, make_repo
 
 SHARDS = 4
 
@@ -37,15 +43,28 @@ def reference(store: str) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.model
 def test_a_static_index_takes_every_vector_from_the_parse(tmp_path):
-    """A real run: the vectors step encodes nothing, and what it stores is what the
-    static encoder would have made of each chunk's text."""
-    _, store, report = index_on(tmp_path, "static")
-    assert report.checks == ALL_PASSED
+    """A real run whose parse runs in its processes (more files than are parsed in-process):
+    the vectors step encodes nothing, and what it stores is what the static encoder would
+    have made of each chunk's text. A push of one file is parsed in-process, spools
+    nothing (its parse would wait for the pooler's load) and is encoded."""
+    repo = make_repo(tmp_path / "repo")
+    for i in range(IN_PROCESS_FILES + 10):
+        module = repo / f"pkg{i % 7}" / f"mod_{i}.py"
+        module.parent.mkdir(parents=True, exist_ok=True)
+        module.write_text(f"def measure_{i}(value):\n    return value * {i} + len(str(value))\n")
+    commit_all(repo, "more modules")
+    settings = Settings(repo=str(repo), store=str(tmp_path / "store"), model="static")
+    report = run_index_job(settings)
+    assert report.ok and report.checks == ALL_PASSED, report.text()
     vectors = report.vectors
-    assert vectors.embedded == vectors.embedded_ahead > 0  # all of them made by the parse
-    got, expected = reference(store)
+    assert vectors.embedded == vectors.embedded_ahead > IN_PROCESS_FILES  # all by the parse
+    got, expected = reference(settings.store_uri)
     assert len(got) == report.chunks.total
     assert np.abs(got - expected).max() <= 1e-6
+    (repo / "pkg0" / "mod_0.py").write_text("def measure_again(value):\n    return value\n")
+    commit_all(repo, "one file")
+    push = run_index_job(settings)
+    assert push.ok and push.vectors.embedded == 1 and push.vectors.embedded_ahead == 0
 
 
 HARD = "\n".join([
