@@ -216,3 +216,18 @@ def test_a_tiny_method_keeps_its_own_span(chunker):
               "    def f(self): ...\n\n    def area(self):\n        return self.size ** 2\n")
     tiny = [c for c in chunker.chunk(source, "python") if c.symbol == "Box.f"]
     assert [(c.start_line, c.end_line) for c in tiny] == [(5, 5)]
+
+
+@pytest.mark.parametrize("lines", [
+    ["def f(x):", "", "    return x  # naïve 日本語 🙂", "\t", "}"],
+    ["x = '[SEP] written in the source'", "y = 1"],  # the joining token's own spelling
+    ["[CLS] [MASK]", "", ""],
+])
+def test_lines_are_tokenized_at_once_as_they_are_one_by_one(lines):
+    """The chunker counts every line of a file in one call (joined by a special token that
+    the tokenizer cuts out first): the same ids and counts as line by line."""
+    counter = token_counter("all-MiniLM-L6-v2")
+    ids, counts = counter.lines(lines)
+    each = counter.ids_many(lines)
+    assert counts.tolist() == [len(i) for i in each]
+    assert ids.tolist() == [t for i in each for t in i]

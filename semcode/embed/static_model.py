@@ -105,20 +105,24 @@ class StaticPooler:
                 and ours["pre_tokenizer"] == theirs["pre_tokenizer"]
                 and all(ours["model"].get(k) == theirs["model"].get(k) for k in same))
 
-    def vectors(self, ids: list[list[int]], text: Callable[[int], str]) -> np.ndarray:
+    def vectors(self, ids: list[np.ndarray], text: Callable[[int], str]) -> np.ndarray:
         """Normalized mean vectors of texts given as source ids; ``text(i)``: the i-th text,
-        asked only when its ids cannot be mapped."""
+        asked only when its ids cannot be mapped. The ids of all the texts (a file's chunks)
+        are mapped at once; each text's mean is taken as model2vec takes it."""
+        lengths = np.fromiter(map(len, ids), np.int64, len(ids))
+        mapped = self.map[np.concatenate(ids) if ids else np.zeros(0, np.int64)]
+        ends = np.cumsum(lengths)
+        odd = set(np.searchsorted(ends, np.flatnonzero(mapped < 0), side="right").tolist())
         out = np.zeros((len(ids), self.dim), np.float32)
-        for i, source in enumerate(ids):
-            mapped = self.map[np.asarray(source, np.int64)] if source else \
-                np.zeros(0, np.int64)
-            if (mapped == _ABSENT).any():
-                own = self.tokenizer.encode(text(i), add_special_tokens=False).ids
-                mapped = np.asarray([t for t in own if t != self.unk], np.int64)
-            else:
-                mapped = mapped[mapped != _DROP]
-            if len(mapped):
-                out[i] = self.embedding[mapped].mean(axis=0)
+        for i, (start, end) in enumerate(zip((ends - lengths).tolist(), ends.tolist(),
+                                             strict=True)):
+            tokens = mapped[start:end]
+            if i in odd:  # a dropped unknown token, or one the static vocabulary lacks
+                tokens = tokens[tokens >= 0] if (tokens != _ABSENT).all() else np.asarray(
+                    [t for t in self.tokenizer.encode(text(i), add_special_tokens=False).ids
+                     if t != self.unk], np.int64)
+            if len(tokens):
+                out[i] = np.add.reduce(self.embedding[tokens], axis=0) / len(tokens)  # a mean
         return out / (np.linalg.norm(out, axis=1, keepdims=True) + 1e-32)
 
 

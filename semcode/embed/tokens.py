@@ -10,8 +10,10 @@ default's) a chunk's count is the sum of its lines', and nothing is tokenized ag
 """
 
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
+import numpy as np
 from tokenizers import Tokenizer
 
 from semcode.embed.model_files import max_tokens, model_path, tokenizer_model
@@ -30,6 +32,7 @@ class TokenCounter:
         self.window = window
         # "a\nb" counts as "a" plus "b": lines can be counted once and summed.
         self.additive = type(tokenizer.pre_tokenizer).__name__ in _WHITESPACE_SPLITTERS
+        self._separator = _separator(tokenizer) if self.additive else None
 
     @property
     def budget(self) -> int:
@@ -52,6 +55,24 @@ class TokenCounter:
         encoded = self._tok.encode_batch_fast(texts, add_special_tokens=False)  # no offsets
         return [e.ids for e in encoded]
 
+    def lines(self, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every line's token ids, one after another, and each line's count: what
+        ``ids_many(lines)`` says, a third faster on code. The lines are tokenized as one text
+        joined by a special token, which the tokenizer cuts out before it reads the rest, so
+        each line between two is read on its own; a text that holds that token's own spelling
+        is tokenized line by line."""
+        if self._separator is not None and lines and \
+                not any(self._separator[0] in line for line in lines):
+            text, sep = self._separator[0].join(lines), self._separator[1]
+            ids = np.asarray(self._tok.encode_batch_fast([text], add_special_tokens=False)[0].ids,
+                             np.int64)
+            cuts = np.flatnonzero(ids == sep)
+            if len(cuts) == len(lines) - 1:
+                return np.delete(ids, cuts), np.diff(np.r_[-1, cuts, len(ids)]) - 1
+        each = self.ids_many(lines)
+        return (np.fromiter(chain.from_iterable(each), np.int64),
+                np.fromiter(map(len, each), np.int64, len(each)))
+
     @property
     def tokenizer(self) -> Tokenizer:
         return self._tok
@@ -66,6 +87,16 @@ class TokenCounter:
             start = cut
         pieces.append(text[start:])
         return [p for p in pieces if p]
+
+
+def _separator(tokenizer: Tokenizer) -> tuple[str, int] | None:
+    """A special token the tokenizer cuts out of any text as it is written (not normalized
+    first, not bound to word edges), to join lines with: its spelling and id."""
+    for token_id, token in sorted(tokenizer.get_added_tokens_decoder().items()):
+        if token.special and not (token.normalized or token.single_word or token.lstrip
+                                  or token.rstrip) and token.content.strip():
+            return token.content, token_id
+    return None
 
 
 @lru_cache(maxsize=4)

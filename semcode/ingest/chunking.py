@@ -12,8 +12,9 @@ Languages without a grammar are packed the same way with no boundaries to prefer
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import accumulate, chain
+from itertools import accumulate
 
+import numpy as np
 from tree_sitter import Node
 
 from semcode.embed.embedding import embedding_text
@@ -65,7 +66,7 @@ class Parsed:
     chunks: list[Chunk]
     definitions: list[Definition]
     root: Node | None = None
-    token_ids: Callable[[Chunk], list[int]] | None = None
+    token_ids: Callable[[Chunk], np.ndarray] | None = None
 
 
 class Chunker:
@@ -108,23 +109,30 @@ class _File:
         self.candidates = candidates
         self.headers: dict[str, int] = {}
         self.definitions: list[Definition] = []
-        self.line_ids = chunker.counter.ids_many(lines) if chunker.keep_ids else None
-        self.line_tokens = [len(ids) for ids in self.line_ids] if self.line_ids is not None \
-            else chunker.counter.count_many(lines)
+        # every line's ids one after another, kept where the static tier's vectors are made
+        ids, counts = chunker.counter.lines(lines) if lines else \
+            (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.line_ids = ids if chunker.keep_ids else None
+        self.header_ids: dict[str, np.ndarray] = {}
+        self.line_tokens: list[int] = counts.tolist()
         self.prefix = [0, *accumulate(self.line_tokens)]
 
-    def ids_reader(self) -> Callable[[Chunk], list[int]] | None:
+    def ids_reader(self) -> Callable[[Chunk], np.ndarray] | None:
         return None if self.line_ids is None else self.token_ids
 
-    def token_ids(self, unit: Chunk) -> list[int]:
+    def token_ids(self, unit: Chunk) -> np.ndarray:
         """The ids of ``embedding_text(unit)``: its header's, then its lines' as tokenized
         for counting (a piece of a long line is tokenized on its own)."""
         counter = self.chunker.counter
-        header = counter.ids(embedding_text(unit.symbol, "")) if unit.symbol else []
+        if unit.symbol not in self.header_ids:
+            self.header_ids[unit.symbol] = np.asarray(
+                counter.ids(embedding_text(unit.symbol, "")), np.int64)
+        header = self.header_ids[unit.symbol]
         if self.line_ids is not None and self.whole(unit):
-            return [*header, *chain.from_iterable(self.line_ids[unit.start_line - 1
-                                                               : unit.end_line])]
-        return [*header, *counter.ids(unit.text)]
+            body = self.line_ids[self.prefix[unit.start_line - 1]:self.prefix[unit.end_line]]
+        else:
+            body = np.asarray(counter.ids(unit.text), np.int64)
+        return np.concatenate([header, body])
 
     def tokens(self, start: int, end: int) -> int:
         return self.prefix[end] - self.prefix[start - 1]
