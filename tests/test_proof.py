@@ -202,3 +202,40 @@ def test_a_proof_that_cannot_be_read_gets_the_full_check(indexed, garbage):
     report = proof.checked(opened, MODEL, DIM)
     assert report.passed and report.evidence["proof"] == "full"
     assert proof.proven_since(opened, MODEL, DIM) is not None  # and a good one is kept
+
+
+def test_a_vectors_step_plans_a_push_from_the_proof(indexed):
+    """After a push's parse, what the chunks gained and lost since the proof is exactly what
+    comparing both tables in full finds — chunks without a vector, vectors without a chunk —
+    and the vectors step, planning from it, leaves the property proven."""
+    from semcode.index.parse import index_shard
+    from semcode.index.pipeline import record_snapshot
+    from semcode.index.vectors import update_vectors
+    from tests.conftest import FakeEmbedder
+
+    repo, store = indexed
+    cart = repo / "src" / "shop" / "cart.py"
+    kept_lines = cart.read_text().splitlines()[: len(cart.read_text().splitlines()) // 2]
+    cart.write_text("\n".join(kept_lines) + "\n\n\ndef total_weight(items):\n"
+                    "    return sum(i.weight for i in items)\n")
+    commit_all(repo, "half a file gone, a function added")
+    opened = Store(store, create=False)
+    snapshot = record_snapshot(opened, repo=str(repo), shards=opened.last_snapshot().shards,
+                               max_file_bytes=1_000_000)
+    for shard in range(snapshot.shards):
+        index_shard(store_uri=store, repo=str(repo), shard=shard, model="all-MiniLM-L6-v2",
+                    is_git=snapshot.is_git)
+    since = proof.changes_since(opened, MODEL, DIM)
+    assert since is not None
+    missing, orphans = since
+    chunks = set(opened.scan("chunks", ["chunk_id"]).column("chunk_id").to_pylist())
+    vectors = set(opened.scan("vectors", ["chunk_id"]).column("chunk_id").to_pylist())
+    assert set(missing.column("chunk_id").to_pylist()) == chunks - vectors != set()
+    assert set(orphans.to_pylist()) == vectors - chunks != set()
+    report = update_vectors(opened, FakeEmbedder())
+    assert report.deleted == len(vectors - chunks) and report.total == len(chunks)
+    assert proof.checked(opened, MODEL, DIM).passed
+    again = proof.changes_since(opened, MODEL, DIM)  # the check kept a proof of this state
+    assert again is not None and again[0].num_rows == 0 and len(again[1]) == 0
+    _lose_a_vector(opened)  # vectors written since the proof: compared in full
+    assert proof.changes_since(opened, MODEL, DIM) is None

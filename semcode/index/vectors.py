@@ -19,7 +19,7 @@ from semcode.idsets import duplicated, surplus
 from semcode.index.ahead import EmbedAhead
 from semcode.index.parsed_vectors import ParsedVectors
 from semcode.reports import VectorReport
-from semcode.store import search_indexes
+from semcode.store import proof, search_indexes
 from semcode.store.tables import Store, sql_in, sql_str, vectors_schema
 
 WINDOW = 512  # texts per encode call to start with: sorted by length inside, written
@@ -99,17 +99,25 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW,
     result = VectorReport(model=embedder.model_id, dim=dim)
     name = _target(store, embedder.model_id, dim)
     table = store.table(name, vectors_schema(dim))
-    have = store.scan(name, ["chunk_id", "text_hash"])
-    duplicates = _dedupe(store, name, have.column("chunk_id").combine_chunks())
-    if duplicates:
+    duplicates = 0
+    since = proof.changes_since(store, embedder.model_id, dim) if name == VECTORS else None
+    if since is not None:  # from the last proof: what the chunks gained and lost since
+        missing, orphans = since
+        known = _known_hashes(store, name, pc.unique(missing.column("text_hash")))
+        total_chunks = store.count("chunks")
+    else:  # both tables compared in full, whatever state they are in
         have = store.scan(name, ["chunk_id", "text_hash"])
-    chunks = store.scan("chunks", ["chunk_id", "text_hash"])
-    missing = chunks.filter(_not_in(chunks.column("chunk_id"), have.column("chunk_id")))
-    orphans = have.column("chunk_id").filter(
-        _not_in(have.column("chunk_id"), chunks.column("chunk_id")))
+        duplicates = _dedupe(store, name, have.column("chunk_id").combine_chunks())
+        if duplicates:
+            have = store.scan(name, ["chunk_id", "text_hash"])
+        chunks = store.scan("chunks", ["chunk_id", "text_hash"])
+        missing = chunks.filter(_not_in(chunks.column("chunk_id"), have.column("chunk_id")))
+        orphans = have.column("chunk_id").filter(
+            _not_in(have.column("chunk_id"), chunks.column("chunk_id")))
+        known, total_chunks = have.column("text_hash"), chunks.num_rows
     # One chunk of each text that has no vector yet is encoded; every other missing chunk
     # then copies the vector of its text, found by hash: no text is ever encoded twice.
-    new = missing.filter(_not_in(missing.column("text_hash"), have.column("text_hash")))
+    new = missing.filter(_not_in(missing.column("text_hash"), known))
     firsts = new.group_by("text_hash").aggregate([("chunk_id", "min")]).column("chunk_id_min")
     if ahead is not None and ahead.encoder is not embedder:
         ahead.discard()  # another model's vectors: never taken
@@ -120,7 +128,7 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW,
         result.embedded_in_parse, to_encode = _take_parsed(store, table, parsed, embedder,
                                                            firsts)
     result.embedded, result.encode_seconds, result.embedded_ahead, result.embed_seconds = \
-        _embed_missing(store, table, embedder, to_encode, chunks.num_rows, window, ahead)
+        _embed_missing(store, table, embedder, to_encode, total_chunks, window, ahead)
     result.embedded += result.embedded_in_parse
     result.embedded_ahead += result.embedded_in_parse
     if ahead is not None:
@@ -146,6 +154,17 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW,
     result.encode_seconds = round(result.encode_seconds, 3)
     result.embed_seconds = round(result.embed_seconds, 3)
     return result
+
+
+def _known_hashes(store: Store, name: str, hashes: pa.Array) -> pa.Array:
+    """Those of ``hashes`` that some vector of ``name`` already has: a few looked up, many
+    found in one scan of the column."""
+    if len(hashes) > ID_BATCH:
+        return store.scan(name, ["text_hash"]).column("text_hash").combine_chunks()
+    found = store.scan(name, ["text_hash"], sql_in("text_hash", hashes.to_pylist())) \
+        if len(hashes) else None
+    return found.column("text_hash").combine_chunks() if found is not None else \
+        pa.array([], pa.string())
 
 
 def _not_in(values: pa.ChunkedArray | pa.Array, others: pa.ChunkedArray | pa.Array) -> pa.Array:

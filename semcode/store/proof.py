@@ -131,6 +131,35 @@ def proven_or_checked(store: Store, model_id: str, dim: int) -> CheckReport:
     return since[0] if since is not None else vectors_match_chunks(store, model_id, dim)
 
 
+def changes_since(store: Store, model_id: str, dim: int) -> tuple[pa.Table, pa.Array] | None:
+    """What ``chunks`` gained and lost since the last proof, for a vectors step to plan from
+    instead of comparing both tables in full — when ``vectors`` is still the very version
+    the proof names (nothing written to it since). The proof then says that its vectors held
+    exactly the chunk ids of the proven ``chunks`` version, so: the chunk rows added since
+    (chunk_id, text_hash), less those rewritten with their own id, are the chunks without a
+    vector; the ids deleted since and not added back are the orphaned vectors. None when it
+    cannot be said so (no proof, another model, too much changed, an id held twice): the
+    caller compares in full."""
+    try:
+        kept = store.get_meta(KEY)
+        if not isinstance(kept, dict) or kept.get("model") != model_id or \
+                kept.get("dim") != dim or not store.has("vectors"):
+            return None
+        vectors = _at(store, "vectors", None)
+        written = {v["version"]: v["timestamp"].isoformat() for v in vectors.list_versions()}
+        if vectors.version != kept["vectors"]["version"] or \
+                written.get(vectors.version) != kept["vectors"]["written"]:
+            return None
+        chunks = _delta(store, "chunks", kept["chunks"], ["chunk_id", "text_hash"])
+        added = chunks.added.column("chunk_id").combine_chunks()
+        if len(duplicated(added)) or _still_held(chunks, added):
+            return None
+    except (*UNREADABLE, KeyError, TypeError, AttributeError, _TooMuch):
+        return None
+    missing = chunks.added.filter(pc.invert(pc.is_in(added, value_set=chunks.deleted)))
+    return missing, absent(chunks.deleted, added)
+
+
 @dataclass
 class Delta:
     """What a table gained and lost since a proven version."""
