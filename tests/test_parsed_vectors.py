@@ -124,3 +124,26 @@ def test_what_the_spool_lacks_is_encoded(tmp_path):
     assert vectors_match_chunks(Store(store), report.model, report.dim).passed
     got, expected = reference(store)
     assert np.abs(got - expected).max() <= 1e-6
+
+
+def test_a_spool_left_by_a_dead_process_is_removed_by_the_next():
+    """A run killed between its parse and its vectors step leaves its spool (1.4 GB at the
+    drivers/ size); the next spool made on the machine removes it, never a live one's."""
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    root = parsed_vectors.spool_root()
+    root.mkdir(exist_ok=True)
+    left = root / f"{dead}-left"
+    left.mkdir(exist_ok=True)
+    (left / "shard-0.arrow").write_bytes(b"x" * 1000)
+    live = root / f"{os.getpid()}-live"  # a running process's: its run may still read it
+    live.mkdir(exist_ok=True)
+    spool = parsed_vectors.start("run-a", "static")
+    assert not left.exists() and live.is_dir() and Path(spool.folder).is_dir()
+    parsed_vectors.drop("run-a")
+    live.rmdir()
+    assert not Path(spool.folder).exists()
