@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from semcode.embed.backends import cores
 from semcode.embed.embedding import TextEncoder, embedding_text
+from semcode.index.handover import Handover
 from semcode.store.tables import Store
 
 FORCED: bool | None = None  # a bench's switch: always (True), never (False), or by cores
@@ -162,10 +163,7 @@ class EmbedAhead:
             self.lock.notify_all()
 
 
-# The run whose chunks step started one, and its EmbedAhead: one at a time per process, so a
-# run that never reached its vectors step holds nothing once the next begins.
-_started: dict[str, EmbedAhead] = {}
-_registry = threading.Lock()
+_runs: Handover[EmbedAhead] = Handover()  # the run whose chunks step started one
 
 
 def worth_it(parse_workers: int) -> bool:
@@ -178,20 +176,13 @@ def worth_it(parse_workers: int) -> bool:
 
 def start(run: str, store: Store, encoder: TextEncoder, known: pa.Array) -> EmbedAhead:
     """An ``EmbedAhead`` for ``run``, for its vectors step to ``claim``."""
-    ahead = EmbedAhead(store, encoder, known)
-    with _registry:
-        for other in _started.values():
-            other.discard()
-        _started.clear()
-        _started[run] = ahead
-    return ahead
+    return _runs.put(run, EmbedAhead(store, encoder, known))
 
 
 def claim(run: str) -> EmbedAhead | None:
     """The ``EmbedAhead`` the chunks step of ``run`` started in this process, closed (no
     more shards); None when there is none (another process parsed, or too little changed)."""
-    with _registry:
-        ahead = _started.pop(run, None)
+    ahead = _runs.take(run)
     if ahead is not None:
         ahead.close()
     return ahead
@@ -199,7 +190,4 @@ def claim(run: str) -> EmbedAhead | None:
 
 def drop(run: str) -> None:
     """Let go of ``run``'s ``EmbedAhead`` (its chunks step failed)."""
-    with _registry:
-        ahead = _started.pop(run, None)
-    if ahead is not None:
-        ahead.discard()
+    _runs.drop(run)

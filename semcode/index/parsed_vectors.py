@@ -15,7 +15,6 @@ unchanged.
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from semcode.embed.model_files import model_id
+from semcode.index.handover import Handover
 from semcode.store.tables import vectors_schema
 
 SUFFIX = ".arrow"
@@ -119,30 +119,18 @@ def _alive(pid: str) -> bool:
     return True
 
 
-# The run whose chunks step asked for them, and its folder: one at a time per process.
-_started: dict[str, ParsedVectors] = {}
-_registry = threading.Lock()
+_runs: Handover[ParsedVectors] = Handover()  # the run whose chunks step asked for them
 
 
 def start(run: str, model: str) -> ParsedVectors:
-    spool = ParsedVectors(model)
-    with _registry:
-        for other in _started.values():
-            other.discard()
-        _started.clear()
-        _started[run] = spool
-    return spool
+    return _runs.put(run, ParsedVectors(model))
 
 
 def claim(run: str) -> ParsedVectors | None:
     """The spool the chunks step of ``run`` filled in this process, or None; the caller
     discards it once read."""
-    with _registry:
-        return _started.pop(run, None)
+    return _runs.take(run)
 
 
 def drop(run: str) -> None:
-    with _registry:
-        spool = _started.pop(run, None)
-    if spool is not None:
-        spool.discard()
+    _runs.drop(run)
