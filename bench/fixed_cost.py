@@ -33,6 +33,8 @@ from semcode.index import ahead
 from semcode.index.pipeline import nothing_to_do
 t1 = time.perf_counter()
 ahead.FORCED = {"1": True, "0": False}.get(os.environ.get("BENCH_EMBED_AHEAD", ""))
+from semcode.embed import backends
+backends.PINNING = {"1": True, "0": False}.get(os.environ.get("BENCH_OV_PINNING", ""))
 settings = Settings.from_env(repo=sys.argv[1])
 report = nothing_to_do(settings)
 t2 = time.perf_counter()

@@ -6,6 +6,8 @@ prints every run's wall and phases, then the medians. Usage:
         # this checkout against another one (e.g. `git worktree add /tmp/semcode-before HEAD~3`)
     python bench/full_ab.py --ahead [--corpus flask==3.0.3]
         # embedding while the shards parse (semcode/index/ahead.py) forced on, against off
+    python bench/full_ab.py --pinning [--corpus flask==3.0.3]
+        # the encoder's threads pinned to cores (OpenVINO's default) against left to the OS
     python bench/full_ab.py --peer /tmp/peer/bin/mcp-vector-search [--corpus flask==3.0.3]
         # semcode against mcp-vector-search (its own virtual environment: `pip install
         # torch==2.13.0 tree-sitter-language-pack==0.13.0 mcp-vector-search typer==0.20.0`),
@@ -38,12 +40,17 @@ def main() -> None:
     which.add_argument("--base", type=Path, help="another checkout of semcode to compare")
     which.add_argument("--ahead", action="store_true", help="embedding ahead on against off")
     which.add_argument("--peer", type=Path, help="mcp-vector-search's command, to compare")
+    which.add_argument("--pinning", action="store_true",
+                       help="the encoder's threads pinned to cores (OpenVINO's default) "
+                            "against not")
     args = parser.parse_args()
     repo = pypi_sdist_repo(args.corpus)
     store = repo.parent / f"{repo.name}-ab.lancedb"
     # (label, checkout, extra environment): the driver runs in the checkout, importing its code
     a, b = (("this", ROOT, {}), ("base", args.base.resolve(), {})) if args.base else \
         (("this", ROOT, {}), ("peer", args.peer, {})) if args.peer else \
+        (("pinned", ROOT, {"BENCH_OV_PINNING": "1"}), ("free", ROOT, {"BENCH_OV_PINNING": "0"})) \
+        if args.pinning else \
         (("ahead", ROOT, {"BENCH_EMBED_AHEAD": "1"}), ("after", ROOT, {"BENCH_EMBED_AHEAD": "0"}))
     runs: dict[str, list[dict]] = {a[0]: [], b[0]: []}
     for _ in range(args.rounds):

@@ -44,6 +44,9 @@ AUTO, TORCH, TORCH_BF16, TORCH_FP16, ONNX, ONNX_INT8, OPENVINO = BACKENDS
 GRAPH_BACKENDS = (ONNX, ONNX_INT8, OPENVINO)
 GPU_BATCH_SIZE = 128  # a GPU wants many texts per pass; a CPU is fastest at 16 (BENCHMARKS.md)
 EXPORT_VERSION = 1  # bump when the export's layout or wrapper changes: graphs are re-exported
+# OpenVINO's CPU pinning of its stream threads: None leaves its default (pinned, on Linux); a
+# bench sets it to compare (bench/full_ab.py --pinning)
+PINNING: bool | None = None
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 Feeds = Iterator[tuple[list[int], dict[str, np.ndarray]]]  # batches: text indices, inputs
 Results = Iterable[tuple[list[int], np.ndarray]]  # the same batches with their vectors
@@ -239,6 +242,8 @@ class GraphRunner:
                   throughput: bool) -> Callable[[Feeds], Results]:
         ov = _import_openvino()
         config: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads}
+        if PINNING is not None:
+            config["ENABLE_CPU_PINNING"] = PINNING
         if throughput:  # OpenVINO picks the streams (one per core or so) and their threads
             config["PERFORMANCE_HINT"] = "THROUGHPUT"
         compiled = ov.Core().compile_model(str(directory / "model.xml"), "CPU", config)
