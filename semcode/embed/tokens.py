@@ -49,7 +49,7 @@ class TokenCounter:
         return self._tok.encode(text, add_special_tokens=False).ids
 
     def ids_many(self, texts: list[str]) -> list[list[int]]:
-        """Each text's token ids (the static tier's vectors are made from a chunk's)."""
+        """Each text's token ids, one call for all."""
         if not texts:
             return []
         encoded = self._tok.encode_batch_fast(texts, add_special_tokens=False)  # no offsets
