@@ -37,7 +37,6 @@ class Spool:
         self.path = Path(folder) / f"shard-{int(shard)}{SUFFIX}"
         self.model = model_id(model)
         self.writer: pa.ipc.RecordBatchStreamWriter | None = None
-        self.rows = 0
 
     def add(self, file: dict, columns: dict[str, list], vectors: bytes) -> None:
         """One file's chunks: their varying ``columns`` (chunk_id, text_hash, kind) and
@@ -59,7 +58,6 @@ class Spool:
         if self.writer is None:
             self.writer = pa.ipc.new_stream(str(self.path) + ".part", batch.schema)
         self.writer.write_batch(batch)
-        self.rows += count
 
     def close(self) -> None:
         if self.writer is not None:
