@@ -5,6 +5,8 @@ to real LanceDB at the same instant (a barrier releases them together), many tim
 """
 
 import multiprocessing as mp
+import sys
+import time
 from collections import Counter
 
 import pytest
@@ -60,6 +62,35 @@ def test_concurrent_shard_writers_lose_and_duplicate_nothing(tmp_path):
     assert [i for i, n in Counter(ids).items() if n > 1] == []
     expected = {r["chunk_id"] for s in range(WRITERS) for r in _rows(s, ROUNDS - 1)[0]}
     assert set(ids) == expected
+
+
+def _open_tables(uris: list[str], barrier, writer: int) -> None:
+    failed = 0
+    for uri in uris:
+        barrier.wait(timeout=120)
+        time.sleep(writer * 0.0006)  # staggered across the ~2 ms a table takes to create
+        try:
+            Store(uri).symbols()
+        except ValueError as exc:  # the race's symptom; the writer goes on to the next round
+            print(f"writer {writer}, {uri}: {exc}")
+            failed += 1
+    sys.exit(min(failed, 1))
+
+
+def test_writers_that_find_a_table_missing_at_once_all_open_the_one_table(tmp_path):
+    """A table's folder is listed before its first version is committed: a writer that saw the
+    folder and opened it then found no table (a parse worker failed so in CI). Each round,
+    every writer reaches a missing table at the same instant."""
+    uris = [str(tmp_path / f"store{i}") for i in range(80)]
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(WRITERS)
+    procs = [ctx.Process(target=_open_tables, args=(uris, barrier, w)) for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=600)
+    assert [p.exitcode for p in procs] == [0] * WRITERS
+    assert all(Store(uri).db.list_tables().tables == ["symbols"] for uri in uris)
 
 
 def _index_all(uri: str, repo: str, shards: list[int], barrier) -> None:

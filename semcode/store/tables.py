@@ -176,8 +176,16 @@ class Store:
 
     def table(self, name: str, schema: pa.Schema | None = None) -> Table:
         """Open a table, creating it (empty, with ``schema``) when it does not exist yet."""
-        if self.has(name) or schema is None:
+        if schema is None:
             return self.db.open_table(name)
+        if self.has(name):
+            try:
+                return self.db.open_table(name)
+            except ValueError as exc:
+                # Listed but not found: another writer is creating it (its folder is listed
+                # before its first version is committed). Creating it too settles on one.
+                if "was not found" not in str(exc):
+                    raise
 
         def create() -> Table:
             return self.db.create_table(name, schema=schema, exist_ok=True)
