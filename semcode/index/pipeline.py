@@ -63,6 +63,7 @@ def _record_snapshot(store: Store, repo: str, shards: int, max_file_bytes: int, 
         # (vectors are reused by text).
         store.drop("chunks")
     store.chunks()  # created here, once, not raced by the shard writers that follow
+    store.symbols()
     store.replace_files(snap.rows())
     skipped = [f.reason for f in snap.files if f.status != INDEXED]
     report = SnapshotReport(
