@@ -37,6 +37,19 @@ def _rows(shard: int, round_: int) -> tuple[list[dict], list[str]]:
     return rows, paths
 
 
+def _released_together(target, args: list[tuple]) -> list[int | None]:
+    """Runs ``target(*a, barrier)`` for each ``a`` of ``args``, each in its own process,
+    sharing one barrier; their exit codes."""
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(len(args))
+    procs = [ctx.Process(target=target, args=(*a, barrier)) for a in args]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=600)
+    return [p.exitcode for p in procs]
+
+
 def _writer(uri: str, shard: int, barrier) -> None:
     store = Store(uri)
     for round_ in range(ROUNDS):
@@ -48,14 +61,7 @@ def _writer(uri: str, shard: int, barrier) -> None:
 def test_concurrent_shard_writers_lose_and_duplicate_nothing(tmp_path):
     uri = str(tmp_path / "store")
     Store(uri).chunks()  # the table exists before the race, as after a snapshot
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(WRITERS)
-    procs = [ctx.Process(target=_writer, args=(uri, s, barrier)) for s in range(WRITERS)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=600)
-    assert [p.exitcode for p in procs] == [0] * WRITERS
+    assert _released_together(_writer, [(uri, s) for s in range(WRITERS)]) == [0] * WRITERS
 
     ids = Store(uri).scan("chunks", ["chunk_id"]).column("chunk_id").to_pylist()
     assert len(ids) == WRITERS * FILES_PER_SHARD * CHUNKS_PER_FILE
@@ -64,7 +70,7 @@ def test_concurrent_shard_writers_lose_and_duplicate_nothing(tmp_path):
     assert set(ids) == expected
 
 
-def _open_tables(uris: list[str], barrier, writer: int) -> None:
+def _open_tables(uris: list[str], writer: int, barrier) -> None:
     failed = 0
     for uri in uris:
         barrier.wait(timeout=120)
@@ -82,14 +88,8 @@ def test_writers_that_find_a_table_missing_at_once_all_open_the_one_table(tmp_pa
     folder and opened it then found no table (a parse worker failed so in CI). Each round,
     every writer reaches a missing table at the same instant."""
     uris = [str(tmp_path / f"store{i}") for i in range(80)]
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(WRITERS)
-    procs = [ctx.Process(target=_open_tables, args=(uris, barrier, w)) for w in range(WRITERS)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=600)
-    assert [p.exitcode for p in procs] == [0] * WRITERS
+    assert _released_together(_open_tables, [(uris, w) for w in range(WRITERS)]) == \
+        [0] * WRITERS
     assert all(Store(uri).db.list_tables().tables == ["symbols"] for uri in uris)
 
 
@@ -114,16 +114,9 @@ def test_the_same_shard_run_twice_at_once_is_serialized(sample_repo, tmp_path):
     for attempt in range(3):
         uri = str(tmp_path / f"race{attempt}")
         record_snapshot(Store(uri), repo=str(sample_repo), shards=8, max_file_bytes=1_000_000)
-        ctx = mp.get_context("spawn")
-        barrier = ctx.Barrier(3)
         order = [list(range(8)), list(reversed(range(8))), list(range(8))]
-        procs = [ctx.Process(target=_index_all, args=(uri, str(sample_repo), o, barrier))
-                 for o in order]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(timeout=600)
-        assert [p.exitcode for p in procs] == [0, 0, 0]
+        assert _released_together(_index_all, [(uri, str(sample_repo), o) for o in order]) \
+            == [0, 0, 0]
         ids = _chunk_ids(uri)
         assert len(ids) == len(set(ids))
         assert sorted(ids) == sorted(_chunk_ids(reference))
