@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from semcode.config import Settings
-from semcode.errors import ConfigError, SemcodeError, as_store_error
-from semcode.ingest import gitrepo
+from semcode.errors import SemcodeError, as_store_error
 from semcode.interfaces import cli_parser
+from semcode.interfaces.cli_settings import repositories_of, settings_of
 from semcode.search.locations import (
     glob_in_repository,
     in_repository,
@@ -33,49 +33,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader left
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    """Settings from the environment and the flags. A path inside a git repository means
-    that repository: its files are indexed (and shown) relative to its top."""
-    repo = getattr(args, "repo", None) or getattr(args, "repo_path", None)
-    settings = Settings.from_env(store=getattr(args, "store", None),
-                                 shards=getattr(args, "shards", None),
-                                 backend=getattr(args, "backend", None))
-    if repo and settings.repositories:  # a path of the deployment's is that repository
-        named = [name for name, path in settings.repositories.items()
-                 if Path(path).resolve() == Path(repo).resolve()]
-        if named:
-            args.only = named
-            return settings
-        if settings.store and not getattr(args, "store", None):
-            raise ConfigError(f"{repo} is not one of SEMCODE_REPOS, whose stores live under "
-                              f"SEMCODE_STORE={settings.store} — add it there, or give --store")
-    if repo:  # a path: that repository only
-        settings = settings.with_overrides(repo=repo, repos="")
-    if Path(settings.repo).is_dir() and gitrepo.is_git_repo(settings.repo):
-        top = str(gitrepo.toplevel(settings.repo))
-        if top != settings.repo_path:
-            print(f"semcode: {settings.repo_path} is inside the repository {top}; using it",
-                  file=sys.stderr)
-            settings = settings.with_overrides(repo=top)
-        reads = getattr(args, "command", "") != "index"
-        if reads and not settings.store and not settings.repositories:
-            from semcode.ingest.worktree import shared_store
-
-            settings = settings.with_overrides(store=shared_store(settings.repo))
-    return settings
-
-
-def _repositories(args: argparse.Namespace, settings: Settings) -> list[str]:
-    """The SEMCODE_REPOS repositories this command covers (``--in``, else all); empty when
-    the deployment has one repository."""
-    from semcode.interfaces.repositories import chosen
-
-    return chosen(settings, getattr(args, "only", None) or ())
-
-
 def cmd_index(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    names = _repositories(args, settings)
+    settings = settings_of(args)
+    names = repositories_of(args, settings)
     if not names:
         return _index_one(args, settings, settings)
     codes = []
@@ -201,11 +161,11 @@ def _hits_json(key: str, value: str, hits: "list[Hit]", warnings: Sequence[str] 
 def cmd_search(args: argparse.Namespace) -> int:
     from semcode.embed.embedding import warm_up_queries
 
-    settings = _settings(args)
+    settings = settings_of(args)
     warm_up_queries(settings.model, settings.device, settings.backend)
     from semcode.interfaces.console import print_hits, print_warnings
 
-    names = _repositories(args, settings)
+    names = repositories_of(args, settings)
     fallback = None if names else _first_use(args, settings)
     if fallback is not None:  # no index, and building one would take long: by keyword
         from semcode.search.grep import keyword_answer
@@ -246,8 +206,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     from semcode.interfaces.console import print_hits
 
-    settings = _settings(args)
-    names = _repositories(args, settings)
+    settings = settings_of(args)
+    names = repositories_of(args, settings)
     if len(names) > 1:
         print("semcode similar: name the repository PATH is in with --in (one of "
               f"{', '.join(names)})", file=sys.stderr)
@@ -276,8 +236,8 @@ def cmd_navigate(args: argparse.Namespace) -> int:
     index's symbols and the checkout's changed files."""
     from semcode.interfaces.console import print_navigation
 
-    settings = _settings(args)
-    names = _repositories(args, settings)
+    settings = settings_of(args)
+    names = repositories_of(args, settings)
     if len(names) > 1:
         print(f"semcode {args.command}: name the repository with --in (one of "
               f"{', '.join(names)})", file=sys.stderr)
@@ -305,8 +265,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from semcode.interfaces.console import print_status
     from semcode.interfaces.status import index_status
 
-    settings = _settings(args)
-    names = _repositories(args, settings)
+    settings = settings_of(args)
+    names = repositories_of(args, settings)
     if names:  # each repository's status, and the verdict over all of them
         from semcode.interfaces.repositories import deployment_status
 
@@ -328,11 +288,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_mcp(args: argparse.Namespace) -> int:
     from semcode.embed.embedding import warm_up_queries
 
-    settings = _settings(args)
+    settings = settings_of(args)
     warm_up_queries(settings.model, settings.device, settings.backend)
     from semcode.interfaces.mcp_server import serve
 
-    serve(settings, _repositories(args, settings))
+    serve(settings, repositories_of(args, settings))
     return EXIT_OK
 
 
@@ -340,7 +300,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from semcode.interfaces.ui import instance_home, run_ui
     from semcode_dagster.assets.local_run import open_instance
 
-    settings = _settings(args)
+    settings = settings_of(args)
     # made (or repaired) here, by one process: dagster dev's webserver, daemon and code
     # server would otherwise each create a fresh instance's tables at once
     open_instance(instance_home(settings))
@@ -350,7 +310,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_mcp_config(args: argparse.Namespace) -> int:
     from semcode.interfaces import mcp_config
 
-    settings = _settings(args)
+    settings = settings_of(args)
     if args.write:
         target = mcp_config.write(settings, args.client, Path(settings.repo_path))
         print(f"semcode: added the `semcode` server to {target}", file=sys.stderr)
