@@ -120,6 +120,7 @@ class Overlay:
         self._base: tuple[int, Base | None] | None = None  # by the meta table's version
         self._lock = threading.Lock()
         self.git = CheckoutStatus(checkout)  # git status, watched in a server
+        self._finisher: threading.Thread | None = None  # finish_pending's
 
     def base(self) -> Base | None:
         """The index under the overlay, read again only when the store's meta moved (a
@@ -163,6 +164,21 @@ class Overlay:
         """For a long-lived server: watch the checkout, so that a search asks git only when
         something changed (a failed watch leaves every search asking git)."""
         self.git.start_watching()
+
+    def finish_pending(self) -> None:
+        """For a long-lived server: bring the pending files (past a search's budget) to the
+        end in a thread, one budget's slice at a time, so that a search meanwhile waits at
+        most one slice."""
+        if not self.pending or (self._finisher is not None and self._finisher.is_alive()):
+            return
+
+        def finish() -> None:
+            with contextlib.suppress(Exception):  # the next search says what went wrong
+                while self.pending:
+                    self.view()
+
+        self._finisher = threading.Thread(target=finish, name="semcode-overlay", daemon=True)
+        self._finisher.start()
 
     def _searched(self, diff: worktree.Difference, untracked: frozenset[str],
                   ignore: PathSpec | None) -> worktree.Difference:

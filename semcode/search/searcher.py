@@ -13,8 +13,6 @@ matched against the manifest in Python (gitignore-style patterns), never passed 
 patterns.
 """
 
-import contextlib
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -127,7 +125,6 @@ class Searcher:
         self.stub_prior = stub_prior
         self.hook_prior = hook_prior
         self.test_prior = test_prior
-        self._finisher: threading.Thread | None = None
         found = worktree.checkout_of(checkout) if checkout is not None else None
         self.overlay = None if found is None else Overlay(
             found, self.store, model=model, parse_timeout=parse_timeout,
@@ -161,21 +158,9 @@ class Searcher:
             self.overlay.watch_checkout()
 
     def finish_worktree(self) -> None:
-        """For a long-lived server: bring the overlay's pending files (past a search's
-        budget) to the end in a thread, one budget's slice at a time, so that a search
-        meanwhile waits at most one slice."""
-        overlay = self.overlay
-        if overlay is None or not overlay.pending or \
-                (self._finisher is not None and self._finisher.is_alive()):
-            return
-
-        def finish() -> None:
-            with contextlib.suppress(Exception):  # the next search says what went wrong
-                while overlay.pending:
-                    overlay.view()
-
-        self._finisher = threading.Thread(target=finish, name="semcode-overlay", daemon=True)
-        self._finisher.start()
+        """For a long-lived server: finish the overlay's pending files in a thread."""
+        if self.overlay is not None:
+            self.overlay.finish_pending()
 
     def worktree(self, warnings: list[str]) -> OverlayView:
         """The checkout's overlay, brought up to date now (empty without a checkout). A
