@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from semcode.embed.model_files import model_id
 from semcode.index.handover import Handover
-from semcode.store.tables import vectors_schema
+from semcode.store.tables import vector_rows, vectors_schema
 
 SUFFIX = ".arrow"
 
@@ -45,19 +45,15 @@ class Spool:
         if not count:
             return
         flat = np.frombuffer(vectors, np.float32)
-        dim = len(flat) // count
-        batch = pa.RecordBatch.from_arrays(
-            [pa.array(columns["chunk_id"], pa.string()),
-             pa.array(columns["text_hash"], pa.string()),
-             pa.array([self.model] * count, pa.string()),
-             pa.array([file["path"]] * count, pa.string()),
-             pa.array([file["language"]] * count, pa.string()),
-             pa.array(columns["kind"], pa.string()),
-             pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), dim)],
-            schema=vectors_schema(dim))
+        chunks = pa.table({"chunk_id": pa.array(columns["chunk_id"], pa.string()),
+                           "text_hash": pa.array(columns["text_hash"], pa.string()),
+                           "path": pa.array([file["path"]] * count, pa.string()),
+                           "language": pa.array([file["language"]] * count, pa.string()),
+                           "kind": pa.array(columns["kind"], pa.string())})
+        rows = vector_rows(chunks, self.model, flat, len(flat) // count)
         if self.writer is None:
-            self.writer = pa.ipc.new_stream(str(self.path) + ".part", batch.schema)
-        self.writer.write_batch(batch)
+            self.writer = pa.ipc.new_stream(str(self.path) + ".part", rows.schema)
+        self.writer.write_table(rows)
 
     def close(self) -> None:
         if self.writer is not None:

@@ -20,7 +20,7 @@ from semcode.index.ahead import EmbedAhead
 from semcode.index.parsed_vectors import ParsedVectors
 from semcode.reports import VectorReport
 from semcode.store import proof, search_indexes
-from semcode.store.tables import Store, sql_in, sql_str, vectors_schema
+from semcode.store.tables import Store, sql_in, sql_str, vector_rows, vectors_schema
 
 WINDOW = 512  # texts per encode call to start with: sorted by length inside, written
 MAX_WINDOW = 16384  # while the next encodes; grown while a call takes under a second
@@ -173,16 +173,6 @@ def _not_in(values: pa.ChunkedArray | pa.Array, others: pa.ChunkedArray | pa.Arr
                               if isinstance(others, pa.ChunkedArray) else others))
 
 
-def _vector_rows(rows: pa.Table, vectors: np.ndarray, model_id: str, dim: int) -> pa.Table:
-    """Vector rows for chunk ``rows`` (chunk_id, text_hash, path, language, kind)."""
-    return pa.Table.from_arrays(
-        [rows.column("chunk_id"), rows.column("text_hash"),
-         pa.array([model_id] * rows.num_rows, pa.string()), rows.column("path"),
-         rows.column("language"), rows.column("kind"),
-         pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), dim)],
-        schema=vectors_schema(dim))
-
-
 ROW_COLUMNS = ["chunk_id", "text_hash", "path", "language", "kind"]
 
 
@@ -199,7 +189,7 @@ def _copy_reused(store: Store, name: str, table: Table, copies: pa.Table, model_
         at = pc.index_in(rows.column("text_hash").combine_chunks(),
                          value_set=found.column("text_hash").combine_chunks())
         vectors = found.column("vector").combine_chunks().take(at)
-        data = _vector_rows(rows, vectors.flatten().to_numpy(), model_id, dim)
+        data = vector_rows(rows, model_id, vectors.flatten().to_numpy(), dim)
         store.commit(partial(table.add, data), attempts=1)
 
 
@@ -257,7 +247,7 @@ def _embed_missing(store: Store, table: Table, embedder: TextEncoder, firsts: pa
             taken += ahead_count
             if spent < 1.0:
                 window = min(window * 2, MAX_WINDOW)
-            writes.add(_vector_rows(rows, vectors, embedder.model_id, embedder.dim))
+            writes.add(vector_rows(rows, embedder.model_id, vectors, embedder.dim))
             done += rows.num_rows
             progress.report("embed", done, total)
 

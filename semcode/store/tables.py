@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import lancedb
+import numpy as np
 import pyarrow as pa
 from lancedb.table import Table
 
@@ -75,6 +76,17 @@ def vectors_schema(dim: int) -> pa.Schema:
         ("path", pa.string()), ("language", pa.string()), ("kind", pa.string()),
         ("vector", pa.list_(pa.float32(), dim)),
     ])
+
+
+def vector_rows(chunks: pa.Table, model_id: str, vectors: np.ndarray, dim: int) -> pa.Table:
+    """Vector rows of ``model_id`` for ``chunks`` (chunk_id, text_hash, path, language,
+    kind): ``vectors`` holds ``dim`` floats for each chunk, in their order."""
+    return pa.Table.from_arrays(
+        [chunks.column("chunk_id"), chunks.column("text_hash"),
+         pa.array([model_id] * chunks.num_rows, pa.string()), chunks.column("path"),
+         chunks.column("language"), chunks.column("kind"),
+         pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), dim)],
+        schema=vectors_schema(dim))
 
 
 def sql_str(value: str) -> str:
