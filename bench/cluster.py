@@ -41,21 +41,19 @@ from tests.s3_server import S3Server  # noqa: E402
 
 def step_seconds(instance_home: str) -> tuple[float, int]:
     """The steps' own time (STEP_START to STEP_SUCCESS) over every run, and their count."""
-    from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
+    from dagster import DagsterEventType, DagsterInstance
 
     with DagsterInstance.from_config(instance_home) as instance:
-        started = {}
-        for record in instance.get_event_records(
-                EventRecordsFilter(DagsterEventType.STEP_START)):
-            entry = record.event_log_entry
-            started[(entry.run_id, entry.step_key)] = entry.timestamp
         total, steps = 0.0, 0
-        for record in instance.get_event_records(
-                EventRecordsFilter(DagsterEventType.STEP_SUCCESS)):
-            entry = record.event_log_entry
-            if (entry.run_id, entry.step_key) in started:
-                total += entry.timestamp - started[(entry.run_id, entry.step_key)]
-                steps += 1
+        for run in instance.get_runs():
+            kinds = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}
+            started = {}
+            for entry in instance.all_logs(run.run_id, of_type=kinds):
+                if entry.dagster_event_type == DagsterEventType.STEP_START:
+                    started[entry.step_key] = entry.timestamp
+                elif entry.step_key in started:
+                    total += entry.timestamp - started[entry.step_key]
+                    steps += 1
         return total, steps
 
 

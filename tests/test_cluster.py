@@ -51,20 +51,19 @@ def cluster(tmp_path, request):
 
 def _who_ran_what(instance_home: str) -> dict[str, str]:
     """Each step of every run, and the Celery worker that ran it, from the runs' own events."""
-    from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
+    from dagster import DagsterEventType, DagsterInstance
 
     with DagsterInstance.from_config(instance_home) as instance:
-        records = instance.get_event_records(EventRecordsFilter(DagsterEventType.ENGINE_EVENT))
         ran = {}
-        for record in records:
-            event = record.event_log_entry.dagster_event
-            data = event.event_specific_data if event else None
-            worker = data.metadata.get("Celery worker") if data and data.metadata else None
-            if worker is not None:
-                run = instance.get_run_by_id(record.event_log_entry.run_id)
-                partition = run.tags.get("dagster/partition", "") if run else ""
-                ran[f"{event.step_key}{'[' + partition + ']' if partition else ''}"] = \
-                    worker.value
+        for run in instance.get_runs():
+            partition = run.tags.get("dagster/partition", "")
+            for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ENGINE_EVENT):
+                event = entry.dagster_event
+                data = event.event_specific_data if event else None
+                worker = data.metadata.get("Celery worker") if data and data.metadata else None
+                if worker is not None:
+                    ran[f"{event.step_key}{'[' + partition + ']' if partition else ''}"] = \
+                        worker.value
         return ran
 
 
