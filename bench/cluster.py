@@ -44,9 +44,9 @@ def step_seconds(instance_home: str) -> tuple[float, int]:
     from dagster import DagsterEventType, DagsterInstance
 
     with DagsterInstance.from_config(instance_home) as instance:
+        kinds = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}
         total, steps = 0.0, 0
         for run in instance.get_runs():
-            kinds = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}
             started = {}
             for entry in instance.all_logs(run.run_id, of_type=kinds):
                 if entry.dagster_event_type == DagsterEventType.STEP_START:
