@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from semcode.embed.model_files import model_id
 from semcode.index.handover import Handover
+from semcode.store.lease import alive
 from semcode.store.tables import vector_rows, vectors_schema
 
 SUFFIX = ".arrow"
@@ -76,7 +77,8 @@ class ParsedVectors:
         root = spool_root()
         root.mkdir(exist_ok=True)
         for left in root.iterdir():
-            if not _alive(left.name.split("-", 1)[0]):
+            pid = left.name.split("-", 1)[0]
+            if pid.isdigit() and not alive(int(pid)):  # another name: not a folder of ours
                 shutil.rmtree(left, ignore_errors=True)
         self.folder = tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root)
 
@@ -99,18 +101,6 @@ class ParsedVectors:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except ValueError:
-        return True  # not a folder of ours: left alone
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _runs: Handover[ParsedVectors] = Handover()  # the run whose chunks step asked for them

@@ -95,7 +95,8 @@ def shown(host: str) -> str:
     return host.split(" [", 1)[0]
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process of this host with ``pid`` is running (one of another user's is)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -199,7 +200,7 @@ class WriterLease:
         while not self._claim(renew=False, dead=dead):
             held = self.holder()
             owner, host, expires = held["owner"], held["host"], held["expires"]
-            dead = held if host == self.host and held["pid"] and not _alive(held["pid"]) \
+            dead = held if host == self.host and held["pid"] and not alive(held["pid"]) \
                 else None
             if dead is not None:
                 continue
