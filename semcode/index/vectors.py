@@ -159,12 +159,10 @@ def update_vectors(store: Store, embedder: TextEncoder, window: int = WINDOW,
 def _known_hashes(store: Store, name: str, hashes: pa.Array) -> pa.Array:
     """Those of ``hashes`` that some vector of ``name`` already has: a few looked up, many
     found in one scan of the column."""
-    if len(hashes) > ID_BATCH:
-        return store.scan(name, ["text_hash"]).column("text_hash").combine_chunks()
-    found = store.scan(name, ["text_hash"], sql_in("text_hash", hashes.to_pylist())) \
-        if len(hashes) else None
-    return found.column("text_hash").combine_chunks() if found is not None else \
-        pa.array([], pa.string())
+    if not len(hashes):
+        return pa.array([], pa.string())
+    where = sql_in("text_hash", hashes.to_pylist()) if len(hashes) <= ID_BATCH else None
+    return store.scan(name, ["text_hash"], where).column("text_hash").combine_chunks()
 
 
 def _not_in(values: pa.ChunkedArray | pa.Array, others: pa.ChunkedArray | pa.Array) -> pa.Array:
