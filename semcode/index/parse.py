@@ -282,11 +282,12 @@ def index_shards(*, store_uri: str, repo: str, shards: list[int], model: str, is
                 _sink = outer
             return sorted([*results, *idle.values()], key=lambda r: r.shard)
         pool, queue = _pool(workers)
-        with pool, shown.draining(queue):
+        with pool, shown.draining(queue):  # a failure waits for the shards still parsing
             futures = [pool.submit(one, shard=s) for s in shards]
             for future in as_completed(futures):
                 results.append(future.result())
                 told(results[-1].shard)
+            pool.shutdown(wait=False)  # all in: the workers exit while the caller goes on
     return sorted([*results, *idle.values()], key=lambda r: r.shard)
 
 
