@@ -2,8 +2,9 @@
 with its vectors dropped, by windows of ``--small`` chunk rows (what a window was: 512)
 against the step's default (texts sorted by length across the whole window before they are
 encoded), alternating (ABBA). A batch pads its texts to its longest; the fewer texts a sort
-spans, the more it pads. Prints each pass's seconds, texts/s, and the lowest cosine between
-the two ways' vectors of a chunk. Usage:
+spans, the more it pads. Prints each pass's seconds, texts/s, the tokens each way fed the
+encoder over the texts' own (its padding: a figure free of the machine's drift), and the
+lowest cosine between the two ways' vectors of a chunk. Usage:
 
     python bench/vector_windows.py [--corpus flask==3.0.3] [--rounds 2] [--small 512]
 """
@@ -32,6 +33,31 @@ def vectors_by_id(store) -> dict[str, np.ndarray]:
                     np.asarray(table.column("vector").to_pylist(), np.float32), strict=True))
 
 
+class Recorded:
+    """The encoder, with the texts of every encode call kept (for the padding they cost)."""
+
+    def __init__(self, encoder):
+        self.encoder, self.calls = encoder, []
+        self.model_id, self.dim = encoder.model_id, encoder.dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(texts)
+        return self.encoder.encode(texts)
+
+
+def padding(calls: list[list[str]], tokenizer, batch_size: int) -> float:
+    """The tokens the encoder was fed in these calls (each call's texts sorted by token count
+    and cut into batches padded to their longest, as ``GraphRunner`` does) over the texts'
+    own tokens, less one."""
+    fed = own = 0
+    for texts in calls:
+        counts = sorted(len(e.ids) for e in tokenizer.encode_batch_fast(texts))
+        own += sum(counts)
+        fed += sum(len(counts[i:i + batch_size]) * counts[i:i + batch_size][-1]
+                   for i in range(0, len(counts), batch_size))
+    return fed / own - 1
+
+
 def main() -> None:
     from semcode.config import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
     from semcode.embed.embedding import shared_embedder
@@ -50,6 +76,7 @@ def main() -> None:
     embedder.encode(texts[:32])  # loaded: no pass pays the load
     windows = {f"window {args.small}": args.small, f"window {WINDOW} (default)": WINDOW}
     seconds: dict[str, list[float]] = {name: [] for name in windows}
+    padded: dict[str, float] = {}
     vectors: dict[str, dict[str, np.ndarray]] = {}
     embedded = 0
     with tempfile.TemporaryDirectory() as scratch:
@@ -61,9 +88,12 @@ def main() -> None:
                 shutil.copytree(source, copy)
                 store = Store(str(copy))
                 store.drop("vectors")
+                recorded = Recorded(embedder)
                 started = time.perf_counter()
-                report = update_vectors(store, embedder, window=windows[name])
+                report = update_vectors(store, recorded, window=windows[name])
                 seconds[name].append(time.perf_counter() - started)
+                padded.setdefault(name, padding(recorded.calls, embedder._load().tokenizer,
+                                                DEFAULT_BATCH_SIZE))
                 embedded = report.embedded
                 vectors.setdefault(name, vectors_by_id(store))
                 print(name, round(seconds[name][-1], 2), flush=True)
@@ -74,6 +104,7 @@ def main() -> None:
         "same_chunks": a.keys() == b.keys(), "cosine_min": round(cosine, 6),
         **{f"{name}_texts_per_s": round(embedded / statistics.median(s), 1)
            for name, s in seconds.items()},
+        **{f"{name}_padding": f"{share:+.1%}" for name, share in padded.items()},
         **{f"{name}_s": [round(x, 2) for x in s] for name, s in seconds.items()}}, indent=2))
 
 
