@@ -6,6 +6,8 @@ import shutil
 import pyarrow.compute as pc
 import pytest
 
+from semcode.embed.embedding import embedding_text
+from semcode.index import vectors
 from semcode.index.parse import index_shards
 from semcode.index.pipeline import record_snapshot
 from semcode.index.vectors import update_vectors
@@ -39,6 +41,31 @@ def test_every_chunk_gets_one_vector_and_every_text_is_encoded_once(chunked, win
         sorted(chunks.column("chunk_id").to_pylist())
     assert len(fake.encoded) == len(set(fake.encoded)) == distinct == result.embedded
     assert result.reused == chunks.num_rows - distinct > 0  # the copy's chunks
+
+
+def test_a_windows_texts_are_encoded_shortest_first_across_its_calls(chunked, monkeypatch):
+    """Sorted across the whole window, not within each call: a batch pads its texts to its
+    longest, so the more texts one sort spans, the less the encoder pads."""
+    monkeypatch.setattr(vectors, "CALL", 2)  # several calls in the one window
+    calls: list[list[str]] = []
+
+    class Calls(FakeEmbedder):
+        def encode(self, texts):
+            calls.append(list(texts))
+            return super().encode(texts)
+
+    store, fake = Store(chunked), Calls()
+    result = update_vectors(store, fake, window=4096)
+    lengths = [len(text) for text in fake.encoded]
+    assert len(calls) > 2 and result.embedded == len(lengths)
+    assert lengths == sorted(lengths)
+    # the vectors still belong to their own chunks' texts
+    rows = store.scan("vectors", ["text_hash", "vector"]).to_pylist()
+    again = {r["text_hash"]: r["vector"] for r in rows}
+    chunks = store.scan("chunks", ["symbol", "text", "text_hash"]).to_pylist()
+    for row in chunks[:20]:
+        expected = FakeEmbedder().encode([embedding_text(row["symbol"], row["text"])])[0]
+        assert again[row["text_hash"]] == pytest.approx(expected.tolist())
 
 
 def test_a_vector_is_copied_to_the_chunk_of_the_same_text(chunked):

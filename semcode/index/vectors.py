@@ -24,7 +24,7 @@ from semcode.store.tables import Store, sql_in, sql_str, vector_rows, vectors_sc
 
 # Chunk rows gathered, to start with, before their texts are encoded, sorted by length across
 # the window: a batch pads its texts to its longest, so the more texts a sort spans, the less
-# padding (flask's 2,922 texts: 6% slower in windows of 512 than sorted as one; BENCHMARKS.md).
+# padding (flask's 2,922 texts: +3.3% tokens in windows of 512, +0.9% now; BENCHMARKS.md).
 WINDOW = 4096
 CALL = 512  # texts per encode call, to start with: progress is told after each
 MAX_WINDOW = 16384  # a call and the window grow while a call takes under a second
