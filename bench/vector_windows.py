@@ -45,16 +45,17 @@ class Recorded:
         return self.encoder.encode(texts)
 
 
-def padding(calls: list[list[str]], tokenizer, batch_size: int) -> float:
-    """The tokens the encoder was fed in these calls (each call's texts sorted by token count
-    and cut into batches padded to their longest, as ``GraphRunner`` does) over the texts'
-    own tokens, less one."""
+def padding(calls: list[list[str]], runner, batch_size: int) -> float:
+    """The tokens the encoder was fed in these calls — the batches ``runner`` cuts from each
+    call's texts sorted by token count, as its ``encode`` does — over the texts' own tokens,
+    less one."""
     fed = own = 0
     for texts in calls:
-        counts = sorted(len(e.ids) for e in tokenizer.encode_batch_fast(texts))
-        own += sum(counts)
-        fed += sum(len(counts[i:i + batch_size]) * counts[i:i + batch_size][-1]
-                   for i in range(0, len(counts), batch_size))
+        encodings = runner.tokenizer.encode_batch_fast(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        own += sum(len(encoding.ids) for encoding in encodings)
+        fed += sum(feed["input_ids"].size
+                   for _, feed in runner._feeds(order, encodings, batch_size))
     return fed / own - 1
 
 
@@ -92,7 +93,7 @@ def main() -> None:
                 started = time.perf_counter()
                 report = update_vectors(store, recorded, window=windows[name])
                 seconds[name].append(time.perf_counter() - started)
-                padded.setdefault(name, padding(recorded.calls, embedder._load().tokenizer,
+                padded.setdefault(name, padding(recorded.calls, embedder._load(),
                                                 DEFAULT_BATCH_SIZE))
                 embedded = report.embedded
                 vectors.setdefault(name, vectors_by_id(store))
