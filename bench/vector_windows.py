@@ -46,16 +46,13 @@ class Recorded:
 
 
 def padding(calls: list[list[str]], runner, batch_size: int) -> float:
-    """The tokens the encoder was fed in these calls — the batches ``runner`` cuts from each
-    call's texts sorted by token count, as its ``encode`` does — over the texts' own tokens,
-    less one."""
+    """The tokens the encoder was fed in these calls (the batches ``runner`` makes of each
+    call's texts) over the texts' own tokens (their attention mask), less one."""
     fed = own = 0
     for texts in calls:
-        encodings = runner.tokenizer.encode_batch_fast(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        own += sum(len(encoding.ids) for encoding in encodings)
-        fed += sum(feed["input_ids"].size
-                   for _, feed in runner._feeds(order, encodings, batch_size))
+        for _, feed in runner._batches(texts, batch_size):
+            fed += feed["input_ids"].size
+            own += int(feed["attention_mask"].sum())
     return fed / own - 1
 
 

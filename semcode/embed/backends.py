@@ -292,11 +292,16 @@ class GraphRunner:
                     "token_type_ids": np.zeros_like(ids)}
             yield batch, {name: feed[name] for name in self.inputs}
 
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def _batches(self, texts: list[str], batch_size: int) -> Feeds:
+        """The feeds of ``texts``: each tokenized once, sorted by token count, cut into
+        batches padded to their longest."""
         encodings = self.tokenizer.encode_batch_fast(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        return self._feeds(order, encodings, batch_size)
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         out: np.ndarray | None = None
-        for batch, vectors in self._run(self._feeds(order, encodings, batch_size)):
+        for batch, vectors in self._run(self._batches(texts, batch_size)):
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[batch] = vectors
