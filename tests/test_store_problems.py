@@ -252,3 +252,17 @@ def test_search_over_a_damaged_meta_table_answers_and_says_so(indexed_for_real, 
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     answer = json.loads(proc.stdout)
     assert answer["hits"] and any("meta table cannot be read" in w for w in answer["warnings"])
+
+
+def test_a_table_being_created_reads_as_empty_and_a_writer_still_creates_it(tmp_path):
+    """A table's folder is listed before its first version is committed: a reader in that
+    moment (`semcode status`, MCP `index_status` during a first index) reads it as empty, as
+    a moment before, instead of failing with "Table 'chunks' was not found"."""
+    store = Store(str(tmp_path / "store"))
+    store.files()
+    (tmp_path / "store" / "chunks.lance").mkdir()  # listed, not yet openable
+    assert store.has("chunks")
+    assert store.count("chunks") == 0
+    assert store.scan("chunks", ["path"]).num_rows == 0
+    assert list(store.stream("chunks", ["path"])) == []
+    assert store.chunks().count_rows() == 0  # a writer creates it all the same

@@ -186,18 +186,27 @@ class Store:
     def has(self, name: str) -> bool:
         return name in self.db.list_tables().tables
 
+    def _readable(self, name: str) -> Table | None:
+        """``name`` opened; None when it does not exist yet — also when it is listed but
+        cannot be opened: another process is creating it (its folder is listed before its
+        first version is committed). A reader then finds it empty, as a moment before; a
+        writer creates it too, which settles on one table."""
+        if not self.has(name):
+            return None
+        try:
+            return self.db.open_table(name)
+        except ValueError as exc:
+            if "was not found" not in str(exc):
+                raise
+            return None
+
     def table(self, name: str, schema: pa.Schema | None = None) -> Table:
         """Open a table, creating it (empty, with ``schema``) when it does not exist yet."""
         if schema is None:
             return self.db.open_table(name)
-        if self.has(name):
-            try:
-                return self.db.open_table(name)
-            except ValueError as exc:
-                # Listed but not found: another writer is creating it (its folder is listed
-                # before its first version is committed). Creating it too settles on one.
-                if "was not found" not in str(exc):
-                    raise
+        opened = self._readable(name)
+        if opened is not None:
+            return opened
 
         def create() -> Table:
             return self.db.create_table(name, schema=schema, exist_ok=True)
@@ -217,23 +226,26 @@ class Store:
         return self.table("vectors", vectors_schema(dim) if dim else None)
 
     def count(self, name: str, where: str | None = None) -> int:
-        return self.table(name).count_rows(where) if self.has(name) else 0
+        table = self._readable(name)
+        return table.count_rows(where) if table is not None else 0
 
     def scan(self, name: str, columns: list[str], where: str | None = None) -> pa.Table:
-        if not self.has(name):  # empty, with the columns' own types
+        table = self._readable(name)
+        if table is None:  # empty, with the columns' own types
             known = _SCHEMAS.get(name.removesuffix("_next"))
             return pa.table({c: pa.array([], known.field(c).type if known and c in known.names
                                          else pa.string()) for c in columns})
-        query = self.table(name).search().select(columns)
+        query = table.search().select(columns)
         if where:
             query = query.where(where)
         return read_all(query)
 
     def stream(self, name: str, columns: list[str], where: str | None = None,
                batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
-        if not self.has(name):
+        table = self._readable(name)
+        if table is None:
             return iter(())
-        query = self.table(name).search().select(columns)
+        query = table.search().select(columns)
         if where:
             query = query.where(where)
         return iter(query.to_batches(batch_size))
